@@ -1,0 +1,36 @@
+# Helpers shared by every folder.
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+# vmgate_unit_test(NAME SOURCES... LIBS ...): a cmocka test run by ctest.
+function(vmgate_unit_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA ${T_LIBS})
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit)
+endfunction()
+
+# vmgate_fuzz_target(NAME SOURCE CORPUS_DIR LIBS ...):
+# with VMGATE_FUZZ (clang) a libFuzzer binary run for a short time by ctest;
+# otherwise the same entry point linked to a driver that replays the corpus,
+# so every build at least runs the corpus through the parser.
+function(vmgate_fuzz_target name source corpus)
+  cmake_parse_arguments(F "" "" "LIBS" ${ARGN})
+  if(VMGATE_FUZZ)
+    add_executable(${name} ${source})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(${name} PRIVATE ${F_LIBS})
+    add_test(NAME ${name}
+             COMMAND ${name} -max_total_time=20 -timeout=5 -rss_limit_mb=1024
+                     ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus ${corpus})
+    file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus)
+  else()
+    add_executable(${name} ${source} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.c)
+    target_link_libraries(${name} PRIVATE ${F_LIBS})
+    add_test(NAME ${name} COMMAND ${name} ${corpus})
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS fuzz)
+endfunction()
