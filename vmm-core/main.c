@@ -1,0 +1,235 @@
+/*
+ * vmgate-vmm: runs one virtual machine.  Alone, with its serial console on
+ * the terminal, like firecracker or lkvm run; or under vmgated, which passes
+ * the control channel with --ctl-fd.
+ */
+#include "demo_image.h"
+#include "guestmem.h"
+#include "monitor.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_KERNEL (512ULL << 20)
+#define MAX_INITRD (2ULL << 30)
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmgate-vmm [--kernel PATH] [--initrd PATH] "
+		"[--cmdline STR]\n"
+		"                  [--mem SIZE] [--cpus N] [--console "
+		"stdio|none]\n"
+		"                  [--on-reboot restart|exit]\n"
+		"\n"
+		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
+		"                  default: the built-in demo guest\n"
+		"  --initrd PATH   initial ramdisk\n"
+		"  --cmdline STR   kernel command line\n"
+		"  --mem SIZE      guest RAM, e.g. 64M, 1G (default 64M)\n"
+		"  --cpus N        vCPUs, 1-%d (default 1)\n"
+		"  --console MODE  stdio (default) or none\n"
+		"  --on-reboot A   restart the guest (default) or exit with "
+		"status 10\n"
+		"\n"
+		"On a terminal the console is raw; Ctrl-] . quits.\n"
+		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
+		"10 guest rebooted, 11 triple fault, 12 KVM internal error,\n"
+		"13 other crash, 20 stopped by signal or escape key.\n",
+		VM_MAX_CPUS);
+}
+
+/* Maps a whole file read-only; returns NULL with a message in ERR. */
+static const uint8_t *
+map_file(const char *path, uint64_t max, size_t *len, char *err,
+	 size_t errlen)
+{
+	struct stat st;
+	void *p = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: %lld bytes, larger than %llu MiB",
+			 path, (long long)st.st_size,
+			 (unsigned long long)(max >> 20));
+		goto out;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "%s: file is empty", path);
+		goto out;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		p = NULL;
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+out:
+	close(fd);
+	return p;
+}
+
+static int
+parse_int(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 1 << 20)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'p' },
+		{ "console", required_argument, NULL, 'C' },
+		{ "on-reboot", required_argument, NULL, 'r' },
+		{ "ctl-fd", required_argument, NULL, 'f' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vm_config cfg = { .mem = 64ULL << 20, .ncpus = 1 };
+	struct monitor_options mopt = { .restart_on_reboot = 1, .stdio = 1,
+					.ctl_fd = -1, .name = "vm" };
+	const char *initrd_path = NULL;
+	char err[512];
+	struct vm vm;
+	int c, status;
+
+	cfg.kernel_path = "demo";
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			cfg.kernel_path = optarg;
+			break;
+		case 'i':
+			initrd_path = optarg;
+			break;
+		case 'c':
+			cfg.cmdline = optarg;
+			break;
+		case 'm':
+			if (guestmem_parse_size(optarg, &cfg.mem) != 0) {
+				fprintf(stderr, "vmgate-vmm: --mem %s: not a "
+						"size (e.g. 64M, 1G)\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			if (parse_int(optarg, &cfg.ncpus) != 0) {
+				fprintf(stderr, "vmgate-vmm: --cpus %s: not a "
+						"number\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'C':
+			if (strcmp(optarg, "stdio") == 0) {
+				mopt.stdio = 1;
+			} else if (strcmp(optarg, "none") == 0) {
+				mopt.stdio = 0;
+			} else {
+				fprintf(stderr, "vmgate-vmm: --console %s: "
+						"want stdio or none\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (strcmp(optarg, "restart") == 0) {
+				mopt.restart_on_reboot = 1;
+			} else if (strcmp(optarg, "exit") == 0) {
+				mopt.restart_on_reboot = 0;
+			} else {
+				fprintf(stderr, "vmgate-vmm: --on-reboot %s: "
+						"want restart or exit\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (parse_int(optarg, &mopt.ctl_fd) != 0) {
+				fprintf(stderr, "vmgate-vmm: --ctl-fd %s: not "
+						"a file descriptor\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			mopt.name = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return MONITOR_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vmgate-vmm: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return MONITOR_EXIT_USAGE;
+	}
+
+	if (strcmp(cfg.kernel_path, "demo") == 0) {
+		cfg.kernel = demo_image(&cfg.kernel_len);
+		cfg.kernel_path = "built-in demo guest";
+	} else if ((cfg.kernel = map_file(cfg.kernel_path, MAX_KERNEL,
+					  &cfg.kernel_len, err,
+					  sizeof(err))) == NULL) {
+		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		return MONITOR_EXIT_ERROR;
+	}
+	if (initrd_path != NULL &&
+	    (cfg.initrd = map_file(initrd_path, MAX_INITRD, &cfg.initrd_len,
+				   err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		return MONITOR_EXIT_ERROR;
+	}
+
+	if (vm_create(&vm, &cfg, err, sizeof(err)) != 0 ||
+	    vm_start(&vm, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		vm_destroy(&vm);
+		return MONITOR_EXIT_ERROR;
+	}
+	status = monitor_run(&vm, &mopt);
+	vm_destroy(&vm);
+	return status;
+}

@@ -1,0 +1,36 @@
+/*
+ * monitor: the I/O thread of vmgate-vmm.  It moves console bytes between the
+ * VM and its user (the terminal on stdio, or the gateway over the control
+ * channel), acts on the VM's terminal events (reset, power-off, crash) and
+ * turns them into the process's exit status.
+ *
+ * Exit statuses (MONITOR_EXIT_*) tell how the guest ended; they are stable
+ * and documented in the README.
+ */
+#ifndef VMGATE_MONITOR_H
+#define VMGATE_MONITOR_H
+
+#include "vm.h"
+
+enum {
+	MONITOR_EXIT_POWEROFF = 0,
+	MONITOR_EXIT_ERROR = 1,	    /* the monitor itself failed */
+	MONITOR_EXIT_USAGE = 2,
+	MONITOR_EXIT_REBOOT = 10,   /* guest reset with --on-reboot exit */
+	MONITOR_EXIT_TRIPLE_FAULT = 11,
+	MONITOR_EXIT_INTERNAL_ERROR = 12,
+	MONITOR_EXIT_CRASH_OTHER = 13,
+	MONITOR_EXIT_STOPPED = 20,  /* the host stopped it: signal, escape */
+};
+
+struct monitor_options {
+	int restart_on_reboot;
+	int stdio;  /* console on stdin/stdout */
+	int ctl_fd; /* control channel to the gateway, or -1 */
+	const char *name;
+};
+
+/* Runs until the VM ends; returns the exit status. */
+int monitor_run(struct vm *vm, const struct monitor_options *opt);
+
+#endif

@@ -1,0 +1,722 @@
+#include "vm.h"
+
+#include "mptable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define KICK_SIGNAL SIGUSR1
+#define TSS_ADDR 0xfffbd000ULL
+#define IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define LAPIC_LVT0 0x350
+#define LAPIC_LVT1 0x360
+#define APIC_MODE_NMI 0x400
+#define APIC_MODE_EXTINT 0x700
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+vm_state_name(enum vm_state s)
+{
+	switch (s) {
+	case VM_STATE_RUNNING:
+		return "running";
+	case VM_STATE_PAUSED:
+		return "paused";
+	case VM_STATE_HALTED:
+		return "halted";
+	case VM_STATE_REBOOTING:
+		return "rebooting";
+	case VM_STATE_CRASHED:
+		return "crashed";
+	case VM_STATE_STOPPED:
+		return "stopped";
+	}
+	return "unknown";
+}
+
+const char *
+vm_reason_name(enum vm_reason r)
+{
+	switch (r) {
+	case VM_REASON_NONE:
+		return "none";
+	case VM_REASON_GUEST_POWEROFF:
+		return "guest power-off";
+	case VM_REASON_GUEST_REBOOT:
+		return "guest reboot";
+	case VM_REASON_TRIPLE_FAULT:
+		return "triple fault";
+	case VM_REASON_INTERNAL_ERROR:
+		return "KVM internal error";
+	case VM_REASON_ENTRY_FAILURE:
+		return "VM entry failure";
+	case VM_REASON_UNHANDLED_EXIT:
+		return "unhandled exit";
+	case VM_REASON_HOST_REQUEST:
+		return "host request";
+	}
+	return "unknown";
+}
+
+static void
+kick_all(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vm_vcpu *v = &vm->vcpu[i];
+		if (!v->started)
+			continue;
+		/* immediate_exit covers a kick that lands just before
+		 * KVM_RUN; the signal covers one already inside it. */
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(v->thread, KICK_SIGNAL);
+	}
+}
+
+/*
+ * Records a terminal event (the first one wins: after a triple fault on one
+ * CPU the others' exits are consequences) and stops every vCPU.
+ */
+static void
+post_event(struct vm *vm, enum vm_state state, enum vm_reason reason,
+	   int cpu, uint64_t rip, const char *fmt, ...)
+{
+	int first = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->have_event) {
+		va_list ap;
+		vm->have_event = first = 1;
+		vm->event = (struct vm_event){ state, reason, cpu, rip, "" };
+		va_start(ap, fmt);
+		vsnprintf(vm->event.detail, sizeof(vm->event.detail), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (first) {
+		atomic_store(&vm->stopping, 1);
+		kick_all(vm);
+		uint64_t one = 1;
+		(void)!write(vm->event_fd, &one, sizeof(one));
+	}
+}
+
+int
+vm_take_event(struct vm *vm, struct vm_event *ev)
+{
+	int have;
+	uint64_t drain;
+
+	(void)!read(vm->event_fd, &drain, sizeof(drain));
+	pthread_mutex_lock(&vm->lock);
+	have = vm->have_event;
+	if (have)
+		*ev = vm->event;
+	pthread_mutex_unlock(&vm->lock);
+	return have;
+}
+
+/* Device callbacks. */
+
+static void
+uart_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = UART8250_COM1_IRQ, .level = level };
+
+	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static size_t
+uart_tx_room(void *opaque)
+{
+	return console_tx_room(&((struct vm *)opaque)->console);
+}
+
+static void
+uart_tx(void *opaque, uint8_t byte)
+{
+	console_put(&((struct vm *)opaque)->console, byte);
+}
+
+static void
+uart_rx_space(void *opaque)
+{
+	uint64_t one = 1;
+
+	(void)!write(((struct vm *)opaque)->rx_space_fd, &one, sizeof(one));
+}
+
+static const struct uart8250_ops uart_ops = {
+	.irq = uart_irq,
+	.tx_room = uart_tx_room,
+	.tx = uart_tx,
+	.rx_space = uart_rx_space,
+};
+
+static void
+i8042_reset(void *opaque)
+{
+	post_event(opaque, VM_STATE_REBOOTING, VM_REASON_GUEST_REBOOT, -1, 0,
+		   "keyboard controller reset line");
+}
+
+static void
+pm_event(void *opaque, enum pmreg_event ev)
+{
+	if (ev == PMREG_POWEROFF)
+		post_event(opaque, VM_STATE_HALTED, VM_REASON_GUEST_POWEROFF,
+			   -1, 0, "ACPI S5");
+	else
+		post_event(opaque, VM_STATE_REBOOTING, VM_REASON_GUEST_REBOOT,
+			   -1, 0, "ACPI reset register");
+}
+
+/* vCPU setup. */
+
+static int
+setup_cpuid(struct vm *vm, struct vm_vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *c = NULL;
+	int nent = 64, r = -1;
+
+	for (;;) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (c == NULL)
+			return fail(err, errlen, "out of memory");
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			break;
+		if (errno != E2BIG || nent >= 1024) {
+			fail(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+			     strerror(errno));
+			goto out;
+		}
+		nent *= 2;
+	}
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		switch (e->function) {
+		case 1:
+			e->ecx |= 1U << 31; /* running under a hypervisor */
+			e->ebx = (e->ebx & 0x00ffffff) |
+				 (uint32_t)v->index << 24;
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = (uint32_t)v->index; /* x2APIC id */
+			break;
+		}
+	}
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) != 0) {
+		fail(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	free(c);
+	return r;
+}
+
+static int
+setup_lapic(struct vm_vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_lapic_state l;
+	uint32_t lvt0, lvt1;
+
+	if (ioctl(v->fd, KVM_GET_LAPIC, &l) != 0)
+		return fail(err, errlen, "KVM_GET_LAPIC: %s", strerror(errno));
+	/* As a PC BIOS leaves it: the 8259 behind LINT0, NMI on LINT1. */
+	memcpy(&lvt0, l.regs + LAPIC_LVT0, 4);
+	memcpy(&lvt1, l.regs + LAPIC_LVT1, 4);
+	lvt0 = (lvt0 & ~0x1f700U) | APIC_MODE_EXTINT;
+	lvt1 = (lvt1 & ~0x1f700U) | APIC_MODE_NMI;
+	memcpy(l.regs + LAPIC_LVT0, &lvt0, 4);
+	memcpy(l.regs + LAPIC_LVT1, &lvt1, 4);
+	if (ioctl(v->fd, KVM_SET_LAPIC, &l) != 0)
+		return fail(err, errlen, "KVM_SET_LAPIC: %s", strerror(errno));
+	return 0;
+}
+
+static void
+flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int code64)
+{
+	*s = (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.s = 1,
+		.db = code64 ? 0 : 1,
+		.l = code64 ? 1 : 0,
+		.g = 1,
+	};
+}
+
+static int
+setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
+	       size_t errlen)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct kvm_fpu fpu;
+	int long64 = be->mode == BOOT_MODE_LONG64;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) != 0)
+		return fail(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+	flat_segment(&s.cs, long64 ? BOOT_SEL_CODE64 : BOOT_SEL_CODE32, 0xb,
+		     long64);
+	flat_segment(&s.ds, BOOT_SEL_DATA, 0x3, 0);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.tr = (struct kvm_segment){ .selector = BOOT_SEL_TSS, .limit = 0x67,
+				     .type = 0xb, .present = 1 };
+	s.gdt.base = BOOT_GDT;
+	s.gdt.limit = 6 * 8 - 1;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	if (long64) {
+		s.cr0 = 0x80000011; /* PG, ET, PE */
+		s.cr3 = be->cr3;
+		s.cr4 = 0x20; /* PAE */
+		s.efer = 0x500; /* LMA, LME */
+	} else {
+		s.cr0 = 0x11; /* ET, PE: paging off */
+		s.cr3 = 0;
+		s.cr4 = 0;
+		s.efer = 0;
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) != 0)
+		return fail(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+
+	memset(&r, 0, sizeof(r));
+	r.rflags = 0x2;
+	r.rip = be->rip;
+	r.rbx = be->rbx;
+	r.rsi = be->rsi;
+	r.rsp = r.rbp = long64 ? 0x8ff0 : 0;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) != 0)
+		return fail(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu) != 0)
+		return fail(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+	return 0;
+}
+
+static uint64_t
+vcpu_rip(struct vm_vcpu *v)
+{
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) != 0)
+		return 0;
+	return r.rip;
+}
+
+static void
+handle_io(struct vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	int is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* A string instruction arrives as COUNT accesses in one exit. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		bus_access(&vm->bus, BUS_PIO, run->io.port, data,
+			   run->io.size, is_write);
+}
+
+static void
+handle_mmio(struct vm *vm, struct kvm_run *run)
+{
+	uint32_t len = run->mmio.len <= 8 ? run->mmio.len : 8;
+
+	bus_access(&vm->bus, BUS_MMIO, run->mmio.phys_addr, run->mmio.data,
+		   len, run->mmio.is_write);
+}
+
+static void *
+vcpu_thread(void *arg)
+{
+	struct vm_vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct kvm_run *run = v->run;
+
+	while (!atomic_load(&vm->stopping)) {
+		pthread_mutex_lock(&vm->lock);
+		while (vm->paused && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->unpause, &vm->lock);
+		pthread_mutex_unlock(&vm->lock);
+		if (atomic_load(&vm->stopping))
+			break;
+
+		if (ioctl(v->fd, KVM_RUN, 0) != 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				__atomic_store_n(&run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+				continue;
+			}
+			post_event(vm, VM_STATE_CRASHED,
+				   VM_REASON_UNHANDLED_EXIT, v->index,
+				   vcpu_rip(v), "KVM_RUN: %s",
+				   strerror(errno));
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			handle_io(vm, run);
+			break;
+		case KVM_EXIT_MMIO:
+			handle_mmio(vm, run);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			post_event(vm, VM_STATE_CRASHED,
+				   VM_REASON_TRIPLE_FAULT, v->index,
+				   vcpu_rip(v), "CPU shutdown (triple fault)");
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			post_event(vm, VM_STATE_CRASHED,
+				   VM_REASON_INTERNAL_ERROR, v->index,
+				   vcpu_rip(v), "suberror %u%s",
+				   run->internal.suberror,
+				   run->internal.suberror ==
+						   KVM_INTERNAL_ERROR_EMULATION
+					   ? " (instruction emulation failed)"
+					   : "");
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			post_event(vm, VM_STATE_CRASHED,
+				   VM_REASON_ENTRY_FAILURE, v->index,
+				   vcpu_rip(v), "hardware reason 0x%llx",
+				   (unsigned long long)run->fail_entry
+					   .hardware_entry_failure_reason);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+				post_event(vm, VM_STATE_REBOOTING,
+					   VM_REASON_GUEST_REBOOT, v->index,
+					   vcpu_rip(v), "system reset");
+			else
+				post_event(vm, VM_STATE_HALTED,
+					   VM_REASON_GUEST_POWEROFF, v->index,
+					   vcpu_rip(v), "system event %u",
+					   run->system_event.type);
+			break;
+		default:
+			post_event(vm, VM_STATE_CRASHED,
+				   VM_REASON_UNHANDLED_EXIT, v->index,
+				   vcpu_rip(v), "KVM exit reason %u",
+				   run->exit_reason);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void
+kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+static int
+create_devices(struct vm *vm, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = console_init(&vm->console)) != 0)
+		return fail(err, errlen, "console: %s", strerror(-r));
+	uart8250_init(&vm->uart, &uart_ops, vm);
+	i8042_init(&vm->i8042, i8042_reset, vm);
+	pmreg_init(&vm->pmreg, pm_event, vm);
+	if (bus_register(&vm->bus, BUS_PIO, UART8250_COM1_BASE, 8,
+			 &vm->uart.dev) != 0 ||
+	    bus_register(&vm->bus, BUS_PIO, 0x60, 5, &vm->i8042.dev) != 0 ||
+	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0)
+		return fail(err, errlen, "device ports overlap");
+	return 0;
+}
+
+/*
+ * A fresh KVM VM for every start: KVM cannot delete a vCPU or reset its
+ * irqchip and PIT, and a reset must look to the guest like a cold boot.
+ * Guest RAM (the memfd) and the devices outlive it.
+ */
+static int
+create_kvm_vm(struct vm *vm, char *err, size_t errlen)
+{
+	int r;
+
+	if ((vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0)
+		return fail(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r <= 0)
+		return fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+			    strerror(errno));
+	vm->run_size = (size_t)r;
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) != 0)
+		return fail(err, errlen, "KVM_SET_TSS_ADDR: %s",
+			    strerror(errno));
+	uint64_t idmap = IDENTITY_MAP_ADDR;
+	ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap); /* VMX only */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) != 0)
+		return fail(err, errlen, "KVM_CREATE_IRQCHIP: %s",
+			    strerror(errno));
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0)
+		return fail(err, errlen, "KVM_CREATE_PIT2: %s",
+			    strerror(errno));
+
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.low_end,
+		.userspace_addr = (uintptr_t)vm->mem.host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
+		return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
+			    strerror(errno));
+	if (vm->mem.size > vm->mem.low_end) {
+		slot.slot = 1;
+		slot.guest_phys_addr = GUESTMEM_HIGH_START;
+		slot.memory_size = vm->mem.size - vm->mem.low_end;
+		slot.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.low_end);
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
+			return fail(err, errlen,
+				    "KVM_SET_USER_MEMORY_REGION: %s",
+				    strerror(errno));
+	}
+	return 0;
+}
+
+int
+vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
+	  size_t errlen)
+{
+	struct sigaction sa;
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->event_fd = vm->rx_space_fd = -1;
+	vm->mem.fd = -1;
+	vm->state = VM_STATE_STOPPED;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->unpause, NULL);
+
+	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS)
+		return fail(err, errlen, "--cpus %d: must be 1 to %d",
+			    cfg->ncpus, VM_MAX_CPUS);
+	if (cfg->mem < GUESTMEM_MIN || cfg->mem > GUESTMEM_MAX ||
+	    (cfg->mem & 0xfffff) != 0)
+		return fail(err, errlen,
+			    "--mem: must be a whole number of MiB from 16M "
+			    "to 64G");
+	/* Check the image before touching KVM: a bad file is the likelier
+	 * mistake and deserves the clearer message. */
+	char why[200];
+	uint64_t limit = cfg->mem < GUESTMEM_HOLE_START ? cfg->mem
+							 : GUESTMEM_HOLE_START;
+	if (loader_parse(cfg->kernel, cfg->kernel_len, limit, &vm->image, why,
+			 sizeof(why)) != 0)
+		return fail(err, errlen, "%s: %s", cfg->kernel_path, why);
+
+	if ((vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+		return fail(err, errlen, "/dev/kvm: %s%s", strerror(errno),
+			    errno == ENOENT ? " (no KVM on this host; "
+					      "see README: tools/kvmbox)"
+					    : "");
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return fail(err, errlen, "/dev/kvm: unexpected API version");
+	if ((r = guestmem_create(&vm->mem, cfg->mem)) != 0)
+		return fail(err, errlen, "guest memory (%llu MiB): %s",
+			    (unsigned long long)(cfg->mem >> 20),
+			    strerror(-r));
+	if ((vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return fail(err, errlen, "eventfd: %s", strerror(errno));
+	if (create_devices(vm, err, errlen) != 0)
+		return -1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler; /* no SA_RESTART: KVM_RUN must return */
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	return 0;
+}
+
+static void
+close_kvm_vm(struct vm *vm)
+{
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	vm->vm_fd = -1;
+}
+
+static void
+close_vcpus(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vm_vcpu *v = &vm->vcpu[i];
+		if (v->run != NULL)
+			munmap(v->run, vm->run_size);
+		if (v->fd > 0)
+			close(v->fd);
+		v->run = NULL;
+		v->fd = -1;
+	}
+}
+
+int
+vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	struct boot_entry be;
+	int r;
+
+	if (create_kvm_vm(vm, err, errlen) != 0)
+		goto fail;
+	uart8250_reset(&vm->uart);
+	if ((r = guestmem_clear(&vm->mem)) != 0) {
+		fail(err, errlen, "clearing guest memory: %s", strerror(-r));
+		goto fail;
+	}
+	struct boot_params_in in = {
+		.kernel = vm->cfg.kernel,
+		.kernel_len = vm->cfg.kernel_len,
+		.image = &vm->image,
+		.initrd = vm->cfg.initrd,
+		.initrd_len = vm->cfg.initrd_len,
+		.cmdline = vm->cfg.cmdline,
+		.ncpus = vm->cfg.ncpus,
+	};
+	char why[200];
+	if (boot_prepare(&vm->mem, &in, &be, why, sizeof(why)) != 0) {
+		fail(err, errlen, "%s: %s", vm->cfg.kernel_path, why);
+		goto fail;
+	}
+
+	atomic_store(&vm->stopping, 0);
+	pthread_mutex_lock(&vm->lock);
+	vm->have_event = 0;
+	vm->paused = 0;
+	pthread_mutex_unlock(&vm->lock);
+
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vm_vcpu *v = &vm->vcpu[i];
+		*v = (struct vm_vcpu){ .vm = vm, .index = i, .fd = -1 };
+		if ((v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i)) < 0) {
+			fail(err, errlen, "KVM_CREATE_VCPU %d: %s", i,
+			     strerror(errno));
+			goto fail;
+		}
+		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			fail(err, errlen, "mmap kvm_run: %s", strerror(errno));
+			goto fail;
+		}
+		if (setup_cpuid(vm, v, err, errlen) != 0 ||
+		    setup_lapic(v, err, errlen) != 0)
+			goto fail;
+		if (i == 0 && setup_boot_cpu(v, &be, err, errlen) != 0)
+			goto fail;
+	}
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vm_vcpu *v = &vm->vcpu[i];
+		if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+			fail(err, errlen, "cannot start vCPU thread %d", i);
+			vm_stop(vm);
+			return -1;
+		}
+		v->started = 1;
+	}
+	vm->state = VM_STATE_RUNNING;
+	return 0;
+fail:
+	close_vcpus(vm);
+	close_kvm_vm(vm);
+	return -1;
+}
+
+void
+vm_stop(struct vm *vm)
+{
+	atomic_store(&vm->stopping, 1);
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->unpause);
+	pthread_mutex_unlock(&vm->lock);
+	kick_all(vm);
+	for (int i = 0; i < vm->cfg.ncpus; i++) {
+		struct vm_vcpu *v = &vm->vcpu[i];
+		if (v->started)
+			pthread_join(v->thread, NULL);
+		v->started = 0;
+	}
+	close_vcpus(vm);
+	close_kvm_vm(vm);
+	vm->state = VM_STATE_STOPPED;
+}
+
+void
+vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = 1;
+	pthread_mutex_unlock(&vm->lock);
+	kick_all(vm);
+	vm->state = VM_STATE_PAUSED;
+}
+
+void
+vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = 0;
+	pthread_cond_broadcast(&vm->unpause);
+	pthread_mutex_unlock(&vm->lock);
+	vm->state = VM_STATE_RUNNING;
+}
+
+void
+vm_destroy(struct vm *vm)
+{
+	vm_stop(vm);
+	if (vm->console.ring != NULL) {
+		uart8250_destroy(&vm->uart);
+		i8042_destroy(&vm->i8042);
+		console_destroy(&vm->console);
+	}
+	guestmem_destroy(&vm->mem);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	if (vm->rx_space_fd >= 0)
+		close(vm->rx_space_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	pthread_cond_destroy(&vm->unpause);
+	pthread_mutex_destroy(&vm->lock);
+}

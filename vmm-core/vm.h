@@ -1,0 +1,133 @@
+/*
+ * vm: one KVM virtual machine: guest RAM, the in-kernel irqchip and PIT,
+ * the monitor's devices (COM1, i8042, the power register) and one thread per
+ * vCPU.
+ *
+ * Faults are states, not crashes: whatever a vCPU meets (triple fault,
+ * emulation failure, failed entry, a guest reboot or power-off request) is
+ * recorded as one struct vm_event and signalled on vm->event_fd; the owner
+ * (the monitor's I/O loop) decides what happens next: vm_stop(), then
+ * vm_start() again for a reset, or exit.  Nothing a guest does exits the
+ * process.
+ *
+ * Threads: vm_start() spawns the vCPU threads; vm_stop() kicks them out of
+ * KVM_RUN and joins them.  vm_pause()/vm_resume() park them.  Those three
+ * are called from the owner's thread only.
+ */
+#ifndef VMGATE_VM_H
+#define VMGATE_VM_H
+
+#include "boot.h"
+#include "bus.h"
+#include "console.h"
+#include "guestmem.h"
+#include "i8042.h"
+#include "loader.h"
+#include "pmreg.h"
+#include "uart8250.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define VM_MAX_CPUS 64
+
+enum vm_state {
+	VM_STATE_RUNNING = 1,
+	VM_STATE_PAUSED,
+	VM_STATE_HALTED,
+	VM_STATE_REBOOTING,
+	VM_STATE_CRASHED,
+	VM_STATE_STOPPED,
+};
+
+enum vm_reason {
+	VM_REASON_NONE = 0,
+	VM_REASON_GUEST_POWEROFF,
+	VM_REASON_GUEST_REBOOT,
+	VM_REASON_TRIPLE_FAULT,
+	VM_REASON_INTERNAL_ERROR,
+	VM_REASON_ENTRY_FAILURE,
+	VM_REASON_UNHANDLED_EXIT,
+	VM_REASON_HOST_REQUEST,
+};
+
+struct vm_event {
+	enum vm_state state; /* what the VM is now: HALTED, REBOOTING, CRASHED */
+	enum vm_reason reason;
+	int cpu;
+	uint64_t rip;
+	char detail[160];
+};
+
+struct vm_config {
+	uint64_t mem;
+	int ncpus;
+	const char *kernel_path;
+	const uint8_t *kernel; /* whole image, owned by the caller */
+	size_t kernel_len;
+	const uint8_t *initrd; /* may be NULL */
+	size_t initrd_len;
+	const char *cmdline; /* may be NULL */
+};
+
+struct vm;
+
+struct vm_vcpu {
+	struct vm *vm;
+	int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	int started;
+};
+
+struct vm {
+	struct vm_config cfg;
+	struct loader_image image;
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	struct guestmem mem;
+	struct bus bus;
+	struct console console;
+	struct uart8250 uart;
+	struct i8042 i8042;
+	struct pmreg pmreg;
+	struct vm_vcpu vcpu[VM_MAX_CPUS];
+
+	atomic_int stopping;	/* vCPUs must leave KVM_RUN and exit */
+	pthread_mutex_t lock;	/* guards paused, event */
+	pthread_cond_t unpause;
+	int paused;
+	int have_event;
+	struct vm_event event;	/* the first terminal event since start */
+	int event_fd;		/* eventfd, readable when have_event */
+	int rx_space_fd;	/* eventfd: the UART can take input again */
+	enum vm_state state;	/* owner's view */
+};
+
+/*
+ * Opens /dev/kvm, checks the image against the configuration and creates
+ * the VM and its devices (no vCPU runs yet).  Returns 0, or -1 with a
+ * message in ERR that a user can act on.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
+	      size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Loads the kernel into fresh memory and starts the vCPUs. */
+int vm_start(struct vm *vm, char *err, size_t errlen);
+
+/* Stops and joins all vCPUs; the VM can be started again. */
+void vm_stop(struct vm *vm);
+
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/* Takes the pending terminal event, if any.  Returns 1 if there was one. */
+int vm_take_event(struct vm *vm, struct vm_event *ev);
+
+const char *vm_state_name(enum vm_state s);
+const char *vm_reason_name(enum vm_reason r);
+
+#endif
