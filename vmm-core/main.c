@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +30,8 @@ usage(FILE *f)
 		"[--cmdline STR]\n"
 		"                  [--mem SIZE] [--cpus N] [--console "
 		"stdio|none]\n"
-		"                  [--on-reboot restart|exit]\n"
+		"                  [--on-reboot restart|exit] [--ctl-fd FD "
+		"--name VM]\n"
 		"\n"
 		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
 		"                  default: the built-in demo guest\n"
@@ -40,6 +42,9 @@ usage(FILE *f)
 		"  --console MODE  stdio (default) or none\n"
 		"  --on-reboot A   restart the guest (default) or exit with "
 		"status 10\n"
+		"  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
+		"                  replaces the stdio console\n"
+		"  --name VM       the VM's name, checked against the gateway's\n"
 		"\n"
 		"On a terminal the console is raw; Ctrl-] . quits.\n"
 		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
@@ -207,6 +212,19 @@ main(int argc, char **argv)
 		return MONITOR_EXIT_USAGE;
 	}
 
+	if (mopt.ctl_fd >= 0) {
+		int type = 0;
+		socklen_t tl = sizeof(type);
+		if (getsockopt(mopt.ctl_fd, SOL_SOCKET, SO_TYPE, &type, &tl) !=
+			    0 ||
+		    type != SOCK_SEQPACKET) {
+			fprintf(stderr, "vmgate-vmm: --ctl-fd %d: not a "
+					"SOCK_SEQPACKET socket\n",
+				mopt.ctl_fd);
+			return MONITOR_EXIT_USAGE;
+		}
+		mopt.stdio = 0; /* the gateway is the console */
+	}
 	if (strcmp(cfg.kernel_path, "demo") == 0) {
 		cfg.kernel = demo_image(&cfg.kernel_len);
 		cfg.kernel_path = "built-in demo guest";

@@ -1,5 +1,7 @@
 #include "monitor.h"
 
+#include "ctl.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +31,12 @@ struct mon {
 	uint8_t out[OUTBUF + 128];
 	size_t out_len, out_off;
 	int exit_status;	/* -1 while running */
+
+	/* Control channel (opt->ctl_fd >= 0). */
+	int ctl_hello;		/* the gateway's HELLO arrived */
+	struct ctl_credit out_credit; /* console bytes the gateway takes */
+	uint32_t in_granted;	/* console bytes we let the gateway send */
+	uint8_t pkt[CTL_MAX_MSG];
 };
 
 static void
@@ -202,6 +210,283 @@ read_input(struct mon *m)
 	feed_input(m);
 }
 
+
+/* Control channel ------------------------------------------------------- */
+
+static enum ctl_vm_state
+ctl_state_of(enum vm_state s)
+{
+	switch (s) {
+	case VM_STATE_RUNNING:
+		return CTL_VM_RUNNING;
+	case VM_STATE_PAUSED:
+		return CTL_VM_PAUSED;
+	case VM_STATE_HALTED:
+		return CTL_VM_HALTED;
+	case VM_STATE_REBOOTING:
+		return CTL_VM_REBOOTING;
+	case VM_STATE_CRASHED:
+		return CTL_VM_CRASHED;
+	case VM_STATE_STOPPED:
+		break;
+	}
+	return CTL_VM_STOPPED;
+}
+
+static enum ctl_reason
+ctl_reason_of(enum vm_reason r)
+{
+	switch (r) {
+	case VM_REASON_NONE:
+		return CTL_REASON_NONE;
+	case VM_REASON_GUEST_POWEROFF:
+		return CTL_REASON_GUEST_POWEROFF;
+	case VM_REASON_GUEST_REBOOT:
+		return CTL_REASON_GUEST_REBOOT;
+	case VM_REASON_TRIPLE_FAULT:
+		return CTL_REASON_TRIPLE_FAULT;
+	case VM_REASON_INTERNAL_ERROR:
+		return CTL_REASON_INTERNAL_ERROR;
+	case VM_REASON_ENTRY_FAILURE:
+		return CTL_REASON_ENTRY_FAILURE;
+	case VM_REASON_UNHANDLED_EXIT:
+		return CTL_REASON_UNHANDLED_IO;
+	case VM_REASON_HOST_REQUEST:
+		break;
+	}
+	return CTL_REASON_HOST_REQUEST;
+}
+
+/* The gateway is gone or broke the protocol: nothing left to serve. */
+static void
+ctl_fail(struct mon *m, enum ctl_errcode code, const char *why)
+{
+	size_t len;
+
+	note(m, "control channel: %s", why);
+	if (code != 0 &&
+	    ctl_encode_error(m->pkt, sizeof(m->pkt), &len, 0, code, why) == 0)
+		ctl_send(m->opt->ctl_fd, m->pkt, len, -1);
+	if (m->exit_status < 0)
+		m->exit_status = MONITOR_EXIT_STOPPED;
+}
+
+static void
+ctl_put(struct mon *m, size_t len)
+{
+	int r = ctl_send(m->opt->ctl_fd, m->pkt, len, -1);
+
+	if (r != 0)
+		ctl_fail(m, 0, ctl_strerror(r));
+}
+
+static void
+ctl_send_state(struct mon *m, uint32_t seq, enum vm_state state,
+	       enum vm_reason reason, int cpu, uint64_t rip,
+	       const char *detail)
+{
+	size_t len;
+
+	if (m->opt->ctl_fd < 0 || !m->ctl_hello)
+		return;
+	if (ctl_encode_state(m->pkt, sizeof(m->pkt), &len, seq,
+			     ctl_state_of(state), ctl_reason_of(reason),
+			     cpu >= 0 ? rip : 0,
+			     cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE,
+			     detail) == 0)
+		ctl_put(m, len);
+}
+
+/* Grants the gateway whatever UART input space it does not hold yet. */
+static void
+ctl_grant_input(struct mon *m)
+{
+	size_t room = uart8250_rx_room(&m->vm->uart), len;
+
+	if (!m->ctl_hello || room <= m->in_granted)
+		return;
+	uint32_t more = (uint32_t)(room - m->in_granted);
+	if (ctl_encode_console_credit(m->pkt, sizeof(m->pkt), &len, 0, more) ==
+	    0) {
+		m->in_granted += more;
+		ctl_put(m, len);
+	}
+}
+
+/* Sends guest output, as much as the gateway's credit allows. */
+static void
+ctl_flush_output(struct mon *m)
+{
+	size_t len;
+
+	while (m->ctl_hello && m->exit_status < 0 && m->out_credit.avail > 0) {
+		uint8_t *data = m->pkt + CTL_HDR_LEN;
+		size_t cap = m->out_credit.avail < CTL_MAX_DATA
+				     ? m->out_credit.avail
+				     : CTL_MAX_DATA;
+		uint64_t lost;
+		int was_full;
+		size_t n = console_take(&m->vm->console, data, cap, &lost,
+					&was_full);
+		if (was_full)
+			uart8250_tx_kick(&m->vm->uart);
+		if (lost > 0) {
+			uint8_t lp[CTL_HDR_LEN + 8];
+			if (ctl_encode_console_lost(lp, sizeof(lp), &len, 0,
+						    lost) == 0 &&
+			    ctl_send(m->opt->ctl_fd, lp, len, -1) != 0) {
+				ctl_fail(m, 0, "send failed");
+				return;
+			}
+		}
+		if (n == 0)
+			return;
+		/* The encoder copies; data already sits where it goes. */
+		if (ctl_encode_console_out(m->pkt, sizeof(m->pkt), &len, 0,
+					   data, n) != 0 ||
+		    ctl_credit_use(&m->out_credit, n) != 0)
+			return;
+		ctl_put(m, len);
+	}
+}
+
+static void
+ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
+{
+	char err[256];
+	size_t len;
+
+	switch (action) {
+	case CTL_POWER_PAUSE:
+		if (m->vm->state == VM_STATE_RUNNING) {
+			vm_pause(m->vm);
+			ctl_send_state(m, seq, VM_STATE_PAUSED,
+				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			return;
+		}
+		break;
+	case CTL_POWER_RESUME:
+		if (m->vm->state == VM_STATE_PAUSED) {
+			vm_resume(m->vm);
+			ctl_send_state(m, seq, VM_STATE_RUNNING,
+				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			return;
+		}
+		break;
+	case CTL_POWER_RESET:
+		vm_stop(m->vm);
+		ctl_send_state(m, seq, VM_STATE_REBOOTING,
+			       VM_REASON_HOST_REQUEST, -1, 0, "reset");
+		if (vm_start(m->vm, err, sizeof(err)) != 0) {
+			ctl_send_state(m, seq, VM_STATE_CRASHED,
+				       VM_REASON_HOST_REQUEST, -1, 0, err);
+			m->exit_status = MONITOR_EXIT_ERROR;
+			return;
+		}
+		ctl_send_state(m, seq, VM_STATE_RUNNING,
+			       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+		return;
+	case CTL_POWER_POWEROFF:
+		vm_stop(m->vm);
+		ctl_send_state(m, seq, VM_STATE_STOPPED,
+			       VM_REASON_HOST_REQUEST, -1, 0, "powered off");
+		m->exit_status = MONITOR_EXIT_STOPPED;
+		return;
+	}
+	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq,
+			     CTL_ERR_INVALID_STATE,
+			     vm_state_name(m->vm->state)) == 0)
+		ctl_put(m, len);
+}
+
+static void
+ctl_hello(struct mon *m, const struct ctl_msg *msg)
+{
+	size_t len;
+
+	if (msg->u.hello.role != CTL_ROLE_GATEWAY) {
+		ctl_fail(m, CTL_ERR_PROTOCOL, "peer is not a gateway");
+		return;
+	}
+	if (msg->u.hello.name.len != strlen(m->opt->name) ||
+	    memcmp(msg->u.hello.name.ptr, m->opt->name,
+		   msg->u.hello.name.len) != 0) {
+		ctl_fail(m, CTL_ERR_NAME, "HELLO names another VM");
+		return;
+	}
+	m->ctl_hello = 1;
+	if (ctl_encode_hello(m->pkt, sizeof(m->pkt), &len, 0, CTL_ROLE_VMM,
+			     m->opt->name) != 0)
+		return;
+	ctl_put(m, len);
+	ctl_send_state(m, 0, m->vm->state, VM_REASON_NONE, -1, 0, NULL);
+	ctl_grant_input(m);
+}
+
+static void
+ctl_read(struct mon *m)
+{
+	struct ctl_msg msg;
+	size_t len;
+	int r;
+
+	r = ctl_recv(m->opt->ctl_fd, m->pkt, sizeof(m->pkt), &len, NULL);
+	if (r == CTL_E_AGAIN)
+		return;
+	if (r == CTL_E_EOF) {
+		ctl_fail(m, 0, "gateway closed the channel");
+		return;
+	}
+	if (r == 0)
+		r = ctl_decode(m->pkt, len, &msg);
+	if (r != 0) {
+		ctl_fail(m, r == CTL_E_VERSION ? CTL_ERR_VERSION
+					       : CTL_ERR_PROTOCOL,
+			 ctl_strerror(r));
+		return;
+	}
+	if (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type)) {
+		ctl_fail(m, CTL_ERR_NOT_PERMITTED, "message not permitted");
+		return;
+	}
+	if (!m->ctl_hello != (msg.type == CTL_T_HELLO)) {
+		ctl_fail(m, CTL_ERR_PROTOCOL,
+			 m->ctl_hello ? "second HELLO" : "expected HELLO");
+		return;
+	}
+	switch (msg.type) {
+	case CTL_T_HELLO:
+		ctl_hello(m, &msg);
+		break;
+	case CTL_T_ERROR:
+		note(m, "gateway reported error %u", msg.u.error.code);
+		break;
+	case CTL_T_CONSOLE_IN:
+		if (msg.u.console_in.len > m->in_granted) {
+			ctl_fail(m, CTL_ERR_PROTOCOL, "input beyond credit");
+			return;
+		}
+		m->in_granted -= (uint32_t)msg.u.console_in.len;
+		/* Fits: we never granted more than the queue had free. */
+		uart8250_receive(&m->vm->uart, msg.u.console_in.ptr,
+				 msg.u.console_in.len);
+		break;
+	case CTL_T_CONSOLE_CREDIT:
+		if (ctl_credit_grant(&m->out_credit, msg.u.credit.bytes) != 0)
+			ctl_fail(m, CTL_ERR_PROTOCOL, "credit overflow");
+		break;
+	case CTL_T_BREAK:
+		uart8250_send_break(&m->vm->uart);
+		break;
+	case CTL_T_POWER:
+		ctl_power(m, msg.seq, msg.u.power.action);
+		break;
+	default:
+		ctl_fail(m, CTL_ERR_PROTOCOL, "unexpected message");
+		break;
+	}
+}
+
 static int
 exit_status_for(const struct vm_event *ev)
 {
@@ -236,11 +521,16 @@ handle_event(struct mon *m)
 		note(m, "guest %s: %s (%s)", vm_state_name(ev.state),
 		     vm_reason_name(ev.reason), ev.detail);
 	m->vm->state = ev.state;
+	ctl_flush_output(m); /* what the guest said before it went */
+	ctl_send_state(m, 0, ev.state, ev.reason, ev.cpu, ev.rip, ev.detail);
 	if (ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot) {
 		if (vm_start(m->vm, err, sizeof(err)) != 0) {
 			note(m, "restart failed: %s", err);
 			m->exit_status = MONITOR_EXIT_ERROR;
+			return;
 		}
+		ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT,
+			       -1, 0, NULL);
 		return;
 	}
 	m->exit_status = exit_status_for(&ev);
@@ -283,8 +573,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	}
 
 	while (m.exit_status < 0) {
-		struct pollfd p[5];
-		int np = 0, i_in = -1;
+		struct pollfd p[6];
+		int np = 0, i_in = -1, i_ctl = -1;
 
 		p[np++] = (struct pollfd){ vm->event_fd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ m.sig_fd, POLLIN, 0 };
@@ -295,6 +585,10 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 		} else if (m.in_open && m.in_len == 0) {
 			i_in = np;
 			p[np++] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+		}
+		if (opt->ctl_fd >= 0) {
+			i_ctl = np;
+			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
 		}
 		if (poll(p, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
@@ -311,13 +605,19 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			uint64_t drain;
 			(void)!read(vm->rx_space_fd, &drain, sizeof(drain));
 			feed_input(&m);
+			if (opt->ctl_fd >= 0)
+				ctl_grant_input(&m);
 		}
+		if (i_ctl >= 0 && p[i_ctl].revents)
+			ctl_read(&m);
 		if (i_in >= 0 && p[i_in].revents)
 			read_input(&m);
 		if (opt->stdio) {
 			take_output(&m);
 			if (flush_out(&m, 0) != 0)
 				m.in_open = 0, m.out_len = m.out_off = 0;
+		} else if (opt->ctl_fd >= 0) {
+			ctl_flush_output(&m);
 		} else {
 			/* No reader at all: keep the ring drained. */
 			take_output(&m);

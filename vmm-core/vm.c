@@ -184,7 +184,7 @@ static void
 pm_event(void *opaque, enum pmreg_event ev)
 {
 	if (ev == PMREG_POWEROFF)
-		post_event(opaque, VM_STATE_HALTED, VM_REASON_GUEST_POWEROFF,
+		post_event(opaque, VM_STATE_STOPPED, VM_REASON_GUEST_POWEROFF,
 			   -1, 0, "ACPI S5");
 	else
 		post_event(opaque, VM_STATE_REBOOTING, VM_REASON_GUEST_REBOOT,
@@ -421,7 +421,7 @@ vcpu_thread(void *arg)
 					   VM_REASON_GUEST_REBOOT, v->index,
 					   vcpu_rip(v), "system reset");
 			else
-				post_event(vm, VM_STATE_HALTED,
+				post_event(vm, VM_STATE_STOPPED,
 					   VM_REASON_GUEST_POWEROFF, v->index,
 					   vcpu_rip(v), "system event %u",
 					   run->system_event.type);

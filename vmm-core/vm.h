@@ -53,7 +53,7 @@ enum vm_reason {
 };
 
 struct vm_event {
-	enum vm_state state; /* what the VM is now: HALTED, REBOOTING, CRASHED */
+	enum vm_state state; /* what the VM is now: STOPPED, REBOOTING, CRASHED */
 	enum vm_reason reason;
 	int cpu;
 	uint64_t rip;

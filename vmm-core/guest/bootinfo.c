@@ -1,0 +1,77 @@
+/*
+ * bootinfo.c - the PVH start-of-day information.
+ *
+ * Layout from Xen's public ABI (xen/include/public/arch-x86/hvm/start_info.h),
+ * written out here as the guest's own definitions. Version 0 stops after
+ * rsdp_paddr; version 1 adds the memory map. The guest needs no RAM beyond
+ * its own image, so a missing map only makes `mem` less informative.
+ */
+#include "bootinfo.h"
+#include "shared.h"
+
+#define BOOTINFO_MAGIC 0x336ec578
+#define BOOTINFO_E820_RAM 1
+#define BOOTINFO_MAPPED_LIMIT (4ull << 30) /* boot.S maps the first 4 GiB */
+/* Far above any real map; keeps a garbage count from looping for minutes
+ * of emulated ring-0 time. */
+#define BOOTINFO_MAX_ENTRIES 1024
+
+struct bootinfo_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	/* version >= 1 */
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct bootinfo_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+void
+bootinfo_init(uint32_t start_info_paddr)
+{
+	const struct bootinfo_start_info *si =
+		(const void *)(uintptr_t)start_info_paddr;
+	const struct bootinfo_memmap_entry *map;
+	uint64_t bytes;
+
+	if (si->magic != BOOTINFO_MAGIC) {
+		shared.memmap_status = SHARED_MEMMAP_BAD_MAGIC;
+		return;
+	}
+	if (si->version < 1 || si->memmap_entries == 0 ||
+	    si->memmap_entries > BOOTINFO_MAX_ENTRIES) {
+		shared.memmap_status = SHARED_MEMMAP_NO_MEMMAP;
+		return;
+	}
+	bytes = (uint64_t)si->memmap_entries * sizeof(*map);
+	if (si->memmap_paddr >= BOOTINFO_MAPPED_LIMIT ||
+	    bytes > BOOTINFO_MAPPED_LIMIT - si->memmap_paddr) {
+		shared.memmap_status = SHARED_MEMMAP_UNREACHABLE;
+		return;
+	}
+
+	map = (const void *)(uintptr_t)si->memmap_paddr;
+	shared.memmap_total = si->memmap_entries;
+	for (uint32_t i = 0; i < si->memmap_entries; i++) {
+		if (map[i].type == BOOTINFO_E820_RAM)
+			shared.ram_bytes += map[i].size;
+		if (i < SHARED_MEMMAP_MAX) {
+			shared.memmap[i].base = map[i].addr;
+			shared.memmap[i].size = map[i].size;
+			shared.memmap[i].type = map[i].type;
+			shared.memmap_count = i + 1;
+		}
+	}
+	shared.memmap_status = SHARED_MEMMAP_OK;
+}

@@ -1,0 +1,42 @@
+/*
+ * io.h - x86 port I/O.
+ *
+ * Usable from both rings: the shell runs with RFLAGS.IOPL=3, so in/out do not
+ * fault in ring 3 (the TSS has no I/O bitmap; IOPL alone decides).
+ */
+#ifndef GUEST_IO_H
+#define GUEST_IO_H
+
+#include <stdint.h>
+
+static inline uint8_t
+io_inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %w1, %b0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void
+io_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %b0, %w1" : : "a"(v), "Nd"(port));
+}
+
+/* Spin-wait hint; also keeps a polling loop from starving a hyperthread. */
+static inline void
+io_pause(void)
+{
+	__asm__ volatile("pause");
+}
+
+/* Compiler barrier: orders our loads/stores against an interrupt handler on
+ * the same CPU (x86 keeps program order for plain stores and loads). */
+static inline void
+io_barrier(void)
+{
+	__asm__ volatile("" : : : "memory");
+}
+
+#endif

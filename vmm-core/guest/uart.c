@@ -1,0 +1,101 @@
+/*
+ * uart.c - 16550A on COM1, ring-0 part.
+ */
+#include "uart.h"
+#include "fmt.h"
+#include "io.h"
+#include "shared.h"
+#include "uart_regs.h"
+
+#include <stdarg.h>
+
+/* Bounds the receive loop: a device that never clears DR must not keep
+ * ring 0 (emulated, slow on nested KVM) spinning forever. */
+#define UART_RX_BURST_MAX 256
+
+void
+uart_init(void)
+{
+	io_outb(UART_COM1 + UART_IER, 0);
+	io_outb(UART_COM1 + UART_LCR, UART_LCR_DLAB);
+	io_outb(UART_COM1 + UART_DLL, UART_DIVISOR_115200 & 0xff);
+	io_outb(UART_COM1 + UART_DLM, UART_DIVISOR_115200 >> 8);
+	io_outb(UART_COM1 + UART_LCR, UART_LCR_8N1);
+	io_outb(UART_COM1 + UART_FCR, UART_FCR_ENABLE_CLEAR_TRIG14);
+	io_outb(UART_COM1 + UART_MCR,
+		UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
+
+	/* An 8250/16450 has no FIFO (IIR bits 7:6 stay clear): then THRE
+	 * means room for one byte only. */
+	shared.uart_fifo_depth = (io_inb(UART_COM1 + UART_IIR) &
+				  UART_IIR_FIFO_MASK) == UART_IIR_FIFO_MASK
+					 ? UART_FIFO_DEPTH
+					 : 1;
+
+	/* Drop whatever arrived before we were ready (and clear LSR). */
+	for (int i = 0; i < UART_RX_BURST_MAX; i++) {
+		if (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_DR))
+			break;
+		(void)io_inb(UART_COM1 + UART_RBR);
+	}
+}
+
+void
+uart_enable_rx_irq(void)
+{
+	io_outb(UART_COM1 + UART_IER, UART_IER_RDA);
+}
+
+/*
+ * LSR is read before each RBR read on purpose: BI (like PE/FE) describes
+ * the character at the head of the FIFO -- for a break, the NUL byte the
+ * UART stores for it -- and reading LSR clears it. BI without DR is also
+ * taken as a break, for devices that report a break without the NUL.
+ */
+void
+uart_irq(void)
+{
+	for (int i = 0; i < UART_RX_BURST_MAX; i++) {
+		uint8_t lsr = io_inb(UART_COM1 + UART_LSR);
+
+		if (lsr & UART_LSR_BI) {
+			if (lsr & UART_LSR_DR)
+				(void)io_inb(UART_COM1 + UART_RBR);
+			shared_rx_push(SHARED_RX_BREAK);
+			continue;
+		}
+		if (!(lsr & UART_LSR_DR))
+			break;
+		shared_rx_push(io_inb(UART_COM1 + UART_RBR));
+	}
+}
+
+void
+uart_kwrite(const char *s, size_t n)
+{
+	while (n > 0) {
+		size_t burst = n < shared.uart_fifo_depth
+				       ? n
+				       : shared.uart_fifo_depth;
+
+		while (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE))
+			io_pause();
+		for (size_t i = 0; i < burst; i++)
+			io_outb(UART_COM1 + UART_THR, (uint8_t)s[i]);
+		s += burst;
+		n -= burst;
+	}
+}
+
+void
+uart_kprintf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = fmt_vformat(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	uart_kwrite(buf, n);
+}

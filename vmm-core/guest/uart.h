@@ -1,0 +1,21 @@
+/*
+ * uart.h - ring-0 side of COM1: set-up, the receive interrupt, and polled
+ * output for reports that cannot go through the shell (exceptions).
+ * Ring 3 transmits by itself (con.c).
+ */
+#ifndef GUEST_UART_H
+#define GUEST_UART_H
+
+#include <stddef.h>
+
+/* 115200 8N1, FIFOs on, OUT2 set; interrupts still off at the UART. */
+void uart_init(void);
+/* IER = received data available (also covers the FIFO timeout). */
+void uart_enable_rx_irq(void);
+/* IRQ 4 handler: moves received bytes and breaks into shared.rx. */
+void uart_irq(void);
+/* Polled output, ring 0 only, for diagnostics. */
+void uart_kwrite(const char *s, size_t n);
+void uart_kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
