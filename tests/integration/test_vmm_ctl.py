@@ -1,0 +1,130 @@
+"""vmgate-vmm driven over its control channel, as vmgated drives it."""
+import os
+import re
+import struct
+import subprocess
+import time
+
+import pytest
+
+from ctlpeer import (BREAK, CONSOLE_IN, CREDIT, HELLO, POWER, POWEROFF, PAUSE, RESET, RESUME, CtlPeer)
+from vmmproc import VMM
+
+needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
+
+
+def start(name="web1"):
+    peer = CtlPeer()
+    fd = peer.child.fileno()
+    proc = subprocess.Popen([VMM, "--ctl-fd", str(fd), "--name", name], pass_fds=[fd],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peer.child.close()
+    return peer, proc
+
+
+def until(peer, cond, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        left = deadline - time.monotonic()
+        assert left > 0, "timed out; console=%r states=%r errors=%r" % (bytes(peer.console[-500:]), peer.states, peer.errors)
+        if peer.recv(left) is None:
+            assert cond(), "channel closed; console=%r states=%r" % (bytes(peer.console[-500:]), peer.states)
+            return
+
+
+def grant(peer, n=1 << 20):
+    peer.send(CREDIT, struct.pack("<I", n))
+
+
+@needs_kvm
+def test_hello_console_and_power():
+    peer, proc = start()
+    try:
+        peer.hello("web1")
+        typ, _, body = peer.recv()
+        assert typ == HELLO and body.endswith(b"web1")
+        grant(peer)
+        until(peer, lambda: b"demo$ " in peer.console)
+        assert peer.states[0][0] == "running"
+        # input within the credit the VMM granted
+        peer.send(CONSOLE_IN, b"echo over ctl\r")
+        until(peer, lambda: b"over ctl\r\ndemo$ " in peer.console)
+        peer.send(POWER, struct.pack("<I", PAUSE), seq=7)
+        until(peer, lambda: peer.states[-1][0] == "paused")
+        peer.send(POWER, struct.pack("<I", RESUME), seq=8)
+        until(peer, lambda: peer.states[-1][0] == "running")
+        peer.send(BREAK, seq=9)
+        until(peer, lambda: b"<break>" in peer.console)
+        peer.console.clear()
+        peer.send(POWER, struct.pack("<I", RESET), seq=10)
+        until(peer, lambda: b"demo$ " in peer.console)
+        assert [s[0] for s in peer.states[-2:]] == ["rebooting", "running"]
+        peer.send(POWER, struct.pack("<I", POWEROFF), seq=11)
+        until(peer, lambda: peer.states[-1][0] == "stopped")
+        assert proc.wait(30) == 20
+    finally:
+        proc.kill()
+
+
+@needs_kvm
+def test_guest_crash_is_reported_as_state():
+    peer, proc = start()
+    try:
+        peer.hello("web1")
+        grant(peer)
+        until(peer, lambda: b"demo$ " in peer.console)
+        peer.send(CONSOLE_IN, b"crash\r")
+        until(peer, lambda: peer.states[-1][0] == "crashed")
+        assert peer.states[-1][1] == 4  # triple fault
+        assert proc.wait(30) == 11
+    finally:
+        proc.kill()
+
+
+@needs_kvm
+def test_no_credit_no_output_and_input_beyond_credit_is_refused():
+    peer, proc = start()
+    try:
+        peer.hello("web1")
+        peer.recv()  # HELLO
+        time.sleep(2)
+        # no CONSOLE_CREDIT granted: not a byte of console output may come
+        peer.sock.settimeout(0.5)
+        try:
+            while True:
+                peer.recv(0.5)
+        except (TimeoutError, OSError):
+            pass
+        assert bytes(peer.console) == b""
+        peer.send(CONSOLE_IN, b"y" * 60000)  # far beyond the 4 KiB granted
+        until(peer, lambda: peer.errors)
+        assert peer.errors[0][0] == 1 and "credit" in peer.errors[0][1]
+        assert proc.wait(30) == 20
+    finally:
+        proc.kill()
+
+
+@needs_kvm
+def test_wrong_name_and_garbage_end_the_channel_cleanly():
+    peer, proc = start("db1")
+    try:
+        peer.hello("web1")
+        until(peer, lambda: peer.errors)
+        assert peer.errors[0][0] == 4
+        assert proc.wait(30) == 20
+    finally:
+        proc.kill()
+    peer, proc = start()
+    try:
+        peer.sock.send(b"\xff\xff\0\0garbage")
+        until(peer, lambda: peer.errors)
+        assert peer.errors[0][0] == 1
+        assert proc.wait(30) == 20
+        assert re.search(rb"control channel: ", proc.stderr.read())
+    finally:
+        proc.kill()
+
+
+def test_ctl_fd_must_be_a_seqpacket_socket():
+    r = subprocess.run([VMM, "--ctl-fd", "0"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert r.returncode == 2 and "not a SOCK_SEQPACKET socket" in r.stderr
