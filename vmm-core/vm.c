@@ -521,7 +521,6 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = vm->rx_space_fd = -1;
 	vm->mem.fd = -1;
 	vm->state = VM_STATE_STOPPED;
@@ -536,6 +535,7 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 		return fail(err, errlen,
 			    "--mem: must be a whole number of MiB from 16M "
 			    "to 64G");
+	vm->cfg = *cfg; /* valid now: vm_destroy() may walk ncpus vCPUs */
 	/* Check the image before touching KVM: a bad file is the likelier
 	 * mistake and deserves the clearer message. */
 	char why[200];
@@ -645,15 +645,23 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		if (i == 0 && setup_boot_cpu(v, &be, err, errlen) != 0)
 			goto fail;
 	}
+	/* vCPU threads take no signal but the kick: the owner's signals
+	 * (SIGTERM, SIGINT...) must reach its signalfd, not a vCPU. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	sigdelset(&all, KICK_SIGNAL);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	for (int i = 0; i < vm->cfg.ncpus; i++) {
 		struct vm_vcpu *v = &vm->vcpu[i];
 		if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+			pthread_sigmask(SIG_SETMASK, &saved, NULL);
 			fail(err, errlen, "cannot start vCPU thread %d", i);
 			vm_stop(vm);
 			return -1;
 		}
 		v->started = 1;
 	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	vm->state = VM_STATE_RUNNING;
 	return 0;
 fail:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on a release build, side by side with their peers.
+# Usage: tests/bench/run.sh [--runs N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+tools/setup-deps.sh
+tools/fetch-linux.sh >/dev/null
+BUILD=${VMGATE_BENCH_BUILD:-build-bench}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm >/dev/null
+tools/kvmbox --rw "$PWD/$BUILD" -- /usr/bin/python3 tests/bench/bench_boot.py \
+	--vmm "$PWD/$BUILD/vmm-core/vmgate-vmm" \
+	--guest "$PWD/$BUILD/vmm-core/guest/vmgate-demo.elf" "$@"
