@@ -1,0 +1,577 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+#include "yamltree.h"
+
+/* VM names that would read as a gateway command in "ssh host NAME". */
+static const char *const config_reserved_names[] = {
+    "list", "status", "power", "who", "vnc-ticket", "help",
+};
+
+struct config_ctx {
+	struct yamltree *t;
+	struct config *cfg;
+	char *basedir; /* directory part of the file name, NULL if none */
+	bool vms_capped;
+};
+
+const char *
+config_name_problem(const char *name, size_t len)
+{
+	if (len == 0)
+		return "is empty";
+	if (len > CONFIG_MAX_NAME)
+		return "is longer than 64 characters";
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+		if (i == 0 && !alnum)
+			return "must start with a letter or a digit";
+		if (!alnum && c != '.' && c != '_' && c != '-')
+			return "may only hold letters, digits, '.', '_' and "
+			       "'-'";
+	}
+	return NULL;
+}
+
+static char *
+config_join(const struct config_ctx *c, const char *path)
+{
+	if (path[0] == '/' || c->basedir == NULL)
+		return xstrdup(path);
+	if (strcmp(c->basedir, "/") == 0)
+		return xasprintf("/%s", path);
+	return xasprintf("%s/%s", c->basedir, path);
+}
+
+static bool
+config_path(struct config_ctx *c, const struct yamltree_node *n,
+	    const char *what, char **out)
+{
+	if (!yamltree_want_string(c->t, n, what, CONFIG_MAX_PATH))
+		return false;
+	free(*out);
+	*out = config_join(c, n->str);
+	return true;
+}
+
+/* "64M" -> 67108864; K, M, G are powers of 1024, no suffix is bytes. */
+static bool
+config_size(struct config_ctx *c, const struct yamltree_node *n,
+	    const char *what, uint64_t min, uint64_t max, uint64_t align,
+	    const char *range, const char *example, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	size_t len = n->len;
+	bool ok = n->type == YAMLTREE_SCALAR && !yamltree_is_null(n) && len > 0;
+
+	if (n->type == YAMLTREE_INVALID)
+		return false;
+	if (ok) {
+		switch (n->str[len - 1]) {
+		case 'K':
+			mult = 1ULL << 10;
+			len--;
+			break;
+		case 'M':
+			mult = 1ULL << 20;
+			len--;
+			break;
+		case 'G':
+			mult = 1ULL << 30;
+			len--;
+			break;
+		}
+		ok = len > 0 && len <= 12 && (n->str[0] != '0' || len == 1);
+	}
+	for (size_t i = 0; ok && i < len; i++) {
+		if (n->str[i] < '0' || n->str[i] > '9')
+			ok = false;
+		else
+			v = v * 10 + (uint64_t)(n->str[i] - '0');
+	}
+	/* 12 digits times 2^30 can wrap around 64 bits: compare first */
+	if (ok && v > max / mult)
+		ok = false;
+	v *= mult;
+	if (!ok || v < min || v > max) {
+		yamltree_error(c->t, n, "%s must be a size from %s, like %s",
+			       what, range, example);
+		return false;
+	}
+	if (v % align != 0) {
+		yamltree_error(c->t, n, "%s must be a multiple of 4K", what);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+config_hostname_ok(const char *h, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = h[i];
+		if (ch == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-'))
+			return false;
+		if (ch == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && h[len - 1] != '-';
+}
+
+/*
+ * "host:port" or "[v6]:port". On failure returns a message and sets *erroff
+ * to the offending byte.
+ */
+static const char *
+config_parse_hostport(const char *s, size_t len, char **hostp, uint16_t *portp,
+		      size_t *erroff)
+{
+	const char *colon, *port;
+	char *host = NULL;
+	const char *problem = NULL;
+	unsigned long v = 0;
+	size_t plen;
+	unsigned char addr[16];
+
+	*erroff = 0;
+	if (s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+		if (close == NULL) {
+			problem = "'[' without a matching ']'";
+			goto out;
+		}
+		host = xstrndup(s + 1, (size_t)(close - s - 1));
+		if (inet_pton(AF_INET6, host, addr) != 1) {
+			*erroff = 1;
+			problem = "not an IPv6 address inside [...]";
+			goto out;
+		}
+		colon = close + 1;
+		if (colon == s + len || *colon != ':') {
+			*erroff = (size_t)(colon - s);
+			problem = "expected ':' and a port after ']'";
+			goto out;
+		}
+	} else {
+		colon = memrchr(s, ':', len);
+		if (colon == NULL) {
+			*erroff = len;
+			problem = "expected host:port";
+			goto out;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			problem = "an IPv6 address must be written in "
+				  "brackets, like [::1]:2222";
+			goto out;
+		}
+		host = xstrndup(s, (size_t)(colon - s));
+		if (host[0] == '\0') {
+			problem = "missing host before ':'";
+			goto out;
+		}
+		if (strspn(host, "0123456789.") == strlen(host)) {
+			if (inet_pton(AF_INET, host, addr) != 1) {
+				problem = "not an IPv4 address";
+				goto out;
+			}
+		} else if (!config_hostname_ok(host, strlen(host))) {
+			problem = "not a valid host name or address";
+			goto out;
+		}
+	}
+	port = colon + 1;
+	plen = len - (size_t)(port - s);
+	for (size_t i = 0; i < plen; i++) {
+		if (port[i] < '0' || port[i] > '9' || i >= 5) {
+			v = 0;
+			break;
+		}
+		v = v * 10 + (unsigned long)(port[i] - '0');
+	}
+	if (plen == 0 || v == 0 || v > 65535 || port[0] == '0') {
+		*erroff = (size_t)(port - s);
+		problem = "the port must be a number from 1 to 65535";
+		goto out;
+	}
+	*hostp = host;
+	host = NULL; /* transferred */
+	*portp = (uint16_t)v;
+out:
+	free(host);
+	return problem;
+}
+
+static void
+listen_ssh(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+	const char *problem;
+	char *host = NULL;
+	uint16_t port;
+	size_t off;
+	unsigned line, col;
+
+	(void)key;
+	if (!yamltree_want_string(c->t, n, "ssh", 300))
+		return;
+	problem = config_parse_hostport(n->str, n->len, &host, &port, &off);
+	if (problem != NULL) {
+		yamltree_scalar_pos(n, off, &line, &col);
+		yamltree_error_at(c->t, line, col, "ssh: %s", problem);
+		return;
+	}
+	free(cfg->ssh_host);
+	cfg->ssh_host = host;
+	cfg->ssh_port = port;
+}
+
+static const struct yamltree_field listen_fields[] = {
+    {"ssh", listen_ssh},
+};
+
+static void
+top_listen(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+
+	(void)key;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "listen", "a mapping"))
+		return;
+	yamltree_fields(c->t, n, listen_fields,
+			sizeof(listen_fields) / sizeof(listen_fields[0]), ctx,
+			obj);
+}
+
+static void
+top_state_dir(void *ctx, void *obj, struct yamltree_node *key,
+	      struct yamltree_node *n)
+{
+	struct config *cfg = obj;
+
+	(void)key;
+	config_path(ctx, n, "state_dir", &cfg->state_dir);
+}
+
+static void
+top_policy(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config *cfg = obj;
+
+	(void)key;
+	config_path(ctx, n, "policy", &cfg->policy);
+}
+
+static void
+vm_kernel(void *ctx, void *obj, struct yamltree_node *key,
+	  struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+
+	(void)key;
+	if (n->type == YAMLTREE_SCALAR && strcmp(n->str, "demo") == 0 &&
+	    n->len == 4) {
+		vm->demo_kernel = true;
+		free(vm->kernel);
+		vm->kernel = xstrdup("demo");
+		return;
+	}
+	if (config_path(ctx, n, "kernel", &vm->kernel))
+		vm->demo_kernel = false;
+}
+
+static void
+vm_initrd(void *ctx, void *obj, struct yamltree_node *key,
+	  struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+
+	(void)key;
+	config_path(ctx, n, "initrd", &vm->initrd);
+}
+
+static void
+vm_cmdline(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vm *vm = obj;
+
+	(void)key;
+	if (!yamltree_want_string(c->t, n, "cmdline", CONFIG_MAX_CMDLINE))
+		return;
+	free(vm->cmdline);
+	vm->cmdline = xstrdup(n->str);
+}
+
+static void
+vm_memory(void *ctx, void *obj, struct yamltree_node *key,
+	  struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+
+	(void)key;
+	config_size(ctx, n, "memory", CONFIG_MIN_MEMORY, CONFIG_MAX_MEMORY,
+		    4096, "16M to 64G", "64M", &vm->memory);
+}
+
+static void
+vm_cpus(void *ctx, void *obj, struct yamltree_node *key,
+	struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vm *vm = obj;
+	uint64_t v;
+
+	(void)key;
+	if (yamltree_want_uint(c->t, n, "cpus", 1, CONFIG_MAX_CPUS, &v))
+		vm->cpus = (unsigned)v;
+}
+
+static void
+vm_autostart(void *ctx, void *obj, struct yamltree_node *key,
+	     struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vm *vm = obj;
+
+	(void)key;
+	yamltree_want_bool(c->t, n, "autostart", &vm->autostart);
+}
+
+static void
+vm_on_crash(void *ctx, void *obj, struct yamltree_node *key,
+	    struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vm *vm = obj;
+
+	(void)key;
+	if (n->type == YAMLTREE_INVALID)
+		return;
+	if (n->type == YAMLTREE_SCALAR && strcmp(n->str, "restart") == 0 &&
+	    n->len == 7)
+		vm->on_crash = CONFIG_ON_CRASH_RESTART;
+	else if (n->type == YAMLTREE_SCALAR && strcmp(n->str, "stop") == 0 &&
+		 n->len == 4)
+		vm->on_crash = CONFIG_ON_CRASH_STOP;
+	else
+		yamltree_error(c->t, n, "on_crash must be restart or stop");
+}
+
+static void
+vm_scrollback(void *ctx, void *obj, struct yamltree_node *key,
+	      struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+	uint64_t v;
+
+	(void)key;
+	if (config_size(ctx, n, "scrollback", CONFIG_MIN_SCROLLBACK,
+			CONFIG_MAX_SCROLLBACK, 1, "4K to 16M", "64K", &v))
+		vm->scrollback = (size_t)v;
+}
+
+static const struct yamltree_field vm_fields[] = {
+    {"kernel", vm_kernel},     {"initrd", vm_initrd},
+    {"cmdline", vm_cmdline},   {"memory", vm_memory},
+    {"cpus", vm_cpus},	       {"autostart", vm_autostart},
+    {"on_crash", vm_on_crash}, {"scrollback", vm_scrollback},
+};
+
+static void
+top_vms(void *ctx, void *obj, struct yamltree_node *key,
+	struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+	char q[DIAG_QUOTE_MAX];
+	size_t npairs;
+
+	(void)key;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "vms",
+			   "a mapping of VM names to their settings"))
+		return;
+	npairs = yamltree_npairs(n);
+	cfg->vms = xcalloc(npairs, sizeof(*cfg->vms));
+	for (size_t i = 0; i < npairs; i++) {
+		struct yamltree_node *k = yamltree_key(n, i);
+		struct yamltree_node *v = yamltree_value(n, i);
+		const char *problem = config_name_problem(k->str, k->len);
+		struct config_vm *vm;
+		bool reserved = false;
+
+		if (cfg->nvms == CONFIG_MAX_VMS) {
+			yamltree_error(c->t, k, "more than %d VMs",
+				       CONFIG_MAX_VMS);
+			break;
+		}
+		if (problem != NULL) {
+			yamltree_error(c->t, k, "VM name %s %s",
+				       diag_quote(q, k->str, k->len), problem);
+			continue;
+		}
+		for (size_t r = 0; r < sizeof(config_reserved_names) /
+					   sizeof(config_reserved_names[0]);
+		     r++)
+			if (strcmp(k->str, config_reserved_names[r]) == 0)
+				reserved = true;
+		if (reserved) {
+			yamltree_error(c->t, k,
+				       "VM name %s is reserved for the "
+				       "gateway command of that name",
+				       diag_quote(q, k->str, k->len));
+			continue;
+		}
+		vm = &cfg->vms[cfg->nvms++];
+		vm->name = xstrdup(k->str);
+		vm->demo_kernel = true;
+		vm->kernel = xstrdup(CONFIG_DEFAULT_KERNEL);
+		vm->memory = CONFIG_DEFAULT_MEMORY;
+		vm->cpus = CONFIG_DEFAULT_CPUS;
+		vm->autostart = CONFIG_DEFAULT_AUTOSTART;
+		vm->on_crash = CONFIG_ON_CRASH_RESTART;
+		vm->scrollback = CONFIG_DEFAULT_SCROLLBACK;
+		vm->line = k->line;
+		vm->col = k->col;
+		if (!yamltree_want(c->t, v, YAMLTREE_MAPPING, "a VM",
+				   "a mapping of settings"))
+			continue;
+		yamltree_fields(c->t, v, vm_fields,
+				sizeof(vm_fields) / sizeof(vm_fields[0]), c,
+				vm);
+	}
+}
+
+static const struct yamltree_field top_fields[] = {
+    {"listen", top_listen},
+    {"state_dir", top_state_dir},
+    {"policy", top_policy},
+    {"vms", top_vms},
+};
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->nvms; i++) {
+		free(cfg->vms[i].name);
+		free(cfg->vms[i].kernel);
+		free(cfg->vms[i].initrd);
+		free(cfg->vms[i].cmdline);
+	}
+	free(cfg->vms);
+	free(cfg->file);
+	free(cfg->ssh_host);
+	free(cfg->state_dir);
+	free(cfg->policy);
+	free(cfg);
+}
+
+int
+config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
+		struct config **cfgp, struct diag *d)
+{
+	struct config_ctx c = {0};
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	const char *slash = strrchr(name, '/');
+	size_t errors_before = diag_errors(d);
+	int r = -1;
+
+	*cfgp = NULL;
+	if (slash != NULL)
+		c.basedir = slash == name
+				? xstrdup("/")
+				: xstrndup(name, (size_t)(slash - name));
+	c.cfg = cfg;
+	cfg->file = xstrdup(name);
+	cfg->ssh_host = xstrdup(CONFIG_DEFAULT_SSH_HOST);
+	cfg->ssh_port = CONFIG_DEFAULT_SSH_PORT;
+	cfg->state_dir = config_join(&c, CONFIG_DEFAULT_STATE_DIR);
+	cfg->policy = config_join(&c, CONFIG_DEFAULT_POLICY);
+	if (len > CONFIG_MAX_FILE) {
+		diag_error(d, name, 0, 0, "file is larger than %d bytes",
+			   CONFIG_MAX_FILE);
+		flags &= ~(unsigned)CONFIG_PARTIAL;
+		goto out;
+	}
+	if (yamltree_parse(name, buf, len, d, &c.t) != 0) {
+		flags &= ~(unsigned)CONFIG_PARTIAL; /* nothing was read */
+		goto out;
+	}
+	if (c.t->root != NULL && !yamltree_is_null(c.t->root)) {
+		if (c.t->root->type != YAMLTREE_MAPPING) {
+			if (c.t->root->type != YAMLTREE_INVALID)
+				yamltree_error(c.t, c.t->root,
+					       "the file must be a mapping "
+					       "(listen:, vms:, ...), not %s",
+					       yamltree_describe(c.t->root));
+			flags &= ~(unsigned)CONFIG_PARTIAL;
+			goto out;
+		}
+		yamltree_fields(c.t, c.t->root, top_fields,
+				sizeof(top_fields) / sizeof(top_fields[0]), &c,
+				cfg);
+	}
+	if (diag_errors(d) == errors_before)
+		r = 0;
+out:
+	if (r == 0 || (flags & CONFIG_PARTIAL)) {
+		*cfgp = cfg;
+		cfg = NULL; /* transferred */
+	}
+	config_free(cfg);
+	yamltree_free(c.t);
+	free(c.basedir);
+	return r;
+}
+
+int
+config_load(const char *path, unsigned flags, struct config **cfgp,
+	    struct diag *d)
+{
+	char *buf = NULL;
+	size_t len;
+	int r = -1;
+
+	*cfgp = NULL;
+	if (yamltree_read_file(path, CONFIG_MAX_FILE, &buf, &len, d) != 0)
+		goto out;
+	r = config_load_mem(path, buf, len, flags, cfgp, d);
+out:
+	free(buf);
+	return r;
+}
+
+const struct config_vm *
+config_find_vm(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nvms; i++)
+		if (strcmp(cfg->vms[i].name, name) == 0)
+			return &cfg->vms[i];
+	return NULL;
+}

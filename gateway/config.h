@@ -1,0 +1,121 @@
+/*
+ * vmgate.yaml: where the gateway listens, where it keeps its state, which
+ * policy file it applies and which VMs it runs.
+ *
+ *	listen:
+ *	  ssh: "127.0.0.1:2222"		host:port or [v6]:port
+ *	state_dir: /var/lib/vmgate	relative: to the config file's folder
+ *	policy: policy.yaml		relative: to the config file's folder
+ *	vms:
+ *	  web1:				name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}
+ *	    kernel: demo		"demo" (built-in guest) or a path
+ *	    initrd: /path		optional
+ *	    cmdline: "console=ttyS0"	optional
+ *	    memory: 64M			K/M/G suffix, 16M..64G, 4K multiple
+ *	    cpus: 1			1..64
+ *	    autostart: true
+ *	    on_crash: restart		restart | stop
+ *	    scrollback: 64K		4K..16M
+ *
+ * Every key is optional and has the default given by the CONFIG_DEFAULT_*
+ * macros below; an unknown key, a wrong type, a duplicate key or a value out
+ * of range is an error reported at its FILE:LINE:COLUMN. Everything is read
+ * as untrusted input: at most CONFIG_MAX_FILE bytes and CONFIG_MAX_VMS VMs.
+ */
+#ifndef VMGATE_CONFIG_H
+#define VMGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_VMS 10000
+#define CONFIG_MAX_NAME 64
+#define CONFIG_MAX_PATH 4095
+#define CONFIG_MAX_CMDLINE 2047
+
+#define CONFIG_DEFAULT_SSH_HOST "127.0.0.1"
+#define CONFIG_DEFAULT_SSH_PORT 2222
+#define CONFIG_DEFAULT_STATE_DIR "state"
+#define CONFIG_DEFAULT_POLICY "policy.yaml"
+#define CONFIG_DEFAULT_KERNEL "demo"
+#define CONFIG_DEFAULT_MEMORY (64ULL << 20)
+#define CONFIG_DEFAULT_CPUS 1
+#define CONFIG_DEFAULT_AUTOSTART true
+#define CONFIG_DEFAULT_SCROLLBACK (64 << 10)
+
+#define CONFIG_MIN_MEMORY (16ULL << 20)
+#define CONFIG_MAX_MEMORY (64ULL << 30)
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MIN_SCROLLBACK (4 << 10)
+#define CONFIG_MAX_SCROLLBACK (16 << 20)
+
+/* config_load flags */
+#define CONFIG_PARTIAL 0x1 /* on errors, still return what was read */
+
+enum config_on_crash {
+	CONFIG_ON_CRASH_RESTART,
+	CONFIG_ON_CRASH_STOP,
+};
+
+struct config_vm {
+	char *name;
+	bool demo_kernel; /* kernel is the built-in demo guest */
+	char *kernel;	  /* "demo" or a path joined to the config folder */
+	char *initrd;	  /* NULL: none */
+	char *cmdline;	  /* NULL: the monitor's default */
+	uint64_t memory;  /* bytes */
+	unsigned cpus;
+	bool autostart;
+	enum config_on_crash on_crash;
+	size_t scrollback;  /* bytes */
+	unsigned line, col; /* where the VM is named, for cross-checks */
+};
+
+/* Owns every string and the vms array; free with config_free. */
+struct config {
+	char *file;	/* path as given to config_load */
+	char *ssh_host; /* without brackets: "127.0.0.1", "::1", "localhost" */
+	uint16_t ssh_port;
+	char *state_dir;       /* joined to the config folder if relative */
+	char *policy;	       /* joined to the config folder if relative */
+	struct config_vm *vms; /* in file order */
+	size_t nvms;
+};
+
+/*
+ * Reads and checks the file at 'path'. Returns 0 with *cfgp set when there
+ * is no error (warnings may be in d). Returns -1 with every error in d and
+ * *cfgp NULL, or with CONFIG_PARTIAL, *cfgp holding what could be read
+ * (erroneous values left at their defaults; only good for reporting, as
+ * vmgatectl check does) unless the file could not be read or parsed at all. A
+ * relative path in the file is joined to the directory part of 'path', as text:
+ * pass an absolute 'path' if the result must survive a chdir.
+ */
+int config_load(const char *path, unsigned flags, struct config **cfgp,
+		struct diag *d);
+
+/*
+ * Same on a buffer of len bytes (need not be NUL-terminated); 'name' is the
+ * file name used in messages and for joining relative paths.
+ */
+int config_load_mem(const char *name, const void *buf, size_t len,
+		    unsigned flags, struct config **cfgp, struct diag *d);
+
+/* Accepts NULL. */
+void config_free(struct config *cfg);
+
+/* The VM of that name, or NULL. */
+const struct config_vm *config_find_vm(const struct config *cfg,
+				       const char *name);
+
+/*
+ * Checks a user, group or VM name: 1..64 characters of [A-Za-z0-9._-],
+ * starting with a letter or digit. Returns NULL if fine, else why not.
+ */
+const char *config_name_problem(const char *name, size_t len);
+
+#endif

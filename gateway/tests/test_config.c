@@ -1,0 +1,597 @@
+/* vmgate.yaml: defaults, every field, every error at its line:column. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "xmalloc.h"
+
+/* Every diagnostic, sorted, one per line. */
+static char *
+render(struct diag *d)
+{
+	char *out = xstrdup("");
+
+	diag_sort(d);
+	for (size_t i = 0; i < d->n; i++) {
+		char *line = diag_format(&d->v[i]);
+		char *s = xasprintf("%s%s\n", out, line);
+		free(line);
+		free(out);
+		out = s;
+	}
+	return out;
+}
+
+/* Loads 'text' as NAME; returns the config (or NULL) and the messages. */
+static struct config *
+load_as(const char *name, const char *text, unsigned flags, int *r, char **msgs)
+{
+	struct config *cfg = NULL;
+	struct diag d;
+
+	diag_init(&d);
+	*r = config_load_mem(name, text, strlen(text), flags, &cfg, &d);
+	*msgs = render(&d);
+	diag_clear(&d);
+	return cfg;
+}
+
+static struct config *
+load(const char *text, int *r, char **msgs)
+{
+	return load_as("t.yaml", text, 0, r, msgs);
+}
+
+/* The file must load with exactly these messages (and so fail if any). */
+static void
+expect(const char *text, const char *want)
+{
+	char *msgs;
+	int r;
+	struct config *cfg = load(text, &r, &msgs);
+
+	if (strcmp(msgs, want) != 0) {
+		/* cmocka truncates long messages: print them whole */
+		fprintf(stderr, "for:\n%s\ngot:\n%s\nwant:\n%s", text, msgs,
+			want);
+		fail();
+	}
+	if (strstr(want, ": error: ") != NULL) {
+		assert_int_equal(r, -1);
+		assert_null(cfg);
+	} else {
+		assert_int_equal(r, 0);
+		assert_non_null(cfg);
+	}
+	config_free(cfg);
+	free(msgs);
+}
+
+static void
+test_defaults(void **state)
+{
+	static const char *const empties[] = {"", "# nothing\n", "---\n",
+					      "{}\n", "vms:\n"};
+	(void)state;
+	for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
+		char *msgs;
+		int r;
+		struct config *cfg = load_as("/etc/vmgate/vmgate.yaml",
+					     empties[i], 0, &r, &msgs);
+		assert_int_equal(r, 0);
+		assert_string_equal(msgs, "");
+		assert_string_equal(cfg->ssh_host, "127.0.0.1");
+		assert_int_equal(cfg->ssh_port, 2222);
+		assert_string_equal(cfg->state_dir, "/etc/vmgate/state");
+		assert_string_equal(cfg->policy, "/etc/vmgate/policy.yaml");
+		assert_int_equal(cfg->nvms, 0);
+		assert_string_equal(cfg->file, "/etc/vmgate/vmgate.yaml");
+		config_free(cfg);
+		free(msgs);
+	}
+	config_free(NULL);
+}
+
+static void
+test_full(void **state)
+{
+	const char *text = "listen:\n"
+			   "  ssh: \"[::1]:2200\"\n"
+			   "state_dir: /var/lib/vmgate\n"
+			   "policy: conf/policy.yaml\n"
+			   "vms:\n"
+			   "  web1:\n"
+			   "    kernel: demo\n"
+			   "    cmdline: \"console=ttyS0 quiet\"\n"
+			   "    memory: 64M\n"
+			   "    cpus: 1\n"
+			   "    autostart: true\n"
+			   "    on_crash: restart\n"
+			   "    scrollback: 64K\n"
+			   "  db.2_x-y:\n"
+			   "    kernel: images/bzImage\n"
+			   "    initrd: /boot/initrd.img\n"
+			   "    memory: 2G\n"
+			   "    cpus: 64\n"
+			   "    autostart: False\n"
+			   "    on_crash: stop\n"
+			   "    scrollback: 16M\n"
+			   "  empty:\n"
+			   "  braces: {}\n";
+	const struct config_vm *vm;
+	char *msgs;
+	int r;
+	struct config *cfg = load_as("dir/vmgate.yaml", text, 0, &r, &msgs);
+
+	(void)state;
+	assert_string_equal(msgs, "");
+	assert_int_equal(r, 0);
+	assert_string_equal(cfg->ssh_host, "::1");
+	assert_int_equal(cfg->ssh_port, 2200);
+	assert_string_equal(cfg->state_dir, "/var/lib/vmgate");
+	assert_string_equal(cfg->policy, "dir/conf/policy.yaml");
+	assert_int_equal(cfg->nvms, 4);
+
+	vm = &cfg->vms[0];
+	assert_string_equal(vm->name, "web1");
+	assert_true(vm->demo_kernel);
+	assert_string_equal(vm->kernel, "demo");
+	assert_null(vm->initrd);
+	assert_string_equal(vm->cmdline, "console=ttyS0 quiet");
+	assert_int_equal(vm->memory, 64ULL << 20);
+	assert_int_equal(vm->cpus, 1);
+	assert_true(vm->autostart);
+	assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_RESTART);
+	assert_int_equal(vm->scrollback, 64 << 10);
+	assert_int_equal(vm->line, 6);
+	assert_int_equal(vm->col, 3);
+
+	vm = config_find_vm(cfg, "db.2_x-y");
+	assert_ptr_equal(vm, &cfg->vms[1]);
+	assert_false(vm->demo_kernel);
+	assert_string_equal(vm->kernel, "dir/images/bzImage");
+	assert_string_equal(vm->initrd, "/boot/initrd.img");
+	assert_null(vm->cmdline);
+	assert_int_equal(vm->memory, 2ULL << 30);
+	assert_int_equal(vm->cpus, 64);
+	assert_false(vm->autostart);
+	assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_STOP);
+	assert_int_equal(vm->scrollback, 16 << 20);
+
+	/* null and {} give every default */
+	for (size_t i = 2; i < 4; i++) {
+		vm = &cfg->vms[i];
+		assert_true(vm->demo_kernel);
+		assert_string_equal(vm->kernel, CONFIG_DEFAULT_KERNEL);
+		assert_int_equal(vm->memory, CONFIG_DEFAULT_MEMORY);
+		assert_int_equal(vm->cpus, CONFIG_DEFAULT_CPUS);
+		assert_true(vm->autostart);
+		assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_RESTART);
+		assert_int_equal(vm->scrollback, CONFIG_DEFAULT_SCROLLBACK);
+	}
+	assert_null(config_find_vm(cfg, "nope"));
+	config_free(cfg);
+	free(msgs);
+
+	/* no folder in the name: relative paths stay as written */
+	cfg = load_as("vmgate.yaml", "policy: p.yaml\n", 0, &r, &msgs);
+	assert_string_equal(cfg->policy, "p.yaml");
+	assert_string_equal(cfg->state_dir, "state");
+	config_free(cfg);
+	free(msgs);
+	cfg = load_as("/vmgate.yaml", "policy: p.yaml\n", 0, &r, &msgs);
+	assert_string_equal(cfg->policy, "/p.yaml");
+	config_free(cfg);
+	free(msgs);
+}
+
+static void
+test_listen(void **state)
+{
+	static const struct {
+		const char *addr, *host;
+		unsigned port;
+	} good[] = {
+	    {"127.0.0.1:2222", "127.0.0.1", 2222},
+	    {"0.0.0.0:1", "0.0.0.0", 1},
+	    {"[::]:65535", "::", 65535},
+	    {"[fe80::1]:22", "fe80::1", 22},
+	    {"localhost:2222", "localhost", 2222},
+	    {"gw-1.example.org:22", "gw-1.example.org", 22},
+	};
+	static const struct {
+		const char *addr, *want;
+	} bad[] = {
+	    /* the quote is at column 8, the value starts at 9 */
+	    {"::1:22", "2:9: error: ssh: an IPv6 address must be written in "
+		       "brackets, like [::1]:2222\n"},
+	    {"host", "2:13: error: ssh: expected host:port\n"},
+	    {"h:0", "2:11: error: ssh: the port must be a number from 1 to "
+		    "65535\n"},
+	    {"h:65536", "2:11: error: ssh: the port must be a number from 1 "
+			"to 65535\n"},
+	    {"h:22x", "2:11: error: ssh: the port must be a number from 1 to "
+		      "65535\n"},
+	    {"h:", "2:11: error: ssh: the port must be a number from 1 to "
+		   "65535\n"},
+	    {"h:022", "2:11: error: ssh: the port must be a number from 1 "
+		      "to 65535\n"},
+	    {":22", "2:9: error: ssh: missing host before ':'\n"},
+	    {"[::1]22", "2:14: error: ssh: expected ':' and a port after "
+			"']'\n"},
+	    {"[::1", "2:9: error: ssh: '[' without a matching ']'\n"},
+	    {"[zz]:22", "2:10: error: ssh: not an IPv6 address inside "
+			"[...]\n"},
+	    {"999.1.1.1:22", "2:9: error: ssh: not an IPv4 address\n"},
+	    {"-bad-:22", "2:9: error: ssh: not a valid host name or "
+			 "address\n"},
+	    {"a..b:22", "2:9: error: ssh: not a valid host name or "
+			"address\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *text =
+		    xasprintf("listen:\n  ssh: \"%s\"\n", good[i].addr);
+		char *msgs;
+		int r;
+		struct config *cfg = load(text, &r, &msgs);
+		if (r != 0)
+			fail_msg("%s: %s", good[i].addr, msgs);
+		assert_string_equal(cfg->ssh_host, good[i].host);
+		assert_int_equal(cfg->ssh_port, good[i].port);
+		config_free(cfg);
+		free(msgs);
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = xasprintf("listen:\n  ssh: \"%s\"\n", bad[i].addr);
+		char *want = xasprintf("t.yaml:%s", bad[i].want);
+		expect(text, want);
+		free(want);
+		free(text);
+	}
+	expect("listen:\n  ssh: [a]\n",
+	       "t.yaml:2:8: error: ssh must be a string, not a list\n");
+	expect("listen: \"127.0.0.1:22\"\n",
+	       "t.yaml:1:9: error: listen must be a mapping, not a string\n");
+}
+
+static void
+test_sizes(void **state)
+{
+	static const struct {
+		const char *key, *value;
+		uint64_t want; /* 0: must be rejected */
+	} cases[] = {
+	    {"memory", "16M", 16ULL << 20},
+	    {"memory", "64G", 64ULL << 30},
+	    {"memory", "16384K", 16ULL << 20},
+	    {"memory", "16777216", 16ULL << 20},
+	    {"memory", "\"1G\"", 1ULL << 30},
+	    {"memory", "15M", 0},
+	    {"memory", "65G", 0},
+	    {"memory", "65537M", 0},
+	    {"memory", "64m", 0},
+	    {"memory", "064M", 0},
+	    {"memory", "-64M", 0},
+	    {"memory", "64 M", 0},
+	    {"memory", "M", 0},
+	    {"memory", "99999999999999999999G", 0},
+	    {"memory", "1T", 0},
+	    /* (2^64 + 2^30) bytes: wraps to 1G if multiplied unchecked */
+	    {"memory", "17179869185G", 0},
+	    {"scrollback", "17592186044420M", 0},
+	    {"scrollback", "4K", 4 << 10},
+	    {"scrollback", "4096", 4 << 10},
+	    {"scrollback", "16M", 16 << 20},
+	    {"scrollback", "4097", 4097},
+	    {"scrollback", "4095", 0},
+	    {"scrollback", "16385K", 0},
+	    {"cpus", "64", 64},
+	    {"cpus", "65", 0},
+	    {"cpus", "0", 0},
+	    {"cpus", "01", 0},
+	    {"cpus", "0x2", 0},
+	    {"cpus", "-1", 0},
+	    {"cpus", "1.0", 0},
+	    {"cpus", "\"2\"", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = xasprintf("vms:\n  a:\n    %s: %s\n", cases[i].key,
+				       cases[i].value);
+		char *msgs;
+		int r;
+		struct config *cfg = load(text, &r, &msgs);
+		uint64_t got;
+		if (cases[i].want == 0) {
+			if (r == 0)
+				fail_msg("%s: %s accepted", cases[i].key,
+					 cases[i].value);
+			/* the message points at the value */
+			if (strncmp(msgs, "t.yaml:3:", 9) != 0)
+				fail_msg("%s", msgs);
+		} else {
+			if (r != 0)
+				fail_msg("%s: %s: %s", cases[i].key,
+					 cases[i].value, msgs);
+			got = strcmp(cases[i].key, "memory") == 0
+				  ? cfg->vms[0].memory
+			      : strcmp(cases[i].key, "cpus") == 0
+				  ? cfg->vms[0].cpus
+				  : cfg->vms[0].scrollback;
+			assert_int_equal(got, cases[i].want);
+		}
+		config_free(cfg);
+		free(msgs);
+		free(text);
+	}
+	expect("vms:\n  a:\n    memory: 16385K\n",
+	       "t.yaml:3:13: error: memory must be a multiple of 4K\n");
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	/* every error in the file, in file order, each at its node */
+	expect("listen:\n"
+	       "  ssh: \"127.0.0.1:22\"\n"
+	       "  vnc: \":5900\"\n"
+	       "colour: blue\n"
+	       "state_dir: [a]\n"
+	       "vms:\n"
+	       "  web1:\n"
+	       "    memroy: 64M\n"
+	       "    cpus: two\n"
+	       "    autostart: yes\n"
+	       "    on_crash: explode\n"
+	       "    kernel: {path: x}\n"
+	       "    initrd: ~\n"
+	       "    cmdline: 3\n"
+	       "  web1: {}\n"
+	       "  \"bad name\": {}\n"
+	       "  .hidden: {}\n"
+	       "  who: {}\n"
+	       "  db1: [1]\n"
+	       "  db2: 7\n",
+	       "t.yaml:3:3: error: unknown key 'vnc' (expected ssh)\n"
+	       "t.yaml:4:1: error: unknown key 'colour' (expected one of: "
+	       "listen, state_dir, policy, vms)\n"
+	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
+	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
+	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
+	       "scrollback)\n"
+	       "t.yaml:9:11: error: cpus must be a number from 1 to 64\n"
+	       "t.yaml:10:16: error: autostart must be true or false\n"
+	       "t.yaml:11:15: error: on_crash must be restart or stop\n"
+	       "t.yaml:12:13: error: kernel must be a string, not a mapping\n"
+	       "t.yaml:13:13: error: initrd must be a string, not nothing "
+	       "(null)\n"
+	       "t.yaml:15:3: error: duplicate key 'web1' (first at line 7)\n"
+	       "t.yaml:16:3: error: VM name 'bad name' may only hold letters, "
+	       "digits, '.', '_' and '-'\n"
+	       "t.yaml:17:3: error: VM name '.hidden' must start with a "
+	       "letter or a digit\n"
+	       "t.yaml:18:3: error: VM name 'who' is reserved for the gateway "
+	       "command of that name\n"
+	       "t.yaml:19:8: error: a VM must be a mapping of settings, not a "
+	       "list\n"
+	       "t.yaml:20:8: error: a VM must be a mapping of settings, not a "
+	       "string\n");
+	/* cmdline: 3 is a string to YAML, and fine */
+	expect("vms:\n  a:\n    cmdline: 3\n", "");
+	expect("vms: [a, b]\n", "t.yaml:1:6: error: vms must be a mapping of "
+				"VM names to their settings, not a list\n");
+	expect("- a\n", "t.yaml:1:1: error: the file must be a mapping "
+			"(listen:, vms:, ...), not a list\n");
+	expect("just text\n", "t.yaml:1:1: error: the file must be a mapping "
+			      "(listen:, vms:, ...), not a string\n");
+	expect("vms:\n  a01234567890123456789012345678901234567890123456789"
+	       "01234567890123: {}\n",
+	       "t.yaml:2:3: error: VM name "
+	       "'a0123456789012345678901234567890123456789012345678...' is "
+	       "longer than 64 characters\n");
+	expect("vms:\n  a0123456789012345678901234567890123456789012345678"
+	       "90123456789012: {}\n",
+	       "");
+}
+
+static void
+test_yaml_level(void **state)
+{
+	(void)state;
+	expect("vms:\n  a:\n    memory: 64M\n   cpus: 2\n",
+	       "t.yaml:4:4: error: syntax error: did not find expected key "
+	       "(while parsing a block mapping started at 2:3)\n");
+	expect("state_dir: \"unterminated\n",
+	       "t.yaml:2:1: error: syntax error: found unexpected end of "
+	       "stream (while scanning a quoted scalar started at 1:12)\n");
+	expect("policy: a\n---\npolicy: b\n",
+	       "t.yaml:2:1: error: only one YAML document is allowed\n");
+	expect("base: &b {cpus: 1}\nvms:\n  a: *b\n",
+	       "t.yaml:1:1: error: unknown key 'base' (expected one of: "
+	       "listen, state_dir, policy, vms)\n"
+	       "t.yaml:3:6: error: aliases are not supported\n");
+	expect("vms:\n  a:\n    cpus: !!int 2\n",
+	       "t.yaml:3:11: error: tags are not supported\n");
+	expect("? [a]\n: b\n",
+	       "t.yaml:1:3: error: a key must be a string, not a list\n");
+	expect("state_dir: \"a\\0b\"\n",
+	       "t.yaml:1:12: error: state_dir contains a NUL byte\n");
+	expect("state_dir: \"\xff\"\n",
+	       "t.yaml:1:13: error: invalid text: invalid leading UTF-8 "
+	       "octet\n");
+	/* messages never carry raw control bytes from the file */
+	expect("\"\\e[31m\": 1\n", "t.yaml:1:1: error: unknown key "
+				   "'\\x1b[31m' (expected one of: listen, "
+				   "state_dir, policy, vms)\n");
+
+	/* nesting deeper than YAMLTREE_MAX_DEPTH */
+	char deep[200] = "vms: ";
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "[");
+	expect(deep, "t.yaml:1:37: error: nesting deeper than 32 levels\n");
+}
+
+static void
+test_limits(void **state)
+{
+	size_t cap = 16 * (CONFIG_MAX_VMS + 2) + 16, len = 0;
+	char *text = xmalloc(cap), *want;
+	char *msgs;
+	int r;
+	struct config *cfg;
+
+	(void)state;
+	len += (size_t)snprintf(text + len, cap - len, "vms:\n");
+	for (int i = 0; i <= CONFIG_MAX_VMS; i++)
+		len +=
+		    (size_t)snprintf(text + len, cap - len, "  v%d: {}\n", i);
+	cfg = load(text, &r, &msgs);
+	want = xasprintf("t.yaml:%d:3: error: more than 10000 VMs\n",
+			 CONFIG_MAX_VMS + 2);
+	assert_string_equal(msgs, want);
+	assert_int_equal(r, -1);
+	free(want);
+	free(msgs);
+	config_free(cfg);
+	free(text);
+
+	/* file size cap, checked before parsing */
+	text = xmalloc(CONFIG_MAX_FILE + 1);
+	memset(text, '#', CONFIG_MAX_FILE + 1);
+	struct diag d;
+	diag_init(&d);
+	assert_int_equal(config_load_mem("big.yaml", text, CONFIG_MAX_FILE + 1,
+					 CONFIG_PARTIAL, &cfg, &d),
+			 -1);
+	assert_null(cfg);
+	msgs = render(&d);
+	assert_string_equal(
+	    msgs, "big.yaml: error: file is larger than 1048576 bytes\n");
+	free(msgs);
+	diag_clear(&d);
+	/* exactly at the cap is fine (a comment) */
+	assert_int_equal(
+	    config_load_mem("big.yaml", text, CONFIG_MAX_FILE, 0, &cfg, &d), 0);
+	config_free(cfg);
+	diag_clear(&d);
+	free(text);
+}
+
+/* A file with more errors than DIAG_MAX: the rest are counted, not kept. */
+static void
+test_many_errors(void **state)
+{
+	size_t cap = 32 * 1200, len = 0;
+	char *text = xmalloc(cap), *out = NULL, *last;
+	size_t outlen = 0;
+	struct config *cfg;
+	struct diag d;
+	FILE *f;
+
+	(void)state;
+	len += (size_t)snprintf(text + len, cap - len, "vms:\n");
+	for (int i = 0; i < 1100; i++)
+		len +=
+		    (size_t)snprintf(text + len, cap - len, "  -v%d: {}\n", i);
+	diag_init(&d);
+	assert_int_equal(config_load_mem("t.yaml", text, len, 0, &cfg, &d), -1);
+	assert_int_equal(d.n, DIAG_MAX);
+	assert_int_equal(diag_errors(&d), 1100);
+	f = open_memstream(&out, &outlen);
+	diag_print(&d, f);
+	fclose(f);
+	last = strrchr(out, '(');
+	assert_non_null(last);
+	assert_string_equal(last, "(100 more diagnostics not shown)\n");
+	free(out);
+	diag_clear(&d);
+	free(text);
+}
+
+static void
+test_partial(void **state)
+{
+	char *msgs;
+	int r;
+	struct config *cfg = load_as(
+	    "t.yaml", "policy: mine.yaml\nvms:\n  a: {cpus: 0}\n  b: {}\n",
+	    CONFIG_PARTIAL, &r, &msgs);
+
+	(void)state;
+	assert_int_equal(r, -1);
+	assert_string_equal(
+	    msgs, "t.yaml:3:13: error: cpus must be a number from 1 to 64\n");
+	assert_non_null(cfg);
+	assert_string_equal(cfg->policy, "mine.yaml");
+	assert_int_equal(cfg->nvms, 2);
+	assert_int_equal(cfg->vms[0].cpus, CONFIG_DEFAULT_CPUS);
+	config_free(cfg);
+	free(msgs);
+
+	/* a syntax error leaves nothing to report on */
+	cfg = load_as("t.yaml", "vms: [\n", CONFIG_PARTIAL, &r, &msgs);
+	assert_int_equal(r, -1);
+	assert_null(cfg);
+	free(msgs);
+}
+
+static void
+test_files(void **state)
+{
+	char path[] = "/tmp/test_configXXXXXX";
+	int fd = mkstemp(path);
+	struct config *cfg;
+	struct diag d;
+	char *msgs, *want;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "vms:\n  a: {}\n", 13), 13);
+	close(fd);
+	diag_init(&d);
+	assert_int_equal(config_load(path, 0, &cfg, &d), 0);
+	assert_int_equal(cfg->nvms, 1);
+	want = xasprintf("/tmp/%s", CONFIG_DEFAULT_POLICY);
+	assert_string_equal(cfg->policy, want);
+	free(want);
+	config_free(cfg);
+	unlink(path);
+
+	assert_int_equal(config_load(path, CONFIG_PARTIAL, &cfg, &d), -1);
+	assert_null(cfg);
+	assert_int_equal(config_load("/tmp", 0, &cfg, &d), -1);
+	msgs = render(&d);
+	want = xasprintf("%s: error: cannot open: No such file or directory\n"
+			 "/tmp: error: not a regular file\n",
+			 path);
+	assert_string_equal(msgs, want);
+	free(want);
+	free(msgs);
+	diag_clear(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_listen),   cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_errors),   cmocka_unit_test(test_yaml_level),
+	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_partial),  cmocka_unit_test(test_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,324 @@
+/*
+ * vmgatectl: the admin's tool next to vmgated.
+ *
+ *	vmgatectl check [--config FILE] [--policy FILE]
+ *	vmgatectl passwd
+ *
+ * Exit status: 0 success, 1 failure (invalid files, mismatched passwords),
+ * 2 usage error.
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+#include "xmalloc.h"
+
+#define VMGATECTL_DEFAULT_CONFIG "vmgate.yaml"
+#define VMGATECTL_MAX_PASSWORD 1024
+
+struct vmgatectl_cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*fn)(int argc, char **argv);
+};
+
+static int vmgatectl_check(int argc, char **argv);
+static int vmgatectl_passwd(int argc, char **argv);
+
+static const struct vmgatectl_cmd vmgatectl_cmds[] = {
+    {"check", "[--config FILE] [--policy FILE]",
+     "validate vmgate.yaml and its policy; print every problem",
+     vmgatectl_check},
+    {"passwd", "",
+     "hash a password (terminal or one line of stdin) for policy.yaml",
+     vmgatectl_passwd},
+};
+#define VMGATECTL_NCMDS (sizeof(vmgatectl_cmds) / sizeof(vmgatectl_cmds[0]))
+
+static void
+vmgatectl_usage(FILE *f)
+{
+	fprintf(f, "usage:\n");
+	for (size_t i = 0; i < VMGATECTL_NCMDS; i++)
+		fprintf(f, "  vmgatectl %s%s%s\n\t%s\n", vmgatectl_cmds[i].name,
+			vmgatectl_cmds[i].args[0] ? " " : "",
+			vmgatectl_cmds[i].args, vmgatectl_cmds[i].help);
+}
+
+static int
+vmgatectl_usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmgatectl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	vmgatectl_usage(stderr);
+	return 2;
+}
+
+/* ---- check ---- */
+
+static void
+vmgatectl_check_files(const struct config *cfg, struct diag *d)
+{
+	for (size_t i = 0; i < cfg->nvms; i++) {
+		const struct config_vm *vm = &cfg->vms[i];
+		if (!vm->demo_kernel && access(vm->kernel, R_OK) != 0)
+			diag_warning(d, cfg->file, vm->line, vm->col,
+				     "VM %s: cannot read kernel %s: %s",
+				     vm->name, vm->kernel, strerror(errno));
+		if (vm->initrd != NULL && access(vm->initrd, R_OK) != 0)
+			diag_warning(d, cfg->file, vm->line, vm->col,
+				     "VM %s: cannot read initrd %s: %s",
+				     vm->name, vm->initrd, strerror(errno));
+	}
+}
+
+static int
+vmgatectl_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = VMGATECTL_DEFAULT_CONFIG;
+	const char *policy_path = NULL;
+	struct config *cfg = NULL;
+	struct policy *pol = NULL;
+	const char **names = NULL;
+	struct diag d;
+	int c, cfg_r = -1, pol_r = -1, r = 2;
+
+	diag_init(&d);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'p':
+			policy_path = optarg;
+			break;
+		case ':':
+			r = vmgatectl_usage_error("check: %s needs a file",
+						  argv[optind - 1]);
+			goto out;
+		default:
+			r = vmgatectl_usage_error("check: unknown option %s",
+						  argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		r = vmgatectl_usage_error("check: unexpected argument %s",
+					  argv[optind]);
+		goto out;
+	}
+	cfg_r = config_load(config_path, CONFIG_PARTIAL, &cfg, &d);
+	if (policy_path == NULL && cfg != NULL)
+		policy_path = cfg->policy;
+	if (policy_path != NULL)
+		pol_r = policy_load(policy_path, POLICY_PARTIAL, &pol, &d);
+	/* a broken config would give a wrong VM list: cross-check only
+	 * against a good one */
+	if (cfg_r == 0) {
+		vmgatectl_check_files(cfg, &d);
+		names = xcalloc(cfg->nvms, sizeof(*names));
+		for (size_t i = 0; i < cfg->nvms; i++)
+			names[i] = cfg->vms[i].name;
+		if (pol != NULL)
+			policy_check_vms(pol, names, cfg->nvms, &d);
+	}
+	diag_sort(&d);
+	diag_print(&d, stderr);
+	if (cfg_r == 0 && pol_r == 0) {
+		printf("OK: %zu users, %zu groups, %zu rules, %zu vms\n",
+		       policy_nusers(pol), policy_ngroups(pol),
+		       policy_nrules(pol), cfg->nvms);
+		r = 0;
+	} else {
+		fprintf(stderr, "FAILED: %zu error%s, %zu warning%s\n",
+			diag_errors(&d), diag_errors(&d) == 1 ? "" : "s",
+			diag_warnings(&d), diag_warnings(&d) == 1 ? "" : "s");
+		r = 1;
+	}
+out:
+	free(names);
+	policy_unref(pol);
+	config_free(cfg);
+	diag_clear(&d);
+	return r;
+}
+
+/* ---- passwd ---- */
+
+static struct termios vmgatectl_saved_tty;
+static volatile sig_atomic_t vmgatectl_tty_changed;
+
+/* Gives the terminal its echo back if we are killed while it is off. */
+static void
+vmgatectl_on_signal(int sig)
+{
+	if (vmgatectl_tty_changed)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &vmgatectl_saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Reads one line from fd, unbuffered so nothing past it is consumed and no
+ * copy is left in a stdio buffer. Returns its length without "\n" or "\r\n",
+ * -1 on EOF before anything, -2 if longer than size - 1, -3 on error.
+ */
+static ssize_t
+vmgatectl_read_line(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	bool any = false, toolong = false;
+	char ch;
+
+	for (;;) {
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -3;
+		if (n == 0)
+			break;
+		any = true;
+		if (ch == '\n')
+			break;
+		if (len + 1 < size)
+			buf[len++] = ch;
+		else
+			toolong = true;
+	}
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (!any)
+		return -1;
+	return toolong ? -2 : (ssize_t)len;
+}
+
+static ssize_t
+vmgatectl_read_tty(const char *prompt, char *buf, size_t size)
+{
+	struct termios quiet;
+	ssize_t n;
+
+	if (tcgetattr(STDIN_FILENO, &vmgatectl_saved_tty) != 0)
+		return -3;
+	quiet = vmgatectl_saved_tty;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	vmgatectl_tty_changed = 1;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+		vmgatectl_tty_changed = 0;
+		return -3;
+	}
+	/* only now: whatever is typed after the prompt must not echo */
+	fputs(prompt, stderr);
+	fflush(stderr);
+	n = vmgatectl_read_line(STDIN_FILENO, buf, size);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &vmgatectl_saved_tty);
+	vmgatectl_tty_changed = 0;
+	return n;
+}
+
+static int
+vmgatectl_passwd(int argc, char **argv)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	char pw[VMGATECTL_MAX_PASSWORD + 1], again[VMGATECTL_MAX_PASSWORD + 1];
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = NULL;
+	const char *hash;
+	bool tty = isatty(STDIN_FILENO);
+	ssize_t n;
+	int r = 2;
+
+	memset(pw, 0, sizeof(pw));
+	memset(again, 0, sizeof(again));
+	if (argc > 1) {
+		r = vmgatectl_usage_error("passwd: unexpected argument %s",
+					  argv[1]);
+		goto out;
+	}
+	r = 1;
+	if (tty) {
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], vmgatectl_on_signal);
+		n = vmgatectl_read_tty("Password: ", pw, sizeof(pw));
+		if (n >= 0 &&
+		    vmgatectl_read_tty("Retype password: ", again,
+				       sizeof(again)) >= 0 &&
+		    strcmp(pw, again) != 0) {
+			fprintf(stderr,
+				"vmgatectl passwd: the passwords do not "
+				"match\n");
+			goto out;
+		}
+	} else {
+		n = vmgatectl_read_line(STDIN_FILENO, pw, sizeof(pw));
+	}
+	if (n == -1 || n == 0) {
+		fprintf(stderr, "vmgatectl passwd: empty password\n");
+		goto out;
+	}
+	if (n == -2) {
+		fprintf(stderr,
+			"vmgatectl passwd: password longer than %d bytes\n",
+			VMGATECTL_MAX_PASSWORD);
+		goto out;
+	}
+	if (n < 0) {
+		fprintf(stderr, "vmgatectl passwd: cannot read: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	cd = xcalloc(1, sizeof(*cd));
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL ||
+	    (hash = crypt_rn(pw, salt, cd, sizeof(*cd))) == NULL ||
+	    hash[0] == '*') {
+		fprintf(stderr, "vmgatectl passwd: cannot hash: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	printf("%s\n", hash);
+	r = fflush(stdout) == 0 ? 0 : 1;
+out:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(again, sizeof(again));
+	if (cd != NULL)
+		explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return vmgatectl_usage_error("%s", "missing command");
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		vmgatectl_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < VMGATECTL_NCMDS; i++)
+		if (strcmp(argv[1], vmgatectl_cmds[i].name) == 0)
+			return vmgatectl_cmds[i].fn(argc - 1, argv + 1);
+	return vmgatectl_usage_error("unknown command %s", argv[1]);
+}
