@@ -41,7 +41,7 @@ void
 bootinfo_init(uint32_t start_info_paddr)
 {
 	const struct bootinfo_start_info *si =
-		(const void *)(uintptr_t)start_info_paddr;
+	    (const void *)(uintptr_t)start_info_paddr;
 	const struct bootinfo_memmap_entry *map;
 	uint64_t bytes;
 

@@ -18,6 +18,6 @@
  */
 size_t fmt_vformat(char *buf, size_t size, const char *fmt, va_list ap);
 size_t fmt_format(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#define LAPIC_BASE_ENABLE (1u << 11) /* IA32_APIC_BASE global enable */
-#define LAPIC_BASE_MASK 0xfffff000ull  /* below 4 GiB: what boot.S maps */
-#define LAPIC_CPUID_APIC (1u << 9)     /* CPUID.1:EDX */
+#define LAPIC_BASE_ENABLE (1u << 11)  /* IA32_APIC_BASE global enable */
+#define LAPIC_BASE_MASK 0xfffff000ull /* below 4 GiB: what boot.S maps */
+#define LAPIC_CPUID_APIC (1u << 9)    /* CPUID.1:EDX */
 
 #define LAPIC_TPR 0x080
 #define LAPIC_SVR 0x0f0
@@ -58,7 +58,7 @@ lapic_init(void)
 	 * enable it first. */
 	lapic_write(base, LAPIC_SVR,
 		    lapic_read(base, LAPIC_SVR) | LAPIC_SVR_ENABLE |
-			    IDT_APIC_SPURIOUS);
+			IDT_APIC_SPURIOUS);
 	lapic_write(base, LAPIC_TPR, 0);
 	lapic_write(base, LAPIC_LVT0, LAPIC_LVT_EXTINT);
 	lapic_write(base, LAPIC_LVT1, LAPIC_LVT_NMI);

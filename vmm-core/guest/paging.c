@@ -44,6 +44,6 @@ paging_init(void)
 	/* Upper levels carry U too (boot.S set it on the PML4 and PDPT
 	 * entries); access is allowed only where every level says so. */
 	paging_pd[0][0] =
-		(uintptr_t)paging_pt0 | PAGING_P | PAGING_RW | PAGING_U;
+	    (uintptr_t)paging_pt0 | PAGING_P | PAGING_RW | PAGING_U;
 	cpu_write_cr3((uintptr_t)paging_pml4);
 }

@@ -26,7 +26,7 @@ pic_init(void)
 {
 	io_outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
 	io_outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
-	io_outb(PIC1_DATA, IDT_IRQ_BASE);     /* ICW2: vector base */
+	io_outb(PIC1_DATA, IDT_IRQ_BASE); /* ICW2: vector base */
 	io_outb(PIC2_DATA, IDT_IRQ_BASE + 8);
 	io_outb(PIC1_DATA, 1 << PIC_CASCADE_IRQ); /* ICW3: slave on IRQ2 */
 	io_outb(PIC2_DATA, PIC_CASCADE_IRQ);	  /* ICW3: slave identity */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define SHARED_MEMMAP_MAX 32
-#define SHARED_RX_SIZE 4096 /* entries; a power of two */
+#define SHARED_RX_SIZE 4096   /* entries; a power of two */
 #define SHARED_RX_BREAK 0x100 /* rx entry: a break condition, not a byte */
 
 /* Why the memory map may be missing (bootinfo.c fills this in). */
@@ -33,12 +33,12 @@ struct shared_memmap_entry {
 struct shared_rx {
 	volatile uint32_t head; /* written by ring 0 */
 	volatile uint32_t tail; /* written by ring 3 */
-	uint32_t dropped;       /* entries lost because the ring was full */
+	uint32_t dropped;	/* entries lost because the ring was full */
 	uint16_t buf[SHARED_RX_SIZE];
 };
 
 struct shared {
-	volatile uint64_t ticks; /* PIT interrupts since boot (PIT_HZ) */
+	volatile uint64_t ticks;  /* PIT interrupts since boot (PIT_HZ) */
 	uint32_t uart_fifo_depth; /* bytes ring 3 may write per THRE */
 	enum shared_memmap_status memmap_status;
 	uint32_t memmap_total; /* entries the loader gave, may exceed MAX */

@@ -29,21 +29,26 @@ uart_init(void)
 	 * means room for one byte only. */
 	shared.uart_fifo_depth = (io_inb(UART_COM1 + UART_IIR) &
 				  UART_IIR_FIFO_MASK) == UART_IIR_FIFO_MASK
-					 ? UART_FIFO_DEPTH
-					 : 1;
-
-	/* Drop whatever arrived before we were ready (and clear LSR). */
-	for (int i = 0; i < UART_RX_BURST_MAX; i++) {
-		if (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_DR))
-			break;
-		(void)io_inb(UART_COM1 + UART_RBR);
-	}
+				     ? UART_FIFO_DEPTH
+				     : 1;
 }
 
+/*
+ * Receive interrupts: data available (FIFO trigger level or character
+ * timeout) and line status. The latter is how a 16550 announces a break:
+ * the NUL a break stores may sit below the trigger level, and not every
+ * UART model starts the character timeout for it (QEMU's does not).
+ *
+ * Bytes that arrived since uart_init() (its FCR write clears the FIFO) are
+ * kept, not flushed. Whether enabling IER with data already waiting raises
+ * the IRQ differs between UART models, so collect them here instead of
+ * relying on it.
+ */
 void
 uart_enable_rx_irq(void)
 {
-	io_outb(UART_COM1 + UART_IER, UART_IER_RDA);
+	io_outb(UART_COM1 + UART_IER, UART_IER_RDA | UART_IER_RLS);
+	uart_irq();
 }
 
 /*
@@ -73,10 +78,10 @@ uart_irq(void)
 void
 uart_kwrite(const char *s, size_t n)
 {
+	size_t depth = shared.uart_fifo_depth ? shared.uart_fifo_depth : 1;
+
 	while (n > 0) {
-		size_t burst = n < shared.uart_fifo_depth
-				       ? n
-				       : shared.uart_fifo_depth;
+		size_t burst = n < depth ? n : depth;
 
 		while (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE))
 			io_pause();

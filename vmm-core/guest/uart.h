@@ -10,7 +10,7 @@
 
 /* 115200 8N1, FIFOs on, OUT2 set; interrupts still off at the UART. */
 void uart_init(void);
-/* IER = received data available (also covers the FIFO timeout). */
+/* IER = received data available + receiver line status (break). */
 void uart_enable_rx_irq(void);
 /* IRQ 4 handler: moves received bytes and breaks into shared.rx. */
 void uart_irq(void);

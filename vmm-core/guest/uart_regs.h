@@ -21,6 +21,7 @@
 #define UART_LSR 5
 
 #define UART_IER_RDA 0x01 /* received data available (and FIFO timeout) */
+#define UART_IER_RLS 0x04 /* receiver line status: errors and break */
 
 #define UART_IIR_FIFO_MASK 0xc0 /* both set: FIFO present and enabled */
 

@@ -1,0 +1,187 @@
+/*
+ * cmd.c - command table and the small commands.
+ */
+#include "cmd.h"
+#include "bulk.h"
+#include "con.h"
+#include "line.h"
+#include "pit.h"
+#include "shared.h"
+#include "shell.h"
+#include "str.h"
+#include "sys.h"
+
+#include <stddef.h>
+
+/* A line of LINE_MAX characters has at most this many words. */
+#define CMD_MAX_ARGS (LINE_MAX / 2 + 1)
+
+struct cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+	void (*run)(int argc, char **argv);
+};
+
+static void cmd_help(int argc, char **argv);
+
+static void
+cmd_uname(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_puts("vmgate-demo " SHELL_VERSION " x86_64\r\n");
+}
+
+static void
+cmd_echo(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (i > 1)
+			con_putc(' ');
+		con_puts(argv[i]);
+	}
+	con_puts("\r\n");
+}
+
+static void
+cmd_mem(int argc, char **argv)
+{
+	static const char *const why[] = {
+	    [SHARED_MEMMAP_BAD_MAGIC] = "no hvm_start_info (bad magic)",
+	    [SHARED_MEMMAP_NO_MEMMAP] = "hvm_start_info has no memory map",
+	    [SHARED_MEMMAP_UNREACHABLE] = "memory map above 4 GiB",
+	};
+
+	(void)argc;
+	(void)argv;
+	if (shared.memmap_status != SHARED_MEMMAP_OK) {
+		con_printf("mem: %s\r\n", why[shared.memmap_status]);
+		return;
+	}
+	con_printf("total %lu KiB\r\n", shared.ram_bytes >> 10);
+	for (uint32_t i = 0; i < shared.memmap_count; i++) {
+		const struct shared_memmap_entry *e = &shared.memmap[i];
+
+		con_printf("0x%016lx 0x%016lx %u\r\n", e->base, e->size,
+			   e->type);
+	}
+	if (shared.memmap_total > shared.memmap_count)
+		con_printf("(%u more entries not shown)\r\n",
+			   shared.memmap_total - shared.memmap_count);
+}
+
+static void
+cmd_uptime(int argc, char **argv)
+{
+	uint64_t t = shared.ticks;
+
+	(void)argc;
+	(void)argv;
+	con_printf("%lu.%02lu\r\n", t / PIT_HZ, (t % PIT_HZ) * 100 / PIT_HZ);
+}
+
+static void
+cmd_reboot(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_puts("rebooting\r\n");
+	con_flush();
+	sys_reboot();
+}
+
+static void
+cmd_poweroff(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_puts("powering off\r\n");
+	con_flush();
+	sys_poweroff();
+	con_puts("poweroff: not supported by this machine\r\n");
+}
+
+static void
+cmd_crash(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_puts("crash: triple fault\r\n");
+	con_flush();
+	sys_crash();
+}
+
+static void
+cmd_wild(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	con_puts("wild: jumping to 0xd0000000\r\n");
+	con_flush();
+	sys_wild();
+}
+
+static const struct cmd cmd_table[] = {
+    {"help", "", "list commands", cmd_help},
+    {"uname", "", "print system name and version", cmd_uname},
+    {"echo", "ARGS...", "print ARGS separated by single spaces", cmd_echo},
+    {"mem", "", "total RAM and the boot memory map (base size type)", cmd_mem},
+    {"uptime", "", "seconds since boot (PIT ticks)", cmd_uptime},
+    {"bulk", "N[K|M]", "print N bytes of test pattern, then their CRC-32",
+     bulk_cmd},
+    {"reboot", "", "reset the machine", cmd_reboot},
+    {"poweroff", "", "power the machine off", cmd_poweroff},
+    {"crash", "", "triple-fault the CPU", cmd_crash},
+    {"wild", "", "execute from unbacked guest-physical memory", cmd_wild},
+};
+
+static void
+cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
+		const struct cmd *c = &cmd_table[i];
+
+		con_printf("  %s %s", c->name, c->args);
+		for (size_t n = str_len(c->name) + str_len(c->args); n < 16;
+		     n++)
+			con_putc(' ');
+		con_printf("%s\r\n", c->help);
+	}
+}
+
+static int
+cmd_split(char *line, char **argv)
+{
+	int argc = 0;
+
+	for (;;) {
+		while (*line == ' ' || *line == '\t')
+			*line++ = '\0';
+		if (*line == '\0' || argc == CMD_MAX_ARGS)
+			return argc;
+		argv[argc++] = line;
+		while (*line != '\0' && *line != ' ' && *line != '\t')
+			line++;
+	}
+}
+
+void
+cmd_run(char *line)
+{
+	char *argv[CMD_MAX_ARGS + 1];
+	int argc = cmd_split(line, argv);
+
+	if (argc == 0)
+		return;
+	argv[argc] = NULL;
+	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
+		if (str_eq(argv[0], cmd_table[i].name)) {
+			cmd_table[i].run(argc, argv);
+			return;
+		}
+	}
+	con_printf("%s: command not found\r\n", argv[0]);
+}

@@ -1,0 +1,109 @@
+/*
+ * con.c - console I/O for ring 3.
+ *
+ * Output is collected in a small buffer and sent in bursts: poll LSR until
+ * THRE (transmit FIFO empty), then write up to a FIFO's worth of bytes
+ * without looking at LSR again. Each port access is a VM exit, so this is
+ * half the exits of a per-byte THRE check, and it never writes into a full
+ * FIFO.
+ */
+#include "con.h"
+#include "fmt.h"
+#include "io.h"
+#include "shared.h"
+#include "sys.h"
+#include "uart_regs.h"
+
+#include <stdarg.h>
+
+#define CON_CTRL_C 0x03
+
+static char con_buf[1024];
+static size_t con_len;
+
+void
+con_flush(void)
+{
+	size_t depth = shared.uart_fifo_depth ? shared.uart_fifo_depth : 1;
+	const char *p = con_buf;
+	size_t n = con_len;
+
+	while (n > 0) {
+		size_t burst = n < depth ? n : depth;
+
+		while (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE))
+			io_pause();
+		for (size_t i = 0; i < burst; i++)
+			io_outb(UART_COM1 + UART_THR, (uint8_t)p[i]);
+		p += burst;
+		n -= burst;
+	}
+	con_len = 0;
+}
+
+void
+con_putc(char c)
+{
+	if (con_len == sizeof(con_buf))
+		con_flush();
+	con_buf[con_len++] = c;
+}
+
+void
+con_write(const char *s, size_t n)
+{
+	while (n-- > 0)
+		con_putc(*s++);
+}
+
+void
+con_puts(const char *s)
+{
+	while (*s != '\0')
+		con_putc(*s++);
+}
+
+void
+con_printf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = fmt_vformat(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	con_write(buf, n);
+}
+
+int
+con_getc(void)
+{
+	for (;;) {
+		int c = shared_rx_pop();
+
+		if (c >= 0)
+			return c == SHARED_RX_BREAK ? CON_BREAK : c;
+		con_flush();
+		sys_wait_input();
+	}
+}
+
+bool
+con_interrupted(void)
+{
+	struct shared_rx *rx = &shared.rx;
+	uint32_t head = rx->head;
+
+	io_barrier();
+	for (uint32_t i = rx->tail; i != head; i++) {
+		uint16_t v = rx->buf[i & (SHARED_RX_SIZE - 1)];
+
+		if (v == CON_CTRL_C || v == SHARED_RX_BREAK) {
+			io_barrier();
+			rx->tail = i + 1;
+			return true;
+		}
+	}
+	return false;
+}

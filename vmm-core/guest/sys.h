@@ -1,0 +1,15 @@
+/*
+ * sys.h - ring-3 wrappers for the int $0x80 calls (sysnum.h).
+ */
+#ifndef GUEST_SYS_H
+#define GUEST_SYS_H
+
+/* Sleep (hlt, in ring 0) until input is pending. */
+void sys_wait_input(void);
+__attribute__((noreturn)) void sys_reboot(void);
+/* Returns only if the machine did not power off. */
+void sys_poweroff(void);
+__attribute__((noreturn)) void sys_crash(void);
+__attribute__((noreturn)) void sys_wild(void);
+
+#endif

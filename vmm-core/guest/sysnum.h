@@ -1,0 +1,20 @@
+/*
+ * sysnum.h - the int $0x80 interface between the shell and ring 0.
+ *
+ * %rax = number, %rdi = argument; the result comes back in %rax (negative:
+ * failure). Only what ring 3 cannot do itself goes through here: ring 3
+ * already does port I/O (IOPL=3) and reads `shared` directly.
+ */
+#ifndef GUEST_SYSNUM_H
+#define GUEST_SYSNUM_H
+
+enum sysnum {
+	SYSNUM_WAIT_INPUT, /* sleep (hlt) until input is pending; returns 0 */
+	SYSNUM_REBOOT,	   /* i8042 reset, port 0x600 reset, triple fault */
+	SYSNUM_POWEROFF,   /* returns -1 if the machine did not power off */
+	SYSNUM_CRASH,	   /* triple fault on purpose; never returns */
+	SYSNUM_WILD,	   /* jump into the MMIO hole; never returns */
+	SYSNUM_COUNT
+};
+
+#endif
