@@ -16,12 +16,15 @@ now_ms(void)
 }
 
 int
-console_init(struct console *c)
+console_init(struct console *c, size_t cap)
 {
+	if (cap < CONSOLE_CAP_MIN || cap > CONSOLE_CAP_MAX)
+		return -EINVAL;
+	c->cap = cap;
 	c->head = c->len = 0;
 	c->lost = c->lost_total = 0;
 	c->full_since = 0;
-	if ((c->ring = malloc(CONSOLE_CAP)) == NULL)
+	if ((c->ring = malloc(cap)) == NULL)
 		return -ENOMEM;
 	if ((c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		int r = -errno;
@@ -48,7 +51,7 @@ console_destroy(struct console *c)
 static int
 stalled(struct console *c)
 {
-	if (c->len < CONSOLE_CAP) {
+	if (c->len < c->cap) {
 		c->full_since = 0;
 		return 0;
 	}
@@ -64,9 +67,9 @@ console_tx_room(struct console *c)
 	size_t room;
 
 	pthread_mutex_lock(&c->lock);
-	room = CONSOLE_CAP - c->len;
+	room = c->cap - c->len;
 	if (room == 0 && stalled(c))
-		room = CONSOLE_CAP; /* dropping oldest: take anything */
+		room = c->cap; /* dropping oldest: take anything */
 	pthread_mutex_unlock(&c->lock);
 	return room;
 }
@@ -77,13 +80,13 @@ console_put(struct console *c, uint8_t byte)
 	int wake;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->len == CONSOLE_CAP) {
-		c->head = (c->head + 1) % CONSOLE_CAP;
+	if (c->len == c->cap) {
+		c->head = (c->head + 1) % c->cap;
 		c->len--;
 		c->lost++;
 		c->lost_total++;
 	}
-	c->ring[(c->head + c->len) % CONSOLE_CAP] = byte;
+	c->ring[(c->head + c->len) % c->cap] = byte;
 	wake = c->len++ == 0;
 	pthread_mutex_unlock(&c->lock);
 	if (wake) {
@@ -101,10 +104,10 @@ console_take(struct console *c, uint8_t *buf, size_t n, uint64_t *lost,
 
 	(void)!read(c->wake_fd, &drain, sizeof(drain));
 	pthread_mutex_lock(&c->lock);
-	*was_full = CONSOLE_CAP - c->len < 16;
+	*was_full = c->cap - c->len < 16;
 	for (i = 0; i < n && c->len > 0; i++) {
 		buf[i] = c->ring[c->head];
-		c->head = (c->head + 1) % CONSOLE_CAP;
+		c->head = (c->head + 1) % c->cap;
 		c->len--;
 	}
 	if (i > 0)

@@ -9,7 +9,7 @@
  *     (a slow reader slows the guest like a real serial line).
  *  3. If the reader makes no progress for CONSOLE_STALL_MS the console stops
  *     waiting: it keeps accepting bytes and drops the oldest ones, counting
- *     them, so no vCPU waits forever and memory stays at CONSOLE_CAP.  The
+ *     them, so no vCPU waits forever and memory stays at the ring's size.  The
  *     reader is told how much was lost with the next bytes it takes.
  */
 #ifndef VMGATE_CONSOLE_H
@@ -19,20 +19,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONSOLE_CAP (256 * 1024)
+#define CONSOLE_CAP_DEFAULT (256 * 1024)
+#define CONSOLE_CAP_MIN 4096
+#define CONSOLE_CAP_MAX (64 * 1024 * 1024)
 #define CONSOLE_STALL_MS 2000
 
 struct console {
 	pthread_mutex_t lock;
-	uint8_t *ring; /* CONSOLE_CAP bytes, owned */
-	size_t head, len;
+	uint8_t *ring; /* cap bytes, owned */
+	size_t cap, head, len;
 	uint64_t lost;	       /* dropped since the reader last took */
 	uint64_t lost_total;   /* for the record */
 	uint64_t full_since;   /* CLOCK_MONOTONIC ms, 0 when not full */
 	int wake_fd;	       /* eventfd: the reader has bytes waiting */
 };
 
-int console_init(struct console *c);
+/* CAP: ring size, CONSOLE_CAP_MIN..CONSOLE_CAP_MAX. Returns 0 or -errno. */
+int console_init(struct console *c, size_t cap);
 void console_destroy(struct console *c);
 
 /* UART side. */

@@ -30,6 +30,7 @@ usage(FILE *f)
 		"[--cmdline STR]\n"
 		"                  [--mem SIZE] [--cpus N] [--console "
 		"stdio|none]\n"
+		"                  [--console-buffer SIZE]\n"
 		"                  [--on-reboot restart|exit] [--ctl-fd FD "
 		"--name VM]\n"
 		"\n"
@@ -40,6 +41,9 @@ usage(FILE *f)
 		"  --mem SIZE      guest RAM, e.g. 64M, 1G (default 64M)\n"
 		"  --cpus N        vCPUs, 1-%d (default 1)\n"
 		"  --console MODE  stdio (default) or none\n"
+		"  --console-buffer SIZE  guest output kept while the reader "
+		"is slow\n"
+		"                  (default 256K; 4K-64M)\n"
 		"  --on-reboot A   restart the guest (default) or exit with "
 		"status 10\n"
 		"  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
@@ -123,10 +127,12 @@ main(int argc, char **argv)
 		{ "on-reboot", required_argument, NULL, 'r' },
 		{ "ctl-fd", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "console-buffer", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vm_config cfg = { .mem = 64ULL << 20, .ncpus = 1 };
+	struct vm_config cfg = { .mem = 64ULL << 20, .ncpus = 1,
+				 .console_buffer = CONSOLE_CAP_DEFAULT };
 	struct monitor_options mopt = { .restart_on_reboot = 1, .stdio = 1,
 					.ctl_fd = -1, .name = "vm" };
 	const char *initrd_path = NULL;
@@ -197,6 +203,18 @@ main(int argc, char **argv)
 		case 'n':
 			mopt.name = optarg;
 			break;
+		case 'b': {
+			uint64_t v;
+			if (guestmem_parse_size(optarg, &v) != 0 ||
+			    v > CONSOLE_CAP_MAX) {
+				fprintf(stderr, "vmgate-vmm: --console-buffer "
+						"%s: want a size, 4K to 64M\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
+			cfg.console_buffer = (size_t)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

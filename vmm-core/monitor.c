@@ -15,6 +15,13 @@
 #include <unistd.h>
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] */
+/*
+ * While the guest streams output, the I/O thread stops waking for every
+ * burst (one per 16-byte FIFO) and collects what arrived every COALESCE_MS
+ * instead; a quiet console still wakes it at once, so an echo is not
+ * delayed.
+ */
+#define COALESCE_MS 2
 #define OUTBUF 65536
 
 struct mon {
@@ -31,6 +38,7 @@ struct mon {
 	uint8_t out[OUTBUF + 128];
 	size_t out_len, out_off;
 	int exit_status;	/* -1 while running */
+	int hot;		/* output is streaming: coalesce wake-ups */
 
 	/* Control channel (opt->ctl_fd >= 0). */
 	int ctl_hello;		/* the gateway's HELLO arrived */
@@ -106,14 +114,14 @@ flush_out(struct mon *m, int block)
 }
 
 /* Moves guest output from the console ring to our buffer. */
-static void
+static size_t
 take_output(struct mon *m)
 {
 	uint64_t lost;
 	int was_full;
 
 	if (m->out_len > 0)
-		return; /* stdout is behind: let the console fill and push back */
+		return 0; /* stdout is behind: let the console fill, push back */
 	size_t n = console_take(&m->vm->console, m->out + 128, OUTBUF, &lost,
 				&was_full);
 	if (lost > 0) {
@@ -132,6 +140,7 @@ take_output(struct mon *m)
 		m->out_off = m->out_len = 0;
 	if (was_full)
 		uart8250_tx_kick(&m->vm->uart);
+	return n;
 }
 
 static void
@@ -314,10 +323,10 @@ ctl_grant_input(struct mon *m)
 }
 
 /* Sends guest output, as much as the gateway's credit allows. */
-static void
+static size_t
 ctl_flush_output(struct mon *m)
 {
-	size_t len;
+	size_t len, total = 0;
 
 	while (m->ctl_hello && m->exit_status < 0 && m->out_credit.avail > 0) {
 		uint8_t *data = m->pkt + CTL_HDR_LEN;
@@ -336,18 +345,20 @@ ctl_flush_output(struct mon *m)
 						    lost) == 0 &&
 			    ctl_send(m->opt->ctl_fd, lp, len, -1) != 0) {
 				ctl_fail(m, 0, "send failed");
-				return;
+				return total;
 			}
 		}
 		if (n == 0)
-			return;
+			return total;
 		/* The encoder copies; data already sits where it goes. */
 		if (ctl_encode_console_out(m->pkt, sizeof(m->pkt), &len, 0,
 					   data, n) != 0 ||
 		    ctl_credit_use(&m->out_credit, n) != 0)
-			return;
+			return total;
 		ctl_put(m, len);
+		total += n;
 	}
+	return total;
 }
 
 static void
@@ -578,7 +589,15 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 
 		p[np++] = (struct pollfd){ vm->event_fd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ m.sig_fd, POLLIN, 0 };
-		p[np++] = (struct pollfd){ vm->console.wake_fd, POLLIN, 0 };
+		/* The wake fd is left out (a never-ready -1 keeps the indices
+		 * fixed) while hot, where a timeout does the waking, and while
+		 * the reader cannot take more, or it would spin. */
+		int can_take = opt->stdio	   ? m.out_len == 0
+			       : opt->ctl_fd >= 0 ? m.out_credit.avail > 0
+						   : 1;
+		p[np++] = (struct pollfd){
+			!m.hot && can_take ? vm->console.wake_fd : -1, POLLIN,
+			0 };
 		p[np++] = (struct pollfd){ vm->rx_space_fd, POLLIN, 0 };
 		if (opt->stdio && m.out_len > 0) {
 			p[np++] = (struct pollfd){ STDOUT_FILENO, POLLOUT, 0 };
@@ -590,7 +609,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			i_ctl = np;
 			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
 		}
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		if (poll(p, (nfds_t)np, m.hot ? COALESCE_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			note(&m, "poll: %s", strerror(errno));
@@ -612,17 +631,19 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			ctl_read(&m);
 		if (i_in >= 0 && p[i_in].revents)
 			read_input(&m);
+		size_t moved;
 		if (opt->stdio) {
-			take_output(&m);
+			moved = take_output(&m);
 			if (flush_out(&m, 0) != 0)
 				m.in_open = 0, m.out_len = m.out_off = 0;
 		} else if (opt->ctl_fd >= 0) {
-			ctl_flush_output(&m);
+			moved = ctl_flush_output(&m);
 		} else {
 			/* No reader at all: keep the ring drained. */
-			take_output(&m);
+			moved = take_output(&m);
 			m.out_len = m.out_off = 0;
 		}
+		m.hot = moved > 0;
 	}
 
 	/* Whatever the guest printed before it ended is still shown. */

@@ -448,8 +448,9 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 {
 	int r;
 
-	if ((r = console_init(&vm->console)) != 0)
-		return fail(err, errlen, "console: %s", strerror(-r));
+	if ((r = console_init(&vm->console, vm->cfg.console_buffer)) != 0)
+		return fail(err, errlen, "--console-buffer: %s",
+			    r == -EINVAL ? "must be 4K to 64M" : strerror(-r));
 	uart8250_init(&vm->uart, &uart_ops, vm);
 	i8042_init(&vm->i8042, i8042_reset, vm);
 	pmreg_init(&vm->pmreg, pm_event, vm);

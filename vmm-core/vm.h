@@ -69,6 +69,7 @@ struct vm_config {
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
 	const char *cmdline; /* may be NULL */
+	size_t console_buffer; /* guest output kept for a slow reader */
 };
 
 struct vm;

@@ -1,4 +1,5 @@
 """vmgate-vmm with the built-in demo guest on real KVM (run under tools/kvmbox)."""
+import fcntl
 import os
 import re
 import time
@@ -103,24 +104,31 @@ def test_stdin_eof_keeps_guest_running_and_sigterm_stops():
 
 
 @needs_kvm
-def test_stalled_reader_never_blocks_the_guest_and_memory_stays_bounded():
-    with Vmm() as vm:
+def test_stalled_reader_never_blocks_the_guest_and_loses_nothing_silently():
+    """A reader that stops: the guest keeps running, the monitor keeps only
+    its buffer, and every dropped byte is accounted for by the marker."""
+    n = 60000
+    with Vmm("--console-buffer", "4K") as vm:
+        fcntl.fcntl(vm.proc.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ: a 4 KiB pipe
         vm.expect(re.escape(PROMPT))
         vm.stop_reading()
-        vm.send("bulk 16M\r")
-        # Nobody reads stdout now. The monitor must not buffer 16 MiB,
-        # and the guest must get to its prompt anyway.
-        rss = []
-        for _ in range(20):
-            time.sleep(0.5)
-            with open("/proc/%d/status" % vm.proc.pid) as f:
-                rss += [int(l.split()[1]) for l in f if l.startswith("VmRSS:")]
+        vm.send("bulk %d\r" % n)
+        # Nobody reads: pipe and buffer fill, THR shows busy, and after 2 s
+        # without progress the monitor drops the oldest bytes instead.
+        time.sleep(8)
+        vm.send("echo done\r")
         vm.resume_reading()
-        vm.expect(rb"bytes of console output lost", timeout=120)
-        vm.expect(rb"bulk 16777216 bytes checksum [0-9a-f]{8}\r\n", timeout=300)
-        vm.expect(re.escape(PROMPT))
-        # guest RAM (64 MiB) is in RSS only as far as the guest touched it
-        assert max(rss) < 64 * 1024 + 16 * 1024, rss
+        m = vm.expect(rb"bulk %d bytes checksum [0-9a-f]{8}\r\n" % n, timeout=600)
+        vm.expect(rb"done\r\n" + re.escape(PROMPT), timeout=120)
+        out = bytes(vm.out)
+        start = out.index(b"bulk %d\r\n" % n) + len(b"bulk %d\r\n" % n)
+        body = out[start:m.start()]
+        lost = [int(x) for x in re.findall(rb"\r\n\[vmgate-vmm: (\d+) bytes of console output lost: reader too slow\]\r\n", body)]
+        assert lost, "no loss marker although the reader stalled"
+        payload = re.sub(rb"\r\n\[vmgate-vmm: \d+ bytes of console output lost: reader too slow\]\r\n", b"", body)
+        # Exact accounting: what arrived plus what the markers report.
+        assert len(payload) + sum(lost) == n, (len(payload), lost)
+        assert vm.proc.poll() is None
 
 
 @needs_kvm
