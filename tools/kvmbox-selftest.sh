@@ -7,8 +7,14 @@
 #     tiny real-mode guest actually runs (KVM_RUN: an OUT then a HLT exit);
 #   - ptys (openpty + round trip) and memfd_create work;
 #   - CMD's exit status, stdout and stderr come back, separately and intact;
-#   - the cwd is shared read-write (even under /tmp);
-#   - --timeout kills a hung command with status 124.
+#   - the cwd is shared read-write (even under /tmp); no NIC by default;
+#   - --timeout kills a hung command with status 124;
+#   - --interactive: piped stdin reaches a CMD on a pty; and, driven from a
+#     pty here: CMD sees a tty of our size, gets keys (Ctrl-C as a byte)
+#     promptly, sees resizes; the exit status comes back and our terminal's
+#     modes are restored;
+#   - --forward: a server on the guest's 127.0.0.1 answers curl on the
+#     host's, while the guest reaches nothing through the network.
 # Prints PASS/FAIL lines and a closing "N passed, N failed"; exits 1 if any
 # check failed. Extra arguments are passed to kvmbox (e.g. --force-vm).
 set -uo pipefail
@@ -34,11 +40,11 @@ check() {
 	shift
 	if "$@"; then ok "$name"; else ko "$name"; fi
 }
-# kvmbox ARGS...: run kvmbox, stdout/stderr to $work/out and $work/err,
-# status in $rc, wall time in $secs.
+# kvmbox ARGS...: run kvmbox, stdin from $STDIN (default /dev/null),
+# stdout/stderr to $work/out and $work/err, status in $rc, wall time in $secs.
 kvmbox() {
 	local t0=$EPOCHREALTIME
-	"$KVMBOX" "${EXTRA[@]}" "$@" </dev/null >"$work/out" 2>"$work/err"
+	"$KVMBOX" "${EXTRA[@]}" "$@" <"${STDIN:-/dev/null}" >"$work/out" 2>"$work/err"
 	rc=$?
 	secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 }
@@ -126,12 +132,14 @@ check "stderr kept apart from stdout" \
 # 2. The shell case from the brief, run from a fresh dir under /tmp: exit
 # status, stdout, and the cwd shared read-write.
 cd "$work" || exit 1
-kvmbox -- sh -c 'echo hi; echo written >from-guest; exit 3'
+kvmbox -- sh -c 'echo hi; echo written >from-guest; ls /sys/class/net >nics; exit 3'
 cd - >/dev/null || exit 1
 echo "    (sh run: ${secs}s, exit $rc)"
 check "sh -c 'echo hi; exit 3' exits 3" test "$rc" = 3
 check "sh -c 'echo hi; exit 3' prints hi" grep -qx hi "$work/out"
 check "cwd shared read-write" grep -qx written "$work/from-guest"
+check "no network interface but lo without --forward" \
+	test "$(cat "$work/nics" 2>/dev/null)" = lo
 
 # 3. Bulk output arrives complete and in order.
 kvmbox -- sh -c 'seq 1 300000'
@@ -141,6 +149,160 @@ check "300000 lines of stdout intact" \
 # 4. --timeout: a command that would hang is killed, status 124.
 kvmbox --timeout 5 -- sleep 600
 check "--timeout 5 on 'sleep 600' exits 124" test "$rc" = 124
+
+# 5. --interactive with stdin a pipe: the bytes reach a shell on the pty
+# (which echoes them; output lines end in CR LF, as from any tty; the
+# interactive shell's "$ " or "# " prompt may come first), and the shell's
+# exit status comes back.
+printf 'echo hi\nexit 3\n' >"$work/in"
+STDIN=$work/in kvmbox --interactive -- /bin/sh
+echo "    (--interactive piped run: ${secs}s, exit $rc)"
+check "--interactive: 'echo hi; exit 3' piped to /bin/sh exits 3" test "$rc" = 3
+check "--interactive: 'echo hi; exit 3' piped to /bin/sh prints hi" grep -Eq $'^([$#] )?hi\r$' "$work/out"
+
+# 6. --interactive on a terminal: kvmbox on a pty of ours, driven the way a
+# person at a terminal would (the driver prints its own PASS/FAIL lines).
+read -r -d '' PTYDRIVE <<'PYEOF'
+import fcntl, os, re, select, struct, subprocess, sys, termios, time
+
+kvmbox, py = sys.argv[1], sys.argv[2]
+extra = sys.argv[3:]
+# In the guest: report the tty, then echo each key as [hex] in raw mode
+# until "q"; wait for a SIGWINCH, report the new size and exit 7.
+GUEST = r"""
+import os, signal, sys, time, tty
+winch = []
+signal.signal(signal.SIGWINCH, lambda *a: winch.append(1))
+print("isatty", os.isatty(0), os.isatty(1), os.isatty(2), flush=True)
+print("size", *os.get_terminal_size(0), flush=True)
+tty.setraw(0)
+print("raw", end="\r\n", flush=True)
+while True:
+    c = os.read(0, 1)
+    os.write(1, b"[%02x]" % c[0])
+    if c == b"q":
+        break
+t = time.time() + 60
+while not winch and time.time() < t:
+    time.sleep(0.05)
+print("resized", *os.get_terminal_size(0), end="\r\n", flush=True)
+sys.exit(7)
+"""
+master, slave = os.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("4H", 33, 111, 0, 0))
+before = termios.tcgetattr(slave)
+# kvmbox in a new session, with the pty as its controlling terminal.
+proc = subprocess.Popen([kvmbox, *extra, "--interactive", "--", py, "-c", GUEST],
+                        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+out = b""
+
+
+def wait_for(pattern, secs):
+    global out
+    end = time.monotonic() + secs
+    while not re.search(pattern, out) and time.monotonic() < end:
+        if select.select([master], [], [], 0.05)[0]:
+            try:
+                out += os.read(master, 4096)
+            except OSError:
+                break
+    return re.search(pattern, out)
+
+
+failed = False
+
+
+def result(name, ok, detail=None):
+    global failed
+    failed |= not ok
+    print(("PASS: " if ok else "FAIL: ") + name + (f" ({detail})" if detail else ""), flush=True)
+
+
+mo = wait_for(rb"size (\d+) (\d+)", 300)
+result("--interactive: stdin, stdout, stderr are a tty in the guest",
+       b"isatty True True True" in out)
+result("--interactive: terminal size passed on (111x33)",
+       bool(mo) and mo.group(1, 2) == (b"111", b"33"), mo and mo.group(0).decode())
+wait_for(rb"raw\r\n", 30)  # (before that, the pty makes Ctrl-C a SIGINT)
+os.write(master, b"\x03")
+result("--interactive: Ctrl-C reaches CMD as a byte", bool(wait_for(rb"\[03\]", 30)))
+rtts = []
+for c in b"abcde":
+    t0 = time.monotonic()
+    os.write(master, bytes([c]))
+    rtts.append(time.monotonic() - t0 if wait_for(rb"\[%02x\]" % c, 30) else 99)
+rtts.sort()
+result("--interactive: keys echoed promptly (median round trip < 1 s)", rtts[2] < 1,
+       " ".join(f"{t * 1000:.0f}ms" for t in rtts))
+os.write(master, b"q")
+wait_for(rb"\[71\]", 30)
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("4H", 40, 120, 0, 0))
+mo = wait_for(rb"resized (\d+) (\d+)", 60)
+t_out = time.monotonic()
+result("--interactive: resize passed on (SIGWINCH, 120x40)",
+       bool(mo) and mo.group(1, 2) == (b"120", b"40"), mo and mo.group(0).decode())
+try:
+    rc = proc.wait(60)
+except subprocess.TimeoutExpired:
+    proc.kill()
+    rc = proc.wait()
+result("--interactive: CMD's exit status (7) comes back promptly", rc == 7,
+       f"exit {rc}, {time.monotonic() - t_out:.1f}s after CMD's last output")
+result("--interactive: our terminal's modes restored", termios.tcgetattr(slave) == before)
+if failed:
+    text = out.decode(errors="replace").replace("\r", "")
+    print("".join(f"    | {line}\n" for line in text.splitlines()[-30:]), end="")
+PYEOF
+t0=$EPOCHREALTIME
+"$PY" -c "$PTYDRIVE" "$KVMBOX" "$PY" "${EXTRA[@]}" >"$work/drive" 2>&1
+cat "$work/drive"
+echo "    (--interactive pty run: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s)"
+n=$(grep -c '^PASS: ' "$work/drive")
+pass=$((pass + n))
+n=$(grep -c '^FAIL: ' "$work/drive")
+if [ "$n" = 0 ] && ! grep -q '^PASS: ' "$work/drive"; then
+	echo "FAIL: --interactive pty driver ran"
+	n=1
+fi
+fail=$((fail + n))
+
+# 7. --forward: a web server on the guest's loopback, fetched through the
+# host's; first the guest tries to reach the host (through QEMU's gateway)
+# and the outside, which restrict=on must refuse.
+port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+read -r -d '' NETPROBE <<'PYEOF'
+import socket, sys
+for host, port in (("10.0.2.2", int(sys.argv[1])), ("1.1.1.1", 80)):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        print(host, "reachable")
+    except OSError:
+        print(host, "unreachable")
+PYEOF
+t0=$EPOCHREALTIME
+"$KVMBOX" "${EXTRA[@]}" --rw "$work" --timeout 300 --forward "$port" -- \
+	sh -c 'cd "$1" && "$2" -c "$3" "$4" >net && exec "$2" -m http.server --bind 127.0.0.1 "$4"' \
+	sh "$work" "$PY" "$NETPROBE" "$port" </dev/null >"$work/out" 2>"$work/err" &
+kpid=$!
+got=
+for _ in $(seq 280); do
+	if curl -s --max-time 5 "http://127.0.0.1:$port/" >"$work/page" 2>/dev/null &&
+		grep -q 'Directory listing' "$work/page"; then
+		got=1
+		break
+	fi
+	kill -0 "$kpid" 2>/dev/null || break
+	sleep 1
+done
+echo "    (--forward: page after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s)"
+kill -TERM "$kpid" 2>/dev/null
+wait "$kpid"
+rc=$?
+check "--forward $port: curl on the host gets the guest's 127.0.0.1:$port" test -n "$got"
+check "--forward: kvmbox ends on SIGTERM (143)" test "$rc" = 143
+check "--forward: the guest cannot reach the host or the outside" \
+	test "$(cat "$work/net" 2>/dev/null)" = $'10.0.2.2 unreachable\n1.1.1.1 unreachable'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
