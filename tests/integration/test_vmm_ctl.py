@@ -54,11 +54,12 @@ def test_hello_console_and_power():
         peer.send(POWER, struct.pack("<I", RESUME), seq=8)
         until(peer, lambda: peer.states[-1][0] == "running")
         peer.send(BREAK, seq=9)
-        until(peer, lambda: b"<break>" in peer.console)
+        until(peer, lambda: b"<break>" in peer.console and peer.console.endswith(b"demo$ "))
         peer.console.clear()
+        n = len(peer.states)
         peer.send(POWER, struct.pack("<I", RESET), seq=10)
-        until(peer, lambda: b"demo$ " in peer.console)
-        assert [s[0] for s in peer.states[-2:]] == ["rebooting", "running"]
+        until(peer, lambda: b"vmgate demo guest" in peer.console and b"demo$ " in peer.console)
+        assert [s[0] for s in peer.states[n:]] == ["rebooting", "running"]
         peer.send(POWER, struct.pack("<I", POWEROFF), seq=11)
         until(peer, lambda: peer.states[-1][0] == "stopped")
         assert proc.wait(30) == 20
