@@ -1,0 +1,168 @@
+/* The console hub: fan-out, scrollback replay, per-client drops that do
+ * not touch other clients, one writer path with backpressure, read-only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hub.h"
+
+static uint8_t sent[4096];
+static size_t nsent, room;
+
+static size_t
+fake_send(void *arg, const uint8_t *p, size_t n)
+{
+	(void)arg;
+	if (n > room)
+		n = room;
+	memcpy(sent + nsent, p, n);
+	nsent += n;
+	room -= n;
+	return n;
+}
+
+struct client {
+	int outputs, readies;
+	struct hub_client *hc;
+};
+
+static void
+c_output(void *arg)
+{
+	((struct client *)arg)->outputs++;
+}
+
+static void
+c_ready(void *arg)
+{
+	struct client *c = arg;
+
+	c->readies++;
+}
+
+static const struct hub_client_ops ops = { c_output, c_ready };
+
+static size_t
+take(struct hub_client *hc, char *buf, size_t cap)
+{
+	const uint8_t *p;
+	size_t n, o = 0;
+
+	while ((n = outq_peek(&hc->q, &p)) > 0) {
+		if (o + n >= cap)
+			n = cap - o - 1;
+		memcpy(buf + o, p, n);
+		o += n;
+		outq_consume(&hc->q, n);
+		if (o == cap - 1)
+			break;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+static void
+test_scrollback_and_fanout(void **state)
+{
+	struct hub *h = hub_new("web1", 8, fake_send, NULL);
+	struct client a = { 0 }, b = { 0 };
+	char buf[64];
+
+	(void)state;
+	hub_output(h, (const uint8_t *)"0123456789", 10); /* ring keeps 8 */
+	a.hc = hub_attach(h, "alice", false, &ops, &a);
+	take(a.hc, buf, sizeof(buf));
+	assert_string_equal(buf, "23456789");
+	hub_output(h, (const uint8_t *)"xy", 2);
+	b.hc = hub_attach(h, "bob", true, &ops, &b);
+	assert_int_equal(a.outputs, 1);
+	take(a.hc, buf, sizeof(buf));
+	assert_string_equal(buf, "xy");
+	take(b.hc, buf, sizeof(buf));
+	assert_string_equal(buf, "456789xy");
+	assert_int_equal(hub_nclients(h), 2);
+	hub_detach(a.hc);
+	hub_detach(b.hc);
+	hub_free(h);
+}
+
+static void
+test_slow_client_does_not_hurt_others(void **state)
+{
+	struct hub *h = hub_new("web1", 4096, fake_send, NULL);
+	struct client slow = { 0 }, fast = { 0 };
+	static uint8_t chunk[65536];
+	static char buf[HUB_CLIENT_QUEUE + 1];
+
+	(void)state;
+	slow.hc = hub_attach(h, "slow", true, &ops, &slow);
+	fast.hc = hub_attach(h, "fast", true, &ops, &fast);
+	size_t got = 0;
+	for (int i = 0; i < 64; i++) { /* 4 MiB */
+		memset(chunk, 'a' + i % 26, sizeof(chunk));
+		hub_output(h, chunk, sizeof(chunk));
+		got += take(fast.hc, buf, sizeof(buf));
+	}
+	assert_int_equal(got, 64 * sizeof(chunk)); /* fast lost nothing */
+	/* slow kept only its newest bytes, behind a marker */
+	size_t n = take(slow.hc, buf, sizeof(buf));
+	assert_true(n <= HUB_CLIENT_QUEUE);
+	assert_non_null(strstr(buf, "bytes dropped: your connection is too slow"));
+	assert_int_equal(buf[n - 1], 'a' + 63 % 26);
+	hub_detach(slow.hc);
+	hub_detach(fast.hc);
+	hub_free(h);
+}
+
+static void
+test_writer_path_and_readonly(void **state)
+{
+	struct hub *h = hub_new("web1", 64, fake_send, NULL);
+	struct client rw = { 0 }, ro = { 0 }, rw2 = { 0 };
+
+	(void)state;
+	nsent = 0;
+	room = 4;
+	rw.hc = hub_attach(h, "alice", false, &ops, &rw);
+	ro.hc = hub_attach(h, "bob", true, &ops, &ro);
+	rw2.hc = hub_attach(h, "carol", false, &ops, &rw2);
+	assert_int_equal(hub_write(ro.hc, (const uint8_t *)"evil", 4), 0);
+	assert_int_equal(nsent, 0);
+	assert_int_equal(hub_write(rw.hc, (const uint8_t *)"hello", 5), 4);
+	assert_true(rw.hc->blocked);
+	/* carol waits behind alice even if there were room */
+	room = 100;
+	assert_int_equal(hub_write(rw2.hc, (const uint8_t *)"x", 1), 0);
+	assert_true(rw2.hc->blocked);
+	hub_credit(h);
+	assert_int_equal(rw.readies, 1);
+	assert_int_equal(ro.readies, 0);
+	/* alice's callback did not write, so she still blocks the queue */
+	assert_int_equal(rw2.readies, 0);
+	assert_int_equal(hub_write(rw.hc, (const uint8_t *)"o", 1), 1);
+	assert_false(rw.hc->blocked);
+	hub_credit(h);
+	assert_int_equal(rw2.readies, 1);
+	assert_int_equal(hub_write(rw2.hc, (const uint8_t *)"x", 1), 1);
+	assert_memory_equal(sent, "hellox", 6);
+	hub_detach(rw.hc);
+	hub_detach(ro.hc);
+	hub_detach(rw2.hc);
+	hub_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scrollback_and_fanout),
+		cmocka_unit_test(test_slow_client_does_not_hurt_others),
+		cmocka_unit_test(test_writer_path_and_readonly),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,55 @@
+# vmgated, the gateway daemon. Included from gateway/CMakeLists.txt after
+# the gateway_conf library is defined; paths are relative to this file so
+# it may be included from anywhere.
+
+pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core)
+set(VMGATED_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# Everything but main(), so unit tests and fuzz targets link the same code.
+add_library(gateway_daemon STATIC
+    ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/escape.c
+    ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
+    ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/record.c ${VMGATED_DIR}/session.c
+    ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
+target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
+target_link_libraries(gateway_daemon PUBLIC
+    gateway_conf vmgate_ctl PkgConfig::LIBEVENT Threads::Threads)
+
+add_executable(vmgated ${VMGATED_DIR}/vmgated.c)
+target_link_libraries(vmgated PRIVATE gateway_daemon)
+# vmgated finds vmgate-vmm at <its folder>/../vmm-core/vmgate-vmm.
+set_target_properties(vmgated PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/gateway)
+
+# ---- unit tests ----
+vmgate_unit_test(test_gateway_outq
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_outq.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_escape
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_escape.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_hub
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_hub.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_command
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_command.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_json
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_json.c LIBS gateway_daemon)
+
+# ---- fuzz targets (the client-facing parsers: command line, escape keys,
+# JSON/UTF-8 escaping of guest bytes) ----
+vmgate_fuzz_target(fuzz_gateway_command ${VMGATED_DIR}/daemon-fuzz/fuzz_command.c
+                   ${VMGATED_DIR}/daemon-fuzz/corpus_command
+                   LIBS gateway_daemon)
+vmgate_fuzz_target(fuzz_gateway_console ${VMGATED_DIR}/daemon-fuzz/fuzz_console.c
+                   ${VMGATED_DIR}/daemon-fuzz/corpus_console
+                   LIBS gateway_daemon)
+
+# ---- integration tests: real ssh/paramiko clients against vmgated and real
+# monitors, inside tools/kvmbox (no-op where /dev/kvm works) ----
+add_test(NAME gateway_kvm
+         COMMAND ${PROJECT_SOURCE_DIR}/tools/kvmbox --timeout 1700
+                 --rw ${CMAKE_BINARY_DIR} --
+                 /usr/bin/python3 -m pytest -v -p no:cacheprovider
+                 ${PROJECT_SOURCE_DIR}/tests/gateway
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/gateway)
+set_tests_properties(gateway_kvm PROPERTIES
+  ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
+  TIMEOUT 1800 LABELS kvm)

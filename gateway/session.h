@@ -1,0 +1,45 @@
+/*
+ * One SSH session channel of an authenticated user: a command (list,
+ * status, power, who, help) or a VM's console, attached to its hub.
+ *
+ * The kinds are tables of function pointers (struct session_kind in
+ * session.c). sshd.c owns the connection and hands each session the channel
+ * requests of its channel; the session replies to them itself. A session
+ * never frees itself: when it has finished (channel closed or to be closed)
+ * it calls the done hook, and the connection frees it on a later loop pass
+ * with session_free().
+ */
+#ifndef VMGATE_SESSION_H
+#define VMGATE_SESSION_H
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <stdbool.h>
+
+struct gwctx;
+struct session;
+
+struct session_peer {
+	const char *user;	 /* authenticated, checked name */
+	const char *addr;	 /* "ip:port" */
+	void (*done)(void *arg); /* a session finished: reap soon */
+	void (*kick)(void *arg); /* libssh has output: flush it */
+	void *arg;
+};
+
+/* peer's strings must outlive the session. */
+struct session *session_new(struct gwctx *gw, const struct session_peer *peer,
+			    ssh_session ss, ssh_channel ch, unsigned long id);
+/* Frees, detaching from the hub and closing the channel if still open. */
+void session_free(struct session *s);
+
+ssh_channel session_channel(const struct session *s);
+/* A channel request for this session's channel; replies to it, frees msg. */
+void session_request(struct session *s, ssh_message msg);
+/* The SSH side may take more output (window grew, socket drained). */
+void session_pump(struct session *s);
+bool session_finished(const struct session *s);
+/* The policy changed: end or downgrade as the new rights say. */
+void session_recheck(struct session *s);
+
+#endif

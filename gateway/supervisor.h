@@ -1,0 +1,77 @@
+/*
+ * The VM supervisor (DESIGN.md §2): one vmgate-vmm process per VM, reached
+ * over its SOCK_SEQPACKET control channel (protocols/ctl.h), restarted or
+ * left stopped when it dies, as the VM's on_crash says.
+ *
+ * Whatever a VMM does (dies, hangs up, sends garbage, overruns its credit)
+ * costs that VM only: a protocol error kills that monitor with SIGKILL and
+ * is handled like any other death. The gateway never exits because of it.
+ *
+ * Guest output goes to the VM's hub (hub.h); the hub's input goes out as
+ * CONSOLE_IN within the credit the VMM granted. Power requests are answered
+ * through a callback once the VMM has answered (or died).
+ */
+#ifndef VMGATE_SUPERVISOR_H
+#define VMGATE_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct config;
+struct config_vm;
+struct audit;
+struct hub;
+struct supervisor;
+struct vmproc;
+
+enum supervisor_power {
+	SUPERVISOR_START,
+	SUPERVISOR_STOP,
+	SUPERVISOR_RESET,
+};
+
+/* ok: the request was carried out; msg: one line for the user. */
+typedef void (*supervisor_power_cb)(void *arg, bool ok, const char *msg);
+
+/* cfg must outlive the supervisor; vmm_path is copied. */
+struct supervisor *supervisor_new(struct event_base *base,
+				  const struct config *cfg,
+				  const char *vmm_path, struct audit *audit);
+/* Starts every VM configured with autostart. */
+void supervisor_autostart(struct supervisor *s);
+/* Kills every monitor (SIGKILL) and frees; accepts NULL. */
+void supervisor_free(struct supervisor *s);
+
+/* Reaps exited monitors; call on SIGCHLD. */
+void supervisor_sigchld(struct supervisor *s);
+
+size_t supervisor_count(const struct supervisor *s);
+struct vmproc *supervisor_vm(struct supervisor *s, size_t i);
+struct vmproc *supervisor_find(struct supervisor *s, const char *name);
+
+const char *supervisor_name(const struct vmproc *v);
+struct hub *supervisor_hub(struct vmproc *v);
+/* "running", "paused", "halted", "rebooting", "crashed", "stopped",
+ * "starting", "restarting". */
+const char *supervisor_state(const struct vmproc *v);
+/* Why it is in that state, "" if nothing to say. */
+const char *supervisor_detail(const struct vmproc *v);
+/* A monitor is up and talking (input may reach the guest). */
+bool supervisor_is_up(const struct vmproc *v);
+/* pid of the monitor, or -1 (for tests and `status`). */
+int supervisor_pid(const struct vmproc *v);
+
+/*
+ * Asks for a power change. Returns 0 if cb will be called later (never
+ * from inside this call), or -1 with *msg set to why not (e.g. "web1 is
+ * stopped"). Cancel pending callbacks for arg with supervisor_cancel().
+ */
+int supervisor_power(struct vmproc *v, enum supervisor_power what,
+		     supervisor_power_cb cb, void *arg, const char **msg);
+void supervisor_cancel(struct supervisor *s, void *arg);
+
+/* Serial break; -1 if no monitor is up. */
+int supervisor_break(struct vmproc *v);
+
+#endif
