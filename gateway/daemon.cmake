@@ -46,7 +46,7 @@ vmgate_fuzz_target(fuzz_gateway_console ${VMGATED_DIR}/daemon-fuzz/fuzz_console.
 # monitors, inside tools/kvmbox (no-op where /dev/kvm works) ----
 add_test(NAME gateway_kvm
          COMMAND ${PROJECT_SOURCE_DIR}/tools/kvmbox --timeout 1700
-                 --rw ${CMAKE_BINARY_DIR} --
+                 --rw ${PROJECT_SOURCE_DIR} --rw ${CMAKE_BINARY_DIR} --
                  /usr/bin/python3 -m pytest -v -p no:cacheprovider
                  ${PROJECT_SOURCE_DIR}/tests/gateway
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/gateway)
