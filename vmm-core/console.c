@@ -47,11 +47,14 @@ console_destroy(struct console *c)
 	c->ring = NULL;
 }
 
-/* Called with the lock held. */
+/*
+ * Called with the lock held.  "Full" is less room than a UART FIFO burst
+ * needs: the UART shows THR busy below that, so the guest already waits.
+ */
 static int
 stalled(struct console *c)
 {
-	if (c->len < c->cap) {
+	if (c->cap - c->len >= CONSOLE_LOW_ROOM) {
 		c->full_since = 0;
 		return 0;
 	}
@@ -68,7 +71,7 @@ console_tx_room(struct console *c)
 
 	pthread_mutex_lock(&c->lock);
 	room = c->cap - c->len;
-	if (room == 0 && stalled(c))
+	if (room < CONSOLE_LOW_ROOM && stalled(c))
 		room = c->cap; /* dropping oldest: take anything */
 	pthread_mutex_unlock(&c->lock);
 	return room;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -198,6 +199,14 @@ console_backpressure(void **state)
 	n = console_take(&c, buf, sizeof(buf), &lost, &was_full);
 	assert_int_equal(lost, 0);
 	assert_false(was_full);
+	/* Nearly full (room for less than a burst) and no reader progress
+	 * for CONSOLE_STALL_MS: the console stops holding the guest back. */
+	assert_int_equal(console_tx_room(&c), 128);
+	for (int i = 0; i < 120; i++)
+		console_put(&c, 'x');
+	assert_int_equal(console_tx_room(&c), 8);
+	usleep((CONSOLE_STALL_MS + 100) * 1000);
+	assert_int_equal(console_tx_room(&c), CONSOLE_CAP_DEFAULT);
 	console_destroy(&c);
 }
 
