@@ -29,10 +29,23 @@ def test_banner_prompt_and_commands():
 
 @needs_kvm
 def test_bulk_one_mebibyte_complete():
-    with Vmm() as vm:
-        vm.expect(re.escape(PROMPT))
-        out = vm.command("bulk 1M", timeout=300)
-        bulk_check(out, 1 << 20)
+    # Under tools/kvmbox (KVM nested in QEMU's SVM emulation) a streaming
+    # guest has been seen to triple-fault at random; the monitor must then
+    # report it cleanly, and the run is tried again (at most twice more).
+    # Anywhere else, and for any other failure, the first result stands.
+    for attempt in range(3 if os.environ.get("KVMBOX") else 1):
+        with Vmm() as vm:
+            vm.expect(re.escape(PROMPT))
+            try:
+                out = vm.command("bulk 1M", timeout=300)
+            except AssertionError:
+                if attempt == 2 or vm.proc.poll() != 11:
+                    raise
+                assert "guest crashed: triple fault" in vm.stderr_text()
+                print("nested KVM: guest triple-faulted during bulk, retrying")
+                continue
+            bulk_check(out, 1 << 20)
+            return
 
 
 @needs_kvm
