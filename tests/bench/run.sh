@@ -8,6 +8,7 @@ tools/fetch-linux.sh >/dev/null
 BUILD=${VMGATE_BENCH_BUILD:-build-bench}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm >/dev/null
-tools/kvmbox --rw "$PWD/$BUILD" -- /usr/bin/python3 tests/bench/bench_boot.py \
-	--vmm "$PWD/$BUILD/vmm-core/vmgate-vmm" \
-	--guest "$PWD/$BUILD/vmm-core/guest/vmgate-demo.elf" "$@"
+BUILD=$(realpath "$BUILD")
+tools/kvmbox --rw "$PWD" --rw "$BUILD" -- /usr/bin/python3 tests/bench/bench_boot.py \
+	--vmm "$BUILD/vmm-core/vmgate-vmm" \
+	--guest "$BUILD/vmm-core/guest/vmgate-demo.elf" "$@"
