@@ -112,7 +112,8 @@ class Vmm:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait()
+        # A monitor stuck in the kernel must not hang the whole suite.
+        self.proc.wait(60)
 
     def __enter__(self):
         return self
