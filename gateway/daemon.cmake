@@ -52,4 +52,4 @@ add_test(NAME gateway_kvm
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/gateway)
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
-  TIMEOUT 1800 LABELS kvm)
+  TIMEOUT 1800 LABELS kvm RESOURCE_LOCK kvmbox)
