@@ -7,7 +7,8 @@ set(VMGATED_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 # Everything but main(), so unit tests and fuzz targets link the same code.
 add_library(gateway_daemon STATIC
-    ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/escape.c
+    ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/demo.c
+    ${VMGATED_DIR}/escape.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
     ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/record.c ${VMGATED_DIR}/session.c
     ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)

@@ -2,6 +2,7 @@
  * vmgated: the gateway (DESIGN.md §2, §4).
  *
  *	vmgated --config vmgate.yaml [--foreground] [--vmm PATH]
+ *	vmgated --demo DIR [--vmm PATH]
  *
  * One libevent loop: the SSH front (sshd.c), one supervised vmgate-vmm per
  * VM (supervisor.c) with its console hub (hub.c), the audit log and the
@@ -22,6 +23,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "demo.h"
 #include "diag.h"
 #include "gwctx.h"
 #include "log.h"
@@ -37,9 +39,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: vmgated --config FILE [--foreground] [--vmm PATH]\n"
+		   "       vmgated --demo DIR [--vmm PATH]\n"
 		   "\n"
 		   "  --config FILE  vmgate.yaml (listen address, state "
 		   "directory, policy, VMs)\n"
+		   "  --demo DIR     the built-in default: two demo VMs and a "
+		   "demo user,\n"
+		   "                 files created in DIR where missing; "
+		   "prints the ssh commands\n"
 		   "  --foreground   stay in the foreground (the default; "
 		   "vmgated never forks away)\n"
 		   "  --vmm PATH     the vmgate-vmm binary (default: "
@@ -158,22 +165,27 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "demo", required_argument, NULL, 'd' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "vmm", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gwctx gw = { 0 };
-	char *config_path = NULL, *vmm = NULL, err[512];
+	char *config_path = NULL, *demo_dir = NULL, *demo_cfg = NULL;
+	char *vmm = NULL, err[512];
 	struct event *sigs[4] = { 0 };
 	static const int signums[4] = { SIGHUP, SIGCHLD, SIGINT, SIGTERM };
 	struct diag d;
 	int c, status = 1;
 
-	while ((c = getopt_long(argc, argv, "c:fm:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:fm:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'd':
+			demo_dir = optarg;
 			break;
 		case 'f':
 			break;
@@ -188,11 +200,18 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (config_path == NULL || optind != argc) {
+	if ((config_path == NULL) == (demo_dir == NULL) || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	umask(077); /* keys, logs and recordings are for us alone */
+	if (demo_dir != NULL) {
+		if (demo_prepare(demo_dir, &demo_cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vmgated: demo: %s\n", err);
+			return 1;
+		}
+		config_path = demo_cfg;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (vmm == NULL)
 		vmm = default_vmm();
@@ -208,6 +227,7 @@ main(int argc, char **argv)
 		diag_clear(&d);
 		free(abs);
 		free(vmm);
+		free(demo_cfg);
 		return 1;
 	}
 	diag_print(&d, stderr); /* warnings */
@@ -278,6 +298,12 @@ main(int argc, char **argv)
 	    "state in %s, monitor %s",
 	    gw.cfg->nvms, gw.cfg->policy, policy_nusers(gw.policy),
 	    policy_nrules(gw.policy), gw.cfg->state_dir, vmm);
+	if (demo_dir != NULL &&
+	    demo_announce(demo_dir, gw.cfg->state_dir, gw.cfg->ssh_host,
+			  sshd_port(gw.sshd), stdout, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vmgated: demo: %s\n", err);
+		goto out;
+	}
 	supervisor_autostart(gw.sup);
 	event_base_dispatch(gw.base);
 	status = 0;
@@ -300,5 +326,6 @@ out:
 	config_free(gw.cfg);
 	free(gw.rec_dir);
 	free(vmm);
+	free(demo_cfg);
 	return status;
 }

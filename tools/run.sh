@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Runs vmgate on its built-in default: the demo guest in vmgate-vmm, its
-# serial console on this terminal (Ctrl-] . stops it).  Installs what is
-# missing and builds first.  On a host without /dev/kvm the monitor runs
-# inside tools/kvmbox (real KVM, nested under QEMU; see README).
+# Runs vmgate on its built-in default: the gateway (vmgated --demo) with two
+# demo-guest VMs, a demo policy and a demo user whose key is created in the
+# demo folder (default: .demo in this clone). It prints the ssh commands that
+# reach the VMs; Ctrl-C stops it. Installs what is missing and builds first.
+# On a host without /dev/kvm it runs inside tools/kvmbox (real KVM, nested
+# under QEMU; see README), with the SSH port forwarded to this host.
+#
+#	tools/run.sh [DEMO_FOLDER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+DEMO=${1:-$PWD/.demo}
+case $DEMO in /*) ;; *) DEMO=$PWD/$DEMO ;; esac
+mkdir -p "$DEMO"
 
 tools/setup-deps.sh
 BUILD=${VMGATE_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm vmgated >/dev/null
 
-VMM=("$BUILD/vmm-core/vmgate-vmm" "$@")
+GATEWAY=("$PWD/$BUILD/gateway/vmgated" --demo "$DEMO")
 if python3 - <<'PY'
 import fcntl, os, sys
 try:
@@ -21,7 +29,15 @@ except OSError:
     sys.exit(1)
 PY
 then
-	exec "${VMM[@]}"
+	exec "${GATEWAY[@]}"
+fi
+
+# The demo's SSH port, from its config if an earlier run left one.
+PORT=2222
+if [[ -f $DEMO/vmgate.yaml ]]; then
+	p=$(sed -n 's/^[[:space:]]*ssh:[[:space:]]*"\{0,1\}[^"]*:\([0-9][0-9]*\)"\{0,1\}.*/\1/p' "$DEMO/vmgate.yaml" | head -n1)
+	PORT=${p:-$PORT}
 fi
 tools/fetch-linux.sh >/dev/null
-exec tools/kvmbox --interactive --rw "$PWD/$BUILD" -- "${VMM[@]}"
+exec tools/kvmbox --interactive --cpus 2 --forward "$PORT" \
+	--rw "$PWD/$BUILD" --rw "$DEMO" -- "${GATEWAY[@]}"

@@ -1,0 +1,38 @@
+/*
+ * The built-in default: `vmgated --demo DIR` runs two demo-guest VMs under a
+ * demo policy, with everything kept in DIR:
+ *
+ *	DIR/vmgate.yaml		demo1 and demo2, ssh on 127.0.0.1:2222
+ *	DIR/policy.yaml		user "demo": demo1 read/write and power,
+ *				demo2 read-only
+ *	DIR/demo_key{,.pub}	the demo user's ed25519 key pair
+ *	DIR/state/		host keys, audit.log, recordings/
+ *	DIR/known_hosts		the gateway's host keys, for ssh
+ *
+ * Files that exist are kept as they are, so an admin may edit the demo's
+ * config and policy and start it again (or send SIGHUP for the policy).
+ */
+#ifndef VMGATE_DEMO_H
+#define VMGATE_DEMO_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+/*
+ * Creates DIR and whichever of the files above is missing (not known_hosts,
+ * which needs the host keys). On success returns 0 and sets *config_path
+ * (malloc'd) to DIR/vmgate.yaml; on failure returns -1 with a message in
+ * err naming the file.
+ */
+int demo_prepare(const char *dir, char **config_path, char *err,
+		 size_t errlen);
+
+/*
+ * The gateway is listening on host:port with its host keys in state_dir:
+ * writes DIR/known_hosts and prints to out the ssh commands that reach the
+ * demo VMs. Returns 0, or -1 with a message in err.
+ */
+int demo_announce(const char *dir, const char *state_dir, const char *host,
+		  unsigned port, FILE *out, char *err, size_t errlen);
+
+#endif
