@@ -242,31 +242,32 @@ demo_announce(const char *dir, const char *state_dir, const char *host,
 		goto out;
 	}
 
-	char *ssh = xasprintf("ssh -i %s/" DEMO_KEY
-			      " -o UserKnownHostsFile=%s -p %u " DEMO_USER
-			      "@%s",
-			      abs, kh, port, host);
+	/* -t for the consoles: ssh asks for no terminal when given a
+	 * command, and a console without one echoes locally, line by line. */
+	char *opts = xasprintf("-i %s/" DEMO_KEY " -o UserKnownHostsFile=%s"
+			       " -p %u " DEMO_USER "@%s",
+			       abs, kh, port, host);
 	fprintf(out,
 		"\n"
 		"vmgate demo: two VMs (demo1, demo2) behind the SSH gateway "
 		"on %s port %u.\n"
 		"From another terminal on this machine:\n"
 		"\n"
-		"  %s            # the VMs you may reach\n"
-		"  %s demo1      # demo1's console: type `help`; "
+		"  ssh %s            # the VMs you may reach\n"
+		"  ssh -t %s demo1   # demo1's console: type `help`; "
 		"Ctrl-] then . leaves\n"
-		"  %s demo2      # demo2's console, read-only for "
+		"  ssh -t %s demo2   # demo2's console, read-only for "
 		"this user\n"
-		"  %s status demo1\n"
-		"  %s power demo1 reset\n"
+		"  ssh %s status demo1\n"
+		"  ssh %s power demo1 reset\n"
 		"\n"
 		"Config %s/vmgate.yaml, policy %s/policy.yaml (SIGHUP to "
 		"vmgated reloads it),\n"
 		"audit log and recordings in %s. Ctrl-C here stops the "
 		"gateway and its VMs.\n\n",
-		host, port, ssh, ssh, ssh, ssh, ssh, abs, abs, state_dir);
+		host, port, opts, opts, opts, opts, opts, abs, abs, state_dir);
 	fflush(out);
-	free(ssh);
+	free(opts);
 	r = 0;
 out:
 	if (f != NULL) {
