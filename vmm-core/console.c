@@ -107,7 +107,7 @@ console_take(struct console *c, uint8_t *buf, size_t n, uint64_t *lost,
 
 	(void)!read(c->wake_fd, &drain, sizeof(drain));
 	pthread_mutex_lock(&c->lock);
-	*was_full = c->cap - c->len < 16;
+	*was_full = c->cap - c->len < CONSOLE_LOW_ROOM;
 	for (i = 0; i < n && c->len > 0; i++) {
 		buf[i] = c->ring[c->head];
 		c->head = (c->head + 1) % c->cap;

@@ -23,7 +23,7 @@
 #define CONSOLE_CAP_MIN 4096
 #define CONSOLE_CAP_MAX (64 * 1024 * 1024)
 #define CONSOLE_STALL_MS 2000
-#define CONSOLE_LOW_ROOM 64 /* "full": less than a FIFO burst or so */
+#define CONSOLE_LOW_ROOM 64 /* "full": less than the largest FIFO burst */
 
 struct console {
 	pthread_mutex_t lock;

@@ -33,9 +33,22 @@ enum {
 #define IIR_RDI 0x04
 #define IIR_RLSI 0x06
 #define IIR_FIFO 0xc0
+#define IIR_FIFO64 0x20
 #define FCR_ENABLE 0x01
 #define FCR_CLEAR_RX 0x02
+#define FCR_TRIGGER 0xc0
+/* TL16C750: 64-byte FIFOs, bit writable only while LCR.DLAB is set. */
+#define FCR_FIFO64 0x20
 #define RX_BREAK 0x100
+
+/* Bytes a guest may write after seeing THRE: the FIFO mode in effect. */
+static size_t
+tx_depth(const struct uart8250 *u)
+{
+	if (!(u->fcr & FCR_ENABLE))
+		return 1;
+	return (u->fcr & FCR_FIFO64) ? UART8250_FIFO64 : UART8250_FIFO;
+}
 
 static int
 tx_ready(struct uart8250 *u)
@@ -43,7 +56,7 @@ tx_ready(struct uart8250 *u)
 	/* In loopback the transmitter feeds our own receive queue. */
 	if (u->mcr & MCR_LOOP)
 		return u->rx_len < UART8250_RXQ;
-	return u->ops->tx_room(u->opaque) >= UART8250_FIFO;
+	return u->ops->tx_room(u->opaque) >= tx_depth(u);
 }
 
 static uint8_t
@@ -66,7 +79,10 @@ lsr(struct uart8250 *u)
 static uint8_t
 iir(struct uart8250 *u)
 {
-	uint8_t fifo = (u->fcr & FCR_ENABLE) ? IIR_FIFO : 0;
+	uint8_t fifo = 0;
+
+	if (u->fcr & FCR_ENABLE)
+		fifo = IIR_FIFO | ((u->fcr & FCR_FIFO64) ? IIR_FIFO64 : 0);
 	uint8_t l = lsr(u);
 
 	if ((u->ier & IER_RLSI) && (l & (LSR_OE | LSR_BI)))
@@ -198,7 +214,13 @@ reg_write(struct uart8250 *u, unsigned reg, uint8_t v)
 		u->ier = v & 0x0f;
 		break;
 	case R_IIR_FCR:
-		u->fcr = v & (FCR_ENABLE | 0xc0);
+		/* The 64-byte mode bit keeps its value unless DLAB is set,
+		 * which is how Linux tells a 16750 from a 16550A. */
+		if (!(u->lcr & LCR_DLAB))
+			v = (uint8_t)((v & ~FCR_FIFO64) | (u->fcr & FCR_FIFO64));
+		u->fcr = v & (FCR_ENABLE | FCR_TRIGGER | FCR_FIFO64);
+		if (!(u->fcr & FCR_ENABLE))
+			u->fcr = 0;
 		if (v & FCR_CLEAR_RX) {
 			u->rx_head = u->rx_len = 0;
 			if (u->ops->rx_space != NULL)

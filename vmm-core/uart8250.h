@@ -1,11 +1,15 @@
 /*
  * uart8250: a 16550A UART (COM1 style) with a 16-byte transmit FIFO view,
  * a larger receive queue, line-status/break reporting and level-computed
- * interrupts.
+ * interrupts.  Like a TI TL16C750 it also offers 64-byte FIFOs, enabled
+ * by FCR bit 5 written while LCR.DLAB is set and reported in IIR bit 5
+ * (Linux probes for exactly that and then writes 64 bytes per THRE): on a
+ * virtual UART every port access is a VM exit, so bigger bursts mean
+ * fewer exits per byte.
  *
  * The UART knows nothing of where bytes go: the owner supplies the ops.
  * Transmit flow control is real: LSR.THRE is set only while the backend has
- * room for a full FIFO (16 bytes), so a guest that polls THRE, as Linux and
+ * room for a full FIFO (1, 16 or 64 bytes, by the FIFO mode), so a guest that polls THRE, as Linux and
  * the demo guest do, waits for a slow reader instead of losing output; the
  * backend decides what happens if a reader stalls for good (console.h).
  *
@@ -24,6 +28,7 @@
 #define UART8250_COM1_BASE 0x3f8
 #define UART8250_COM1_IRQ 4
 #define UART8250_FIFO 16
+#define UART8250_FIFO64 64
 #define UART8250_RXQ 4096 /* bytes queued for the guest beyond the FIFO */
 
 struct uart8250_ops {

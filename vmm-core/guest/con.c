@@ -4,7 +4,7 @@
  * Output is collected in a small buffer and sent in bursts: poll LSR until
  * THRE (transmit FIFO empty), then write up to a FIFO's worth of bytes
  * without looking at LSR again, as one `rep outsb`. Each port instruction
- * is a VM exit, so a 16-byte burst costs two exits instead of seventeen,
+ * is a VM exit, so a 16-byte burst (64 on a 16750) costs two exits, not 17,
  * and it never writes into a full FIFO.
  */
 #include "con.h"

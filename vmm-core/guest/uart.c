@@ -1,5 +1,5 @@
 /*
- * uart.c - 16550A on COM1, ring-0 part.
+ * uart.c - 16550A (or 16750, with 64-byte FIFOs) on COM1, ring-0 part.
  */
 #include "uart.h"
 #include "fmt.h"
@@ -20,17 +20,26 @@ uart_init(void)
 	io_outb(UART_COM1 + UART_LCR, UART_LCR_DLAB);
 	io_outb(UART_COM1 + UART_DLL, UART_DIVISOR_115200 & 0xff);
 	io_outb(UART_COM1 + UART_DLM, UART_DIVISOR_115200 >> 8);
+	/* A 16750 takes its 64-byte FIFO bit only while DLAB is set; a
+	 * 16550A ignores it. */
+	io_outb(UART_COM1 + UART_FCR,
+		UART_FCR_ENABLE_CLEAR_TRIG14 | UART_FCR_FIFO64);
 	io_outb(UART_COM1 + UART_LCR, UART_LCR_8N1);
-	io_outb(UART_COM1 + UART_FCR, UART_FCR_ENABLE_CLEAR_TRIG14);
 	io_outb(UART_COM1 + UART_MCR,
 		UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
 
-	/* An 8250/16450 has no FIFO (IIR bits 7:6 stay clear): then THRE
-	 * means room for one byte only. */
-	shared.uart_fifo_depth = (io_inb(UART_COM1 + UART_IIR) &
-				  UART_IIR_FIFO_MASK) == UART_IIR_FIFO_MASK
-				     ? UART_FIFO_DEPTH
-				     : 1;
+	/* IIR bits 7:6 both set: FIFO present and on; bit 5 too: 64 bytes.
+	 * An 8250/16450 has no FIFO: then THRE means room for one byte. */
+	switch (io_inb(UART_COM1 + UART_IIR) & UART_IIR_FIFO_BITS) {
+	case UART_IIR_FIFO_BITS:
+		shared.uart_fifo_depth = UART_FIFO64_DEPTH;
+		break;
+	case UART_IIR_FIFO_MASK:
+		shared.uart_fifo_depth = UART_FIFO_DEPTH;
+		break;
+	default:
+		shared.uart_fifo_depth = 1;
+	}
 }
 
 /*

@@ -24,9 +24,12 @@
 #define UART_IER_RLS 0x04 /* receiver line status: errors and break */
 
 #define UART_IIR_FIFO_MASK 0xc0 /* both set: FIFO present and enabled */
+#define UART_IIR_FIFO64 0x20	/* 16750: 64-byte FIFOs enabled */
+#define UART_IIR_FIFO_BITS (UART_IIR_FIFO_MASK | UART_IIR_FIFO64)
 
 /* Enable FIFOs, clear both, receive trigger level 14 bytes. */
 #define UART_FCR_ENABLE_CLEAR_TRIG14 0xc7
+#define UART_FCR_FIFO64 0x20 /* 16750, written with DLAB set */
 
 #define UART_LCR_8N1 0x03
 #define UART_LCR_DLAB 0x80
@@ -43,5 +46,6 @@
 #define UART_DIVISOR_115200 1
 
 #define UART_FIFO_DEPTH 16
+#define UART_FIFO64_DEPTH 64
 
 #endif

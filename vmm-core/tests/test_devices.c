@@ -87,6 +87,7 @@ static void
 uart_transmit_and_thre(void **state)
 {
 	(void)state;
+	wr(&bus, 0x3fa, 0x07); /* FIFO on: 16 bytes per THRE */
 	assert_true(rd(&bus, 0x3fd) & 0x20);
 	wr(&bus, 0x3f8, 'h');
 	wr(&bus, 0x3f8, 'i');
@@ -103,6 +104,56 @@ uart_transmit_and_thre(void **state)
 	assert_int_equal(rd(&bus, 0x3fa) & 0x0f, 0x02);
 	assert_int_equal(rd(&bus, 0x3fa) & 0x0f, 0x01); /* acknowledged */
 	assert_int_equal(irq_level, 0);
+}
+
+/* THRE promises room for what the FIFO mode lets a guest write at once. */
+static void
+uart_thre_follows_fifo_mode(void **state)
+{
+	(void)state;
+	room = 1; /* FIFO off: a byte at a time */
+	assert_true(rd(&bus, 0x3fd) & 0x20);
+	room = 0;
+	assert_false(rd(&bus, 0x3fd) & 0x20);
+	wr(&bus, 0x3fa, 0x01); /* 16550A FIFO */
+	room = 16;
+	assert_true(rd(&bus, 0x3fd) & 0x20);
+	room = 15;
+	assert_false(rd(&bus, 0x3fd) & 0x20);
+	wr(&bus, 0x3fb, 0x80); /* DLAB: the 64-byte bit may change */
+	wr(&bus, 0x3fa, 0x21);
+	wr(&bus, 0x3fb, 0x03);
+	room = 63;
+	assert_false(rd(&bus, 0x3fd) & 0x20);
+	room = 64;
+	assert_true(rd(&bus, 0x3fd) & 0x20);
+	wr(&bus, 0x3fa, 0x00); /* FIFO off drops the 64-byte mode too */
+	room = 1;
+	assert_true(rd(&bus, 0x3fd) & 0x20);
+	assert_int_equal(rd(&bus, 0x3fa) & 0xe0, 0x00);
+}
+
+/* Linux's 8250 autoconfig: FCR bit 5 sticks only with DLAB set (16750);
+ * a UART that takes it without DLAB is a cheap clone. */
+static void
+uart_16750_probe(void **state)
+{
+	uint8_t status1, status2;
+
+	(void)state;
+	wr(&bus, 0x3fb, 0x00);
+	wr(&bus, 0x3fa, 0x21);
+	status1 = rd(&bus, 0x3fa) >> 5;
+	wr(&bus, 0x3fa, 0x01);
+	wr(&bus, 0x3fb, 0x80);
+	wr(&bus, 0x3fa, 0x21);
+	status2 = rd(&bus, 0x3fa) >> 5;
+	wr(&bus, 0x3fa, 0x01);
+	wr(&bus, 0x3fb, 0x00);
+	assert_int_equal(status1, 6);
+	assert_int_equal(status2, 7);
+	/* the last FCR write, with DLAB, turned 64-byte mode off again */
+	assert_int_equal(rd(&bus, 0x3fa) & 0xe0, 0xc0);
 }
 
 static void
@@ -289,6 +340,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(uart_transmit_and_thre,
 						setup_uart, teardown_uart),
+		cmocka_unit_test_setup_teardown(uart_thre_follows_fifo_mode,
+						setup_uart, teardown_uart),
+		cmocka_unit_test_setup_teardown(uart_16750_probe, setup_uart,
+						teardown_uart),
 		cmocka_unit_test_setup_teardown(uart_receive_irq, setup_uart,
 						teardown_uart),
 		cmocka_unit_test_setup_teardown(uart_receive_queue_bounded,
