@@ -554,6 +554,10 @@ handle_signal(struct mon *m)
 
 	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		vm_dump(m->vm); /* the guest goes on */
+		return;
+	}
 	note(m, "stopped by signal %u", si.ssi_signo);
 	m->exit_status = MONITOR_EXIT_STOPPED;
 }
@@ -570,6 +574,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 

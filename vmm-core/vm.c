@@ -337,6 +337,30 @@ vcpu_rip(struct vm_vcpu *v)
 }
 
 static void
+dump_vcpu(struct vm_vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) != 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) != 0) {
+		fprintf(stderr, "vmgate-vmm: cpu %d: registers: %s\n", v->index,
+			strerror(errno));
+		return;
+	}
+	fprintf(stderr,
+		"vmgate-vmm: cpu %d: rip 0x%llx rsp 0x%llx rflags 0x%llx "
+		"cs 0x%x cpl %u cr0 0x%llx cr3 0x%llx rax 0x%llx rcx 0x%llx "
+		"rdx 0x%llx; %llu exits since start, %llu for port I/O\n",
+		v->index, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags, s.cs.selector, s.cs.dpl,
+		(unsigned long long)s.cr0, (unsigned long long)s.cr3,
+		(unsigned long long)r.rax, (unsigned long long)r.rcx,
+		(unsigned long long)r.rdx, (unsigned long long)v->exits,
+		(unsigned long long)v->io_exits);
+}
+
+static void
 handle_io(struct vm *vm, struct kvm_run *run)
 {
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -372,7 +396,11 @@ vcpu_thread(void *arg)
 		if (atomic_load(&vm->stopping))
 			break;
 
-		if (ioctl(v->fd, KVM_RUN, 0) != 0) {
+		int ran = ioctl(v->fd, KVM_RUN, 0);
+		v->exits++;
+		if (atomic_exchange(&v->dump_req, 0))
+			dump_vcpu(v);
+		if (ran != 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				__atomic_store_n(&run->immediate_exit, 0,
 						 __ATOMIC_SEQ_CST);
@@ -386,6 +414,7 @@ vcpu_thread(void *arg)
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
+			v->io_exits++;
 			handle_io(vm, run);
 			break;
 		case KVM_EXIT_MMIO:
@@ -654,6 +683,8 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	for (int i = 0; i < vm->cfg.ncpus; i++) {
 		struct vm_vcpu *v = &vm->vcpu[i];
+		v->exits = v->io_exits = 0;
+		atomic_store(&v->dump_req, 0);
 		if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
 			pthread_sigmask(SIG_SETMASK, &saved, NULL);
 			fail(err, errlen, "cannot start vCPU thread %d", i);
@@ -688,6 +719,15 @@ vm_stop(struct vm *vm)
 	close_vcpus(vm);
 	close_kvm_vm(vm);
 	vm->state = VM_STATE_STOPPED;
+}
+
+void
+vm_dump(struct vm *vm)
+{
+	for (int i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->vcpu[i].started)
+			atomic_store(&vm->vcpu[i].dump_req, 1);
+	kick_all(vm);
 }
 
 void

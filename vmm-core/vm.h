@@ -81,6 +81,8 @@ struct vm_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	int started;
+	atomic_int dump_req;	/* vm_dump(): report registers once */
+	uint64_t exits, io_exits; /* KVM_RUN returns since start */
 };
 
 struct vm {
@@ -115,6 +117,13 @@ struct vm {
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 	      size_t errlen);
 void vm_destroy(struct vm *vm);
+
+/*
+ * Each running vCPU writes one line to stderr, soon (it is kicked out of
+ * KVM_RUN): registers, privilege level and exit counts. For a guest that
+ * seems stuck; callable from the owner's thread.
+ */
+void vm_dump(struct vm *vm);
 
 /* Loads the kernel into fresh memory and starts the vCPUs. */
 int vm_start(struct vm *vm, char *err, size_t errlen);
