@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from vmmproc import PROMPT, VMM, Vmm, bulk_check
+from vmmproc import PROMPT, VMM, Stalled, Vmm, bulk_check
 
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
 
@@ -30,15 +30,26 @@ def test_banner_prompt_and_commands():
 @needs_kvm
 def test_bulk_one_mebibyte_complete():
     # Under tools/kvmbox (KVM nested in QEMU's SVM emulation) a streaming
-    # guest has been seen to triple-fault at random; the monitor must then
-    # report it cleanly, and the run is tried again (at most twice more).
-    # Anywhere else, and for any other failure, the first result stands.
-    for attempt in range(3 if os.environ.get("KVMBOX") else 1):
+    # guest has been seen, now and then, to triple-fault (rip 0xfff0: KVM
+    # reset the VMCB, nothing of the guest's state survives) or to stop
+    # making progress, although the demo guest has a double-fault handler on
+    # its own stack. The monitor must report a crash cleanly; then, or after
+    # a minute without a byte (the vCPU registers are printed, see
+    # Vmm._dump_guest), the run is tried again, at most twice more. On a
+    # host with its own KVM, and for any other failure, the first result
+    # stands.
+    nested = bool(os.environ.get("KVMBOX"))
+    for attempt in range(3 if nested else 1):
         with Vmm() as vm:
             vm.expect(re.escape(PROMPT))
             try:
-                # a few KB/s when nested: minutes, more on a busy machine
-                out = vm.command("bulk 1M", timeout=900)
+                # ~10 KB/s when nested: a minute or two, more on a busy machine
+                out = vm.command("bulk 1M", timeout=900, stall=60 if nested else None)
+            except Stalled as e:
+                if attempt == 2:
+                    raise
+                print("nested KVM: bulk output stalled, retrying\n%s" % str(e)[-1500:])
+                continue
             except AssertionError:
                 if attempt == 2 or vm.proc.poll() != 11:
                     raise

@@ -5,6 +5,7 @@ timeout and, on failure, show everything the guest printed.
 """
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -15,6 +16,12 @@ VMM = os.path.join(BUILD, "vmm-core", "vmgate-vmm")
 PROMPT = b"demo$ "
 # Nested KVM under TCG is slow: be generous, the tests assert on content.
 SLOW = float(os.environ.get("VMGATE_TIMEOUT_SCALE", "1"))
+# expect() patterns are short; a match can start at most this far back.
+EXPECT_OVERLAP = 4096
+
+
+class Stalled(AssertionError):
+    """The guest printed nothing new for the expect() call's stall time."""
 
 
 class Vmm:
@@ -65,37 +72,59 @@ class Vmm:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def expect(self, pattern, timeout=30):
-        """Waits for PATTERN (bytes regex) after the last match; returns the match."""
+    def expect(self, pattern, timeout=30, stall=None):
+        """Waits for PATTERN (bytes regex) after the last match; returns the match.
+        With STALL (seconds), gives up early, raising Stalled, once no new
+        output has come for that long."""
         if isinstance(pattern, str):
             pattern = pattern.encode()
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout * SLOW
         with self.lock:
+            # Rescan only the new bytes (and a tail for a match that spans
+            # two reads): a megabyte of output arriving in small pieces must
+            # not cost a scan of everything so far per piece.
+            scanned = self.pos
+            seen, seen_at = len(self.out), time.monotonic()
             while True:
-                m = rx.search(self.out, self.pos)
+                m = rx.search(self.out, max(self.pos, scanned - EXPECT_OVERLAP))
                 if m:
                     self.pos = m.end()
                     return m
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._alive_pumps()):
-                    raise AssertionError(
-                        "did not see %r within %ss; exit=%s\n--- console (last 3000 bytes) ---\n%s\n--- stderr ---\n%s"
-                        % (pattern, timeout * SLOW, self.proc.poll(), bytes(self.out[-3000:]).decode(errors="replace"),
+                scanned = len(self.out)
+                now = time.monotonic()
+                if scanned != seen:
+                    seen, seen_at = scanned, now
+                left = deadline - now
+                stalled = stall is not None and now - seen_at >= stall * SLOW
+                if left <= 0 or stalled or (self.proc.poll() is not None and not self._alive_pumps()):
+                    self._dump_guest()
+                    what = "no output for %ss" % (stall * SLOW) if stalled else "within %ss" % (timeout * SLOW)
+                    raise (Stalled if stalled else AssertionError)(
+                        "did not see %r %s (%d bytes since the last match); exit=%s\n--- console (last 3000 bytes) ---\n%s\n--- stderr ---\n%s"
+                        % (pattern, what, len(self.out) - self.pos, self.proc.poll(), bytes(self.out[-3000:]).decode(errors="replace"),
                            bytes(self.err).decode(errors="replace")))
                 self.lock.wait(min(left, 0.5))
+
+    def _dump_guest(self):
+        """A guest that seems stuck: SIGUSR2 makes the monitor print each
+        vCPU's registers and exit counts on stderr (twice, a second apart,
+        to tell a spinning guest from a parked one). Call with the lock held."""
+        for _ in range(2):
+            if self.proc.poll() is not None:
+                return
+            os.kill(self.proc.pid, signal.SIGUSR2)
+            self.lock.wait(1.0)
 
     def _alive_pumps(self):
         return any(t.is_alive() for t in self.threads)
 
-    def command(self, line, timeout=30):
+    def command(self, line, timeout=30, stall=None):
         """Types LINE at the prompt; returns the output up to the next prompt."""
         self.send(line + "\r")
-        start = self.pos
         self.expect(re.escape(line.encode()) + rb"\r\n", timeout)
         body_start = self.pos
-        self.expect(re.escape(PROMPT), timeout)
-        del start
+        self.expect(re.escape(PROMPT), timeout, stall)
         return bytes(self.out[body_start:self.pos - len(PROMPT)])
 
     def wait(self, timeout=30):
