@@ -175,6 +175,11 @@ class Gateway:
         self.proc.send_signal(signal.SIGHUP)
 
     def stop(self):
+        if self.proc and self.proc.poll() is not None:
+            # vmgated ended before we stopped it: whatever it said last
+            # (an ASan report, say) belongs in the test output.
+            print("vmgated exited by itself with status %s; its log ends:\n%s"
+                  % (self.proc.returncode, self.log()[-6000:]))
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -28,6 +28,17 @@ def gw():
         g.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def gateway_still_up(request):
+    """After each test on the shared gateway: it must still be running, and
+    if it is not, its last words are the failure."""
+    yield
+    if "gw" in request.fixturenames:
+        g = request.getfixturevalue("gw")
+        assert g.proc.poll() is None, "vmgated exited with status %s; its log ends:\n%s" % (
+            g.proc.returncode, g.log()[-6000:])
+
+
 # -- listing, status, refusals ---------------------------------------------
 
 def test_list_shows_only_visible_vms(gw):
