@@ -1,8 +1,9 @@
 #include "boot.h"
+#include "errmsg.h"
+#include "wire.h"
 
 #include "mptable.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,38 +31,6 @@ struct e820 {
 	uint64_t addr, size;
 	uint32_t type;
 };
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static int
 memory_map(const struct guestmem *gm, struct e820 *map)
@@ -118,9 +87,9 @@ load_segments(struct guestmem *gm, const struct boot_params_in *in,
 		const struct loader_segment *s = &li->seg[i];
 		uint8_t *dst = guestmem_ptr(gm, s->paddr, s->memsz);
 		if (dst == NULL)
-			return fail(err, errlen,
-				    "segment at 0x%llx does not fit in RAM",
-				    (unsigned long long)s->paddr);
+			return errmsg(err, errlen,
+				      "segment at 0x%llx does not fit in RAM",
+				      (unsigned long long)s->paddr);
 		memcpy(dst, in->kernel + s->offset, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
@@ -139,10 +108,11 @@ load_initrd(struct guestmem *gm, const struct boot_params_in *in,
 		return 0;
 	if (in->initrd_len > top ||
 	    ((top - in->initrd_len) & ~0xfffULL) < in->image->end)
-		return fail(err, errlen,
-			    "initrd (%zu KiB) does not fit between the kernel "
-			    "and 0x%llx (more --mem?)",
-			    in->initrd_len >> 10, (unsigned long long)top);
+		return errmsg(
+		    err, errlen,
+		    "initrd (%zu KiB) does not fit between the kernel "
+		    "and 0x%llx (more --mem?)",
+		    in->initrd_len >> 10, (unsigned long long)top);
 	*addr = (top - in->initrd_len) & ~0xfffULL;
 	memcpy(guestmem_ptr(gm, *addr, in->initrd_len), in->initrd,
 	       in->initrd_len);
@@ -200,9 +170,10 @@ prepare_bzimage(struct guestmem *gm, const struct boot_params_in *in,
 	uint8_t *zp = guestmem_ptr(gm, BOOT_ZERO_PAGE, 4096);
 
 	if (in->cmdline != NULL && strlen(in->cmdline) > li->cmdline_size)
-		return fail(err, errlen,
-			    "command line is %zu bytes, the kernel accepts %u",
-			    strlen(in->cmdline), li->cmdline_size);
+		return errmsg(
+		    err, errlen,
+		    "command line is %zu bytes, the kernel accepts %u",
+		    strlen(in->cmdline), li->cmdline_size);
 	if (load_initrd(gm, in, (uint64_t)li->initrd_addr_max + 1, &initrd,
 			err, errlen) != 0)
 		return -1;
@@ -248,9 +219,9 @@ boot_prepare(struct guestmem *gm, const struct boot_params_in *in,
 	if (in->cmdline != NULL) {
 		size_t len = strlen(in->cmdline);
 		if (len > BOOT_CMDLINE_MAX)
-			return fail(err, errlen,
-				    "command line is %zu bytes, at most %d",
-				    len, BOOT_CMDLINE_MAX);
+			return errmsg(err, errlen,
+				      "command line is %zu bytes, at most %d",
+				      len, BOOT_CMDLINE_MAX);
 		memcpy(guestmem_ptr(gm, BOOT_CMDLINE, len + 1), in->cmdline,
 		       len + 1);
 	}
@@ -260,8 +231,8 @@ boot_prepare(struct guestmem *gm, const struct boot_params_in *in,
 	if (mptable_write(guestmem_ptr(gm, MPTABLE_ADDR,
 				       mptable_size(in->ncpus)),
 			  MPTABLE_ADDR, in->ncpus) != 0)
-		return fail(err, errlen, "%d vCPUs: at most %d", in->ncpus,
-			    MPTABLE_MAX_CPUS);
+		return errmsg(err, errlen, "%d vCPUs: at most %d", in->ncpus,
+			      MPTABLE_MAX_CPUS);
 	if (in->image->kind == LOADER_PVH_ELF)
 		return prepare_pvh(gm, in, out, err, errlen);
 	return prepare_bzimage(gm, in, out, err, errlen);

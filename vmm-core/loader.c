@@ -3,8 +3,8 @@
  * which fail (and read nothing) when the field lies outside the image.
  */
 #include "loader.h"
+#include "errmsg.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,17 +69,6 @@ rd_u64(const struct rd *r, uint64_t off, uint64_t *v)
 	return 0;
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Does [addr, addr+size) fit in [LOW_MEMORY_END, limit)? */
 static int
 fits_ram(uint64_t addr, uint64_t size, uint64_t limit)
@@ -133,31 +122,31 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 	int have_entry = 0;
 
 	if (rd_u8(r, 4, &cls) || rd_u8(r, 5, &data))
-		return fail(err, errlen, "truncated ELF header");
+		return errmsg(err, errlen, "truncated ELF header");
 	if (cls != 2)
-		return fail(err, errlen, "ELF class %u is not ELF64", cls);
+		return errmsg(err, errlen, "ELF class %u is not ELF64", cls);
 	if (data != 1)
-		return fail(err, errlen, "ELF is not little-endian");
+		return errmsg(err, errlen, "ELF is not little-endian");
 	if (rd_u16(r, 16, &type) || rd_u16(r, 18, &machine) ||
 	    rd_u64(r, 32, &phoff) || rd_u16(r, 54, &phentsize) ||
 	    rd_u16(r, 56, &phnum))
-		return fail(err, errlen, "truncated ELF header");
+		return errmsg(err, errlen, "truncated ELF header");
 	if (type != 2)
-		return fail(err, errlen, "ELF type %u is not an executable",
-			    type);
+		return errmsg(err, errlen, "ELF type %u is not an executable",
+			      type);
 	if (machine != 62)
-		return fail(err, errlen, "ELF machine %u is not x86-64",
-			    machine);
+		return errmsg(err, errlen, "ELF machine %u is not x86-64",
+			      machine);
 	if (phentsize != 56)
-		return fail(err, errlen, "ELF program header size %u, want 56",
-			    phentsize);
+		return errmsg(err, errlen,
+			      "ELF program header size %u, want 56", phentsize);
 	if (phnum == 0)
-		return fail(err, errlen, "ELF has no program headers");
+		return errmsg(err, errlen, "ELF has no program headers");
 	if (phoff > r->len || (uint64_t)phnum * 56 > r->len - phoff)
-		return fail(err, errlen,
-			    "ELF program headers (%u at offset %llu) lie "
-			    "outside the file",
-			    phnum, (unsigned long long)phoff);
+		return errmsg(err, errlen,
+			      "ELF program headers (%u at offset %llu) lie "
+			      "outside the file",
+			      phnum, (unsigned long long)phoff);
 
 	out->kind = LOADER_PVH_ELF;
 	out->nsegments = 0;
@@ -170,17 +159,17 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 		if (rd_u32(r, ph, &ptype) || rd_u64(r, ph + 8, &offset) ||
 		    rd_u64(r, ph + 24, &paddr) || rd_u64(r, ph + 32, &filesz) ||
 		    rd_u64(r, ph + 40, &memsz))
-			return fail(err, errlen, "truncated program header %u",
-				    i);
+			return errmsg(err, errlen,
+				      "truncated program header %u", i);
 		if (ptype != ELF_PT_LOAD && ptype != ELF_PT_NOTE)
 			continue;
 		if (offset > r->len || filesz > r->len - offset)
-			return fail(err, errlen,
-				    "segment %u (offset %llu, %llu bytes) "
-				    "extends past the end of the file "
-				    "(%zu bytes): truncated image?",
-				    i, (unsigned long long)offset,
-				    (unsigned long long)filesz, r->len);
+			return errmsg(err, errlen,
+				      "segment %u (offset %llu, %llu bytes) "
+				      "extends past the end of the file "
+				      "(%zu bytes): truncated image?",
+				      i, (unsigned long long)offset,
+				      (unsigned long long)filesz, r->len);
 		if (ptype == ELF_PT_NOTE) {
 			if (!have_entry &&
 			    find_pvh_note(r, offset, filesz, &out->entry) == 0)
@@ -188,30 +177,32 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 			continue;
 		}
 		if (memsz < filesz)
-			return fail(err, errlen,
-				    "segment %u has memsz < filesz", i);
+			return errmsg(err, errlen,
+				      "segment %u has memsz < filesz", i);
 		if (memsz == 0)
 			continue;
 		if (!fits_ram(paddr, memsz, ram_limit))
-			return fail(err, errlen,
-				    "segment %u needs guest memory "
-				    "0x%llx-0x%llx, outside RAM "
-				    "0x100000-0x%llx (more --mem?)",
-				    i, (unsigned long long)paddr,
-				    (unsigned long long)(paddr + memsz),
-				    (unsigned long long)ram_limit);
+			return errmsg(err, errlen,
+				      "segment %u needs guest memory "
+				      "0x%llx-0x%llx, outside RAM "
+				      "0x100000-0x%llx (more --mem?)",
+				      i, (unsigned long long)paddr,
+				      (unsigned long long)(paddr + memsz),
+				      (unsigned long long)ram_limit);
 		for (int j = 0; j < out->nsegments; j++) {
 			const struct loader_segment *s = &out->seg[j];
 			if (paddr < s->paddr + s->memsz &&
 			    s->paddr < paddr + memsz)
-				return fail(err, errlen,
-					    "segment %u overlaps segment at "
-					    "0x%llx",
-					    i, (unsigned long long)s->paddr);
+				return errmsg(err, errlen,
+					      "segment %u overlaps segment at "
+					      "0x%llx",
+					      i, (unsigned long long)s->paddr);
 		}
 		if (out->nsegments == LOADER_MAX_SEGMENTS)
-			return fail(err, errlen, "more than %d loadable "
-				    "segments", LOADER_MAX_SEGMENTS);
+			return errmsg(err, errlen,
+				      "more than %d loadable "
+				      "segments",
+				      LOADER_MAX_SEGMENTS);
 		out->seg[out->nsegments++] = (struct loader_segment){
 			.paddr = paddr,
 			.offset = offset,
@@ -222,19 +213,19 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 			out->end = paddr + memsz;
 	}
 	if (!have_entry)
-		return fail(err, errlen,
-			    "ELF has no Xen PVH entry note "
-			    "(XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel");
+		return errmsg(err, errlen,
+			      "ELF has no Xen PVH entry note "
+			      "(XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel");
 	if (out->nsegments == 0)
-		return fail(err, errlen, "ELF has no loadable segments");
+		return errmsg(err, errlen, "ELF has no loadable segments");
 	for (int j = 0; j < out->nsegments; j++) {
 		const struct loader_segment *s = &out->seg[j];
 		if (out->entry >= s->paddr && out->entry < s->paddr + s->filesz)
 			return 0;
 	}
-	return fail(err, errlen,
-		    "PVH entry 0x%llx is not inside a loaded segment",
-		    (unsigned long long)out->entry);
+	return errmsg(err, errlen,
+		      "PVH entry 0x%llx is not inside a loaded segment",
+		      (unsigned long long)out->entry);
 }
 
 static int
@@ -250,44 +241,46 @@ parse_bzimage(const struct rd *r, uint64_t ram_limit,
 	if (rd_u8(r, 0x1f1, &setup_sects) || rd_u16(r, 0x206, &version) ||
 	    rd_u8(r, 0x201, &hdr_jump_len) || rd_u32(r, 0x1f4, &syssize) ||
 	    rd_u8(r, 0x211, &loadflags))
-		return fail(err, errlen, "truncated bzImage setup header");
+		return errmsg(err, errlen, "truncated bzImage setup header");
 	if (version < BZ_MIN_VERSION)
-		return fail(err, errlen,
-			    "boot protocol %u.%02u is too old (need 2.12 for "
-			    "the 64-bit entry)",
-			    version >> 8, version & 0xff);
+		return errmsg(err, errlen,
+			      "boot protocol %u.%02u is too old (need 2.12 for "
+			      "the 64-bit entry)",
+			      version >> 8, version & 0xff);
 	if (rd_u16(r, 0x236, &xloadflags) || rd_u32(r, 0x22c, &initrd_max) ||
 	    rd_u32(r, 0x238, &cmdline_size) || rd_u32(r, 0x260, &init_size))
-		return fail(err, errlen, "truncated bzImage setup header");
+		return errmsg(err, errlen, "truncated bzImage setup header");
 	if (!(xloadflags & BZ_XLF_KERNEL_64))
-		return fail(err, errlen,
-			    "kernel has no 64-bit entry point (XLF_KERNEL_64)");
+		return errmsg(
+		    err, errlen,
+		    "kernel has no 64-bit entry point (XLF_KERNEL_64)");
 	if (!(loadflags & 0x01))
-		return fail(err, errlen, "zImage (not loaded high) is not "
-				"supported");
+		return errmsg(err, errlen,
+			      "zImage (not loaded high) is not "
+			      "supported");
 	if (setup_sects == 0)
 		setup_sects = 4;
 
 	uint64_t kernel_off = ((uint64_t)setup_sects + 1) * 512;
 	if (kernel_off >= r->len)
-		return fail(err, errlen,
-			    "file ends (%zu bytes) before the protected-mode "
-			    "kernel at offset %llu: truncated image?",
-			    r->len, (unsigned long long)kernel_off);
+		return errmsg(err, errlen,
+			      "file ends (%zu bytes) before the protected-mode "
+			      "kernel at offset %llu: truncated image?",
+			      r->len, (unsigned long long)kernel_off);
 	uint64_t kernel_len = r->len - kernel_off;
 	if ((uint64_t)syssize * 16 > kernel_len)
-		return fail(err, errlen,
-			    "header says the kernel has %llu bytes but only "
-			    "%llu follow the setup code: truncated image?",
-			    (unsigned long long)syssize * 16,
-			    (unsigned long long)kernel_len);
+		return errmsg(err, errlen,
+			      "header says the kernel has %llu bytes but only "
+			      "%llu follow the setup code: truncated image?",
+			      (unsigned long long)syssize * 16,
+			      (unsigned long long)kernel_len);
 	uint64_t need = kernel_len > init_size ? kernel_len : init_size;
 	if (!fits_ram(LOADER_BZIMAGE_ADDR, need, ram_limit))
-		return fail(err, errlen,
-			    "kernel needs %llu KiB at 1 MiB but RAM ends at "
-			    "0x%llx (more --mem?)",
-			    (unsigned long long)(need >> 10),
-			    (unsigned long long)ram_limit);
+		return errmsg(err, errlen,
+			      "kernel needs %llu KiB at 1 MiB but RAM ends at "
+			      "0x%llx (more --mem?)",
+			      (unsigned long long)(need >> 10),
+			      (unsigned long long)ram_limit);
 
 	out->kind = LOADER_BZIMAGE;
 	out->version = version;
@@ -321,16 +314,16 @@ loader_parse(const uint8_t *img, size_t len, uint64_t ram_limit,
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return fail(err, errlen, "file is empty");
+		return errmsg(err, errlen, "file is empty");
 	if (rd_bytes(&r, 0, &magic, 4) == 0 && memcmp(img, "\177ELF", 4) == 0)
 		return parse_elf(&r, ram_limit, out, err, errlen);
 	if (rd_u32(&r, 0x202, &magic) == 0 && magic == BZ_HDRS_MAGIC &&
 	    rd_u16(&r, 0x1fe, &boot_flag) == 0 && boot_flag == 0xaa55)
 		return parse_bzimage(&r, ram_limit, out, err, errlen);
-	return fail(err, errlen,
-		    "not a kernel image: neither ELF with a PVH note nor a "
-		    "Linux bzImage (%zu bytes)",
-		    len);
+	return errmsg(err, errlen,
+		      "not a kernel image: neither ELF with a PVH note nor a "
+		      "Linux bzImage (%zu bytes)",
+		      len);
 }
 
 const char *

@@ -1,4 +1,5 @@
 #include "mptable.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -16,20 +17,6 @@ checksum(const uint8_t *p, size_t n)
 	while (n--)
 		sum = (uint8_t)(sum + *p++);
 	return (uint8_t)(0 - sum);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
 }
 
 size_t

@@ -1,4 +1,5 @@
 #include "vm.h"
+#include "errmsg.h"
 
 #include "mptable.h"
 
@@ -22,17 +23,6 @@
 #define LAPIC_LVT1 0x360
 #define APIC_MODE_NMI 0x400
 #define APIC_MODE_EXTINT 0x700
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const char *
 vm_state_name(enum vm_state s)
@@ -203,13 +193,13 @@ setup_cpuid(struct vm *vm, struct vm_vcpu *v, char *err, size_t errlen)
 		free(c);
 		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
 		if (c == NULL)
-			return fail(err, errlen, "out of memory");
+			return errmsg(err, errlen, "out of memory");
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
 			break;
 		if (errno != E2BIG || nent >= 1024) {
-			fail(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-			     strerror(errno));
+			errmsg(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+			       strerror(errno));
 			goto out;
 		}
 		nent *= 2;
@@ -229,7 +219,7 @@ setup_cpuid(struct vm *vm, struct vm_vcpu *v, char *err, size_t errlen)
 		}
 	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) != 0) {
-		fail(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+		errmsg(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
 		goto out;
 	}
 	r = 0;
@@ -245,7 +235,8 @@ setup_lapic(struct vm_vcpu *v, char *err, size_t errlen)
 	uint32_t lvt0, lvt1;
 
 	if (ioctl(v->fd, KVM_GET_LAPIC, &l) != 0)
-		return fail(err, errlen, "KVM_GET_LAPIC: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_GET_LAPIC: %s",
+			      strerror(errno));
 	/* As a PC BIOS leaves it: the 8259 behind LINT0, NMI on LINT1. */
 	memcpy(&lvt0, l.regs + LAPIC_LVT0, 4);
 	memcpy(&lvt1, l.regs + LAPIC_LVT1, 4);
@@ -254,7 +245,8 @@ setup_lapic(struct vm_vcpu *v, char *err, size_t errlen)
 	memcpy(l.regs + LAPIC_LVT0, &lvt0, 4);
 	memcpy(l.regs + LAPIC_LVT1, &lvt1, 4);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &l) != 0)
-		return fail(err, errlen, "KVM_SET_LAPIC: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_LAPIC: %s",
+			      strerror(errno));
 	return 0;
 }
 
@@ -284,7 +276,8 @@ setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
 	int long64 = be->mode == BOOT_MODE_LONG64;
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) != 0)
-		return fail(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_GET_SREGS: %s",
+			      strerror(errno));
 	flat_segment(&s.cs, long64 ? BOOT_SEL_CODE64 : BOOT_SEL_CODE32, 0xb,
 		     long64);
 	flat_segment(&s.ds, BOOT_SEL_DATA, 0x3, 0);
@@ -307,7 +300,8 @@ setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
 		s.efer = 0;
 	}
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) != 0)
-		return fail(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_SREGS: %s",
+			      strerror(errno));
 
 	memset(&r, 0, sizeof(r));
 	r.rflags = 0x2;
@@ -316,13 +310,13 @@ setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
 	r.rsi = be->rsi;
 	r.rsp = r.rbp = long64 ? 0x8ff0 : 0;
 	if (ioctl(v->fd, KVM_SET_REGS, &r) != 0)
-		return fail(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;
 	fpu.mxcsr = 0x1f80;
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) != 0)
-		return fail(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
 	return 0;
 }
 
@@ -478,8 +472,9 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 	int r;
 
 	if ((r = console_init(&vm->console, vm->cfg.console_buffer)) != 0)
-		return fail(err, errlen, "--console-buffer: %s",
-			    r == -EINVAL ? "must be 4K to 64M" : strerror(-r));
+		return errmsg(err, errlen, "--console-buffer: %s",
+			      r == -EINVAL ? "must be 4K to 64M"
+					   : strerror(-r));
 	uart8250_init(&vm->uart, &uart_ops, vm);
 	i8042_init(&vm->i8042, i8042_reset, vm);
 	pmreg_init(&vm->pmreg, pm_event, vm);
@@ -487,7 +482,7 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 			 &vm->uart.dev) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, 0x60, 5, &vm->i8042.dev) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0)
-		return fail(err, errlen, "device ports overlap");
+		return errmsg(err, errlen, "device ports overlap");
 	return 0;
 }
 
@@ -502,24 +497,25 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 	int r;
 
 	if ((vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0)
-		return fail(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return errmsg(err, errlen, "KVM_CREATE_VM: %s",
+			      strerror(errno));
 	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r <= 0)
-		return fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
-			    strerror(errno));
+		return errmsg(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+			      strerror(errno));
 	vm->run_size = (size_t)r;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) != 0)
-		return fail(err, errlen, "KVM_SET_TSS_ADDR: %s",
-			    strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_TSS_ADDR: %s",
+			      strerror(errno));
 	uint64_t idmap = IDENTITY_MAP_ADDR;
 	ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap); /* VMX only */
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) != 0)
-		return fail(err, errlen, "KVM_CREATE_IRQCHIP: %s",
-			    strerror(errno));
+		return errmsg(err, errlen, "KVM_CREATE_IRQCHIP: %s",
+			      strerror(errno));
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0)
-		return fail(err, errlen, "KVM_CREATE_PIT2: %s",
-			    strerror(errno));
+		return errmsg(err, errlen, "KVM_CREATE_PIT2: %s",
+			      strerror(errno));
 
 	struct kvm_userspace_memory_region slot = {
 		.slot = 0,
@@ -528,17 +524,17 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 		.userspace_addr = (uintptr_t)vm->mem.host,
 	};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
-		return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-			    strerror(errno));
+		return errmsg(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
+			      strerror(errno));
 	if (vm->mem.size > vm->mem.low_end) {
 		slot.slot = 1;
 		slot.guest_phys_addr = GUESTMEM_HIGH_START;
 		slot.memory_size = vm->mem.size - vm->mem.low_end;
 		slot.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.low_end);
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
-			return fail(err, errlen,
-				    "KVM_SET_USER_MEMORY_REGION: %s",
-				    strerror(errno));
+			return errmsg(err, errlen,
+				      "KVM_SET_USER_MEMORY_REGION: %s",
+				      strerror(errno));
 	}
 	return 0;
 }
@@ -558,13 +554,13 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 	pthread_cond_init(&vm->unpause, NULL);
 
 	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS)
-		return fail(err, errlen, "--cpus %d: must be 1 to %d",
-			    cfg->ncpus, VM_MAX_CPUS);
+		return errmsg(err, errlen, "--cpus %d: must be 1 to %d",
+			      cfg->ncpus, VM_MAX_CPUS);
 	if (cfg->mem < GUESTMEM_MIN || cfg->mem > GUESTMEM_MAX ||
 	    (cfg->mem & 0xfffff) != 0)
-		return fail(err, errlen,
-			    "--mem: must be a whole number of MiB from 16M "
-			    "to 64G");
+		return errmsg(err, errlen,
+			      "--mem: must be a whole number of MiB from 16M "
+			      "to 64G");
 	vm->cfg = *cfg; /* valid now: vm_destroy() may walk ncpus vCPUs */
 	/* Check the image before touching KVM: a bad file is the likelier
 	 * mistake and deserves the clearer message. */
@@ -573,22 +569,22 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 							 : GUESTMEM_HOLE_START;
 	if (loader_parse(cfg->kernel, cfg->kernel_len, limit, &vm->image, why,
 			 sizeof(why)) != 0)
-		return fail(err, errlen, "%s: %s", cfg->kernel_path, why);
+		return errmsg(err, errlen, "%s: %s", cfg->kernel_path, why);
 
 	if ((vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
-		return fail(err, errlen, "/dev/kvm: %s%s", strerror(errno),
-			    errno == ENOENT ? " (no KVM on this host; "
-					      "see README: tools/kvmbox)"
-					    : "");
+		return errmsg(err, errlen, "/dev/kvm: %s%s", strerror(errno),
+			      errno == ENOENT ? " (no KVM on this host; "
+						"see README: tools/kvmbox)"
+					      : "");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		return fail(err, errlen, "/dev/kvm: unexpected API version");
+		return errmsg(err, errlen, "/dev/kvm: unexpected API version");
 	if ((r = guestmem_create(&vm->mem, cfg->mem)) != 0)
-		return fail(err, errlen, "guest memory (%llu MiB): %s",
-			    (unsigned long long)(cfg->mem >> 20),
-			    strerror(-r));
+		return errmsg(err, errlen, "guest memory (%llu MiB): %s",
+			      (unsigned long long)(cfg->mem >> 20),
+			      strerror(-r));
 	if ((vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    (vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return fail(err, errlen, "eventfd: %s", strerror(errno));
+		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
 	if (create_devices(vm, err, errlen) != 0)
 		return -1;
 
@@ -630,7 +626,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		goto fail;
 	uart8250_reset(&vm->uart);
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
-		fail(err, errlen, "clearing guest memory: %s", strerror(-r));
+		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;
 	}
 	struct boot_params_in in = {
@@ -644,7 +640,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 	};
 	char why[200];
 	if (boot_prepare(&vm->mem, &in, &be, why, sizeof(why)) != 0) {
-		fail(err, errlen, "%s: %s", vm->cfg.kernel_path, why);
+		errmsg(err, errlen, "%s: %s", vm->cfg.kernel_path, why);
 		goto fail;
 	}
 
@@ -658,15 +654,16 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		struct vm_vcpu *v = &vm->vcpu[i];
 		*v = (struct vm_vcpu){ .vm = vm, .index = i, .fd = -1 };
 		if ((v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i)) < 0) {
-			fail(err, errlen, "KVM_CREATE_VCPU %d: %s", i,
-			     strerror(errno));
+			errmsg(err, errlen, "KVM_CREATE_VCPU %d: %s", i,
+			       strerror(errno));
 			goto fail;
 		}
 		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
 			      MAP_SHARED, v->fd, 0);
 		if (v->run == MAP_FAILED) {
 			v->run = NULL;
-			fail(err, errlen, "mmap kvm_run: %s", strerror(errno));
+			errmsg(err, errlen, "mmap kvm_run: %s",
+			       strerror(errno));
 			goto fail;
 		}
 		if (setup_cpuid(vm, v, err, errlen) != 0 ||
@@ -687,7 +684,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		atomic_store(&v->dump_req, 0);
 		if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
 			pthread_sigmask(SIG_SETMASK, &saved, NULL);
-			fail(err, errlen, "cannot start vCPU thread %d", i);
+			errmsg(err, errlen, "cannot start vCPU thread %d", i);
 			vm_stop(vm);
 			return -1;
 		}
