@@ -45,12 +45,22 @@ vmgate_fuzz_target(fuzz_gateway_console ${VMGATED_DIR}/daemon-fuzz/fuzz_console.
 
 # ---- integration tests: real ssh/paramiko clients against vmgated and real
 # monitors, inside tools/kvmbox (no-op where /dev/kvm works) ----
+set(GATEWAY_TESTS ${PROJECT_SOURCE_DIR}/tests/gateway)
 add_test(NAME gateway_kvm
          COMMAND ${PROJECT_SOURCE_DIR}/tools/kvmbox --timeout 1700
                  --rw ${PROJECT_SOURCE_DIR} --rw ${CMAKE_BINARY_DIR} --
                  /usr/bin/python3 -m pytest -v -p no:cacheprovider
-                 ${PROJECT_SOURCE_DIR}/tests/gateway
-         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/gateway)
+                 ${GATEWAY_TESTS}/test_gateway.py
+                 ${GATEWAY_TESTS}/test_gateway_auth.py
+                 ${GATEWAY_TESTS}/test_gateway_demo.py
+         WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
   TIMEOUT 1800 LABELS kvm RESOURCE_LOCK kvmbox)
+# The SSH side alone needs no KVM: ssh-audit against vmgated on this host.
+add_test(NAME gateway_ssh_audit
+         COMMAND /usr/bin/python3 -m pytest -v -p no:cacheprovider
+                 ${GATEWAY_TESTS}/test_gateway_crypto.py
+         WORKING_DIRECTORY ${GATEWAY_TESTS})
+set_tests_properties(gateway_ssh_audit PROPERTIES
+  ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)
