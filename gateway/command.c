@@ -60,7 +60,11 @@ command_parse(const char *s, size_t len, struct command *c, char *err,
 		c->kind = COMMAND_HELP;
 		return 0;
 	}
-	if (IS(0, "list") || IS(0, "help"))
+	if (IS(0, "reload") && nw == 1) {
+		c->kind = COMMAND_RELOAD;
+		return 0;
+	}
+	if (IS(0, "list") || IS(0, "help") || IS(0, "reload"))
 		return fail(err, errlen, "too many arguments");
 	if (IS(0, "status") || IS(0, "who") || IS(0, "attach")) {
 		if (nw != 2)
@@ -102,5 +106,6 @@ command_usage(void)
 	       "  VM | attach VM              the VM's serial console\r\n"
 	       "  status VM                   state and who is attached\r\n"
 	       "  power VM start|stop|reset   power control\r\n"
-	       "  who VM                      who is attached\r\n";
+	       "  who VM                      who is attached\r\n"
+	       "  reload                      re-read the policy (admins)\r\n";
 }

@@ -7,6 +7,7 @@
  *	status VM		state and who is attached
  *	power VM start|stop|reset
  *	who VM			who is attached
+ *	reload			re-read the policy file (admin on every VM)
  *	help
  *
  * Words are separated by spaces or tabs; at most COMMAND_MAX_LEN bytes and
@@ -28,6 +29,7 @@ enum command_kind {
 	COMMAND_POWER,
 	COMMAND_WHO,
 	COMMAND_HELP,
+	COMMAND_RELOAD,
 };
 
 enum command_power {

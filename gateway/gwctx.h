@@ -16,6 +16,8 @@ struct audit;
 struct worker;
 struct sshd;
 
+#include <stddef.h>
+
 struct gwctx {
 	struct event_base *base;
 	struct config *cfg;
@@ -25,6 +27,9 @@ struct gwctx {
 	struct worker *worker;
 	struct sshd *sshd;
 	char *rec_dir; /* state_dir/recordings */
+	/* Re-reads the policy file as SIGHUP does. Returns 0, or -1 (the old
+	 * policy stays) with the first error in err. */
+	int (*reload)(struct gwctx *gw, char *err, size_t errlen);
 };
 
 #endif

@@ -303,6 +303,39 @@ do_list(struct session *s)
 		out_printf(s, "no VMs for you%s", nl(s));
 }
 
+/* "Admin" without a VM: the admin right on every VM the gateway runs. */
+static bool
+admin_everywhere(struct session *s)
+{
+	struct supervisor *sup = s->gw->sup;
+	size_t n = supervisor_count(sup);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = supervisor_name(supervisor_vm(sup, i));
+		if (!(policy_rights(s->gw->policy, s->peer.user, name, NULL) &
+		      POLICY_ADMIN))
+			return false;
+	}
+	return n > 0;
+}
+
+static void
+do_reload(struct session *s)
+{
+	char err[400];
+
+	if (!admin_everywhere(s)) {
+		refuse(s, "not allowed: reload (needs admin on every VM)");
+		return;
+	}
+	LOG("session %lu: %s asks for a policy reload", s->id, s->peer.user);
+	if (s->gw->reload(s->gw, err, sizeof(err)) != 0) {
+		refuse(s, "reload failed, the old policy stays: %s", err);
+		return;
+	}
+	out_printf(s, "policy reloaded%s", nl(s));
+}
+
 static void
 do_who(struct session *s, struct vmproc *v)
 {
@@ -759,7 +792,8 @@ start(struct session *s, const char *cmdline, size_t len)
 		refuse(s, "%s", err);
 		return;
 	}
-	if (c.kind != COMMAND_LIST && c.kind != COMMAND_HELP) {
+	if (c.kind != COMMAND_LIST && c.kind != COMMAND_HELP &&
+	    c.kind != COMMAND_RELOAD) {
 		v = visible_vm(s, c.vm);
 		if (v == NULL) {
 			struct policy_reason why;
@@ -777,6 +811,9 @@ start(struct session *s, const char *cmdline, size_t len)
 		break;
 	case COMMAND_HELP:
 		out_printf(s, "%s", command_usage());
+		break;
+	case COMMAND_RELOAD:
+		do_reload(s);
 		break;
 	case COMMAND_STATUS:
 		do_status(s, v);

@@ -107,8 +107,8 @@ audit_reload(struct gwctx *gw, bool ok, const char *error)
 	audit_end(gw->audit);
 }
 
-static void
-reload(struct gwctx *gw)
+static int
+reload(struct gwctx *gw, char *err, size_t errlen)
 {
 	struct diag d;
 	struct policy *pol = NULL;
@@ -116,6 +116,7 @@ reload(struct gwctx *gw)
 	diag_init(&d);
 	if (policy_load(gw->cfg->policy, 0, &pol, &d) != 0) {
 		char *first = d.n > 0 ? diag_format(&d.v[0]) : NULL;
+		snprintf(err, errlen, "%s", first ? first : "cannot load");
 		LOG("reload of %s failed, keeping the current policy: %zu "
 		    "error(s); first: %s",
 		    gw->cfg->policy, diag_errors(&d), first ? first : "?");
@@ -127,7 +128,7 @@ reload(struct gwctx *gw)
 		audit_reload(gw, false, first ? first : "cannot load");
 		free(first);
 		diag_clear(&d);
-		return;
+		return -1;
 	}
 	diag_clear(&d);
 	policy_unref(gw->policy);
@@ -137,6 +138,7 @@ reload(struct gwctx *gw)
 	    policy_nrules(pol));
 	audit_reload(gw, true, NULL);
 	sshd_recheck(gw->sshd);
+	return 0;
 }
 
 static void
@@ -148,7 +150,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		LOG("SIGHUP: reloading the policy");
-		reload(gw);
+		reload(gw, (char[1]){ 0 }, 1); /* reload() logs the errors */
 		break;
 	case SIGCHLD:
 		supervisor_sigchld(gw->sup);
@@ -171,7 +173,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gwctx gw = { 0 };
+	struct gwctx gw = { .reload = reload };
 	char *config_path = NULL, *demo_dir = NULL, *demo_cfg = NULL;
 	char *vmm = NULL, err[512];
 	struct event *sigs[4] = { 0 };

@@ -44,6 +44,9 @@ test_good(void **state)
 	assert_int_equal(c.kind, COMMAND_WHO);
 	assert_int_equal(parse("help", &c, err), 0);
 	assert_int_equal(c.kind, COMMAND_HELP);
+	assert_int_equal(parse(" reload", &c, err), 0);
+	assert_int_equal(c.kind, COMMAND_RELOAD);
+	assert_string_equal(c.vm, "");
 }
 
 static void
@@ -59,6 +62,8 @@ test_bad(void **state)
 	assert_int_equal(parse("power web1", &c, err), -1);
 	assert_int_equal(parse("status", &c, err), -1);
 	assert_int_equal(parse("list extra", &c, err), -1);
+	assert_int_equal(parse("reload web1", &c, err), -1);
+	assert_string_equal(err, "too many arguments");
 	assert_int_equal(parse("frobnicate web1", &c, err), -1);
 	assert_string_equal(err, "unknown command (try: help)");
 	assert_int_equal(parse("../etc", &c, err), -1);
