@@ -39,5 +39,5 @@ if [[ -f $DEMO/vmgate.yaml ]]; then
 	PORT=${p:-$PORT}
 fi
 tools/fetch-linux.sh >/dev/null
-exec tools/kvmbox --interactive --cpus 2 --forward "$PORT" \
+exec tools/kvmbox --interactive --forward "$PORT" \
 	--rw "$PWD/$BUILD" --rw "$DEMO" -- "${GATEWAY[@]}"
