@@ -1,0 +1,673 @@
+#!/usr/bin/python3
+"""Gateway benchmarks (issue 3): vmgated vs OpenSSH's sshd, side by side in one run.
+
+Two parts, each printing a table of figures with its peer measured in the same
+run.  It is a benchmark, not a test: it asserts nothing about timing (it only
+stops when a server does not do what is asked at all, since figures would
+then be meaningless).
+
+  --part connect   `ssh -T user@127.0.0.1 list` with the real OpenSSH client
+                   against vmgated (its VMs not started: no KVM needed), vs the
+                   same client running `true` on OpenSSH's sshd; N runs each,
+                   interleaved; median and p90.  Run it on the host itself:
+                   timings inside tools/kvmbox are emulated.
+  --part console   needs /dev/kvm (run it inside tools/kvmbox here): vmgated
+                   with one demo-guest VM.  Keystroke-to-echo latency (p50,
+                   p99) on one attached console session; then up to
+                   --sessions sessions attached to that console (paramiko, 16
+                   channels per connection), the gateway's memory per session
+                   (VmRSS and Private from smaps_rollup, before and after),
+                   and the latency again with all of them attached and
+                   reading.  Peer: sshd with as many sessions running `cat`,
+                   the measured one `cat` under a pty in raw mode.
+
+Percentiles are nearest-rank: p90 of 30 runs is the 27th smallest.
+Debian's python3 by absolute path: it has paramiko, pyenv's does not.
+"""
+import argparse
+import math
+import multiprocessing
+import os
+import pwd
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gateway"))
+import gwharness  # noqa: E402  (after the path it lives on)
+
+SSHD = "/usr/sbin/sshd"
+PROMPT = gwharness.PROMPT
+USER = "bench"          # the gateway's policy user
+VM = "vm1"
+PER_CONN = 16           # vmgated's MAX_SESSIONS_PER_CONN (gateway/sshd.c)
+TIMEOUT = 300           # seconds for any one step; nested KVM is slow
+
+# One user who may type into and power every VM.
+POLICY = """\
+users:
+{users}
+rules:
+  - allow: [console:write, power]
+    to: [user:%s]
+    vms: ["*"]
+""" % USER
+
+# The peer: OpenSSH's sshd on its own files only.  Compiled-in defaults
+# otherwise (UsePAM no, UseDNS no); StrictModes no because the key file
+# lives under /tmp (world-writable parent); MaxSessions as vmgated's limit.
+# sshd runs every command through the user's shell, and Debian's bash then
+# sources ~/.bashrc when it is the top-level shell (SHLVL < 2); root's runs
+# `pyenv init` on our machines, about a second: a cost of that account, not
+# of sshd, so the session starts with SHLVL=1 and bash skips it.
+SSHD_CONFIG = """\
+ListenAddress 127.0.0.1
+HostKey {dir}/ssh_host_ed25519_key
+AuthorizedKeysFile {dir}/authorized_keys
+PidFile none
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+MaxSessions {per_conn}
+PrintMotd no
+PrintLastLog no
+SetEnv SHLVL=1
+"""
+
+
+def log(msg):
+    """Progress goes to stderr; the figures to stdout."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    v = sorted(values)
+    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+def mem_kib(pid):
+    """(VmRSS, Private_Clean + Private_Dirty) of one process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        rss = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
+    priv = 0
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                priv += int(line.split()[1])
+    return rss, priv
+
+
+def descendants(root):
+    """{pid: comm} of root and every process below it."""
+    kids, comm = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        # comm is in parentheses and may hold spaces; ppid follows the state
+        rp = st.rindex(")")
+        pid, ppid = int(d), int(st[rp + 2:].split()[1])
+        comm[pid] = st[st.index("(") + 1:rp]
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = {}, [root]
+    while todo:
+        p = todo.pop()
+        if p in comm:
+            out[p] = comm[p]
+        todo += kids.get(p, [])
+    return out
+
+
+def fd_count(pids):
+    """Open file descriptors over the processes."""
+    n = 0
+    for pid in pids:
+        try:
+            n += len(os.listdir("/proc/%d/fd" % pid))
+        except OSError:
+            pass  # exited meanwhile
+    return n
+
+
+def cpu_ms(pids):
+    """User + system CPU time of the processes, in ms."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total * 1000 / tick
+
+
+def tree_mem_kib(root, name):
+    """Sums (VmRSS, Private, count) over root's tree: the processes named
+    `name`, and separately all the others."""
+    mine, other = [0, 0, 0], [0, 0, 0]
+    for pid, comm in descendants(root).items():
+        try:
+            rss, priv = mem_kib(pid)
+        except (OSError, AttributeError):
+            continue  # exited while we looked
+        acc = mine if comm == name else other
+        acc[0] += rss
+        acc[1] += priv
+        acc[2] += 1
+    return mine, other
+
+
+def wait_port(port, proc, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError("exited with status %d before listening" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d after %ds" % (port, timeout))
+
+
+# -- the two servers ---------------------------------------------------------
+
+class Vmgated:
+    """vmgated from gwharness, with our own VMs and policy."""
+
+    name = "vmgated"
+
+    def __init__(self, vms, autostart):
+        self.gw = gwharness.Gateway(users=(USER,), policy=POLICY, start=False)
+        self.dir, self.port = self.gw.dir, self.gw.port
+        self.user, self.key = USER, self.gw.keys[USER]
+        self.pub = self.gw.pub[USER]
+        # Gateway writes autostarting VMs; rewrite the VM list as we need it.
+        vm_yaml = "".join("  %s: { kernel: demo, memory: 32M, cpus: 1, autostart: %s }\n"
+                          % (v, "true" if autostart else "false") for v in vms)
+        with open(self.gw.config, "w") as f:
+            f.write('listen:\n  ssh: "127.0.0.1:%d"\nstate_dir: state\npolicy: policy.yaml\n'
+                    "vms:\n%s" % (self.port, vm_yaml))
+        try:
+            self.gw.start()
+        except BaseException:
+            self.gw.cleanup()
+            raise
+        self.pid = self.gw.proc.pid
+        self.stopped = False
+
+    def pids(self):
+        return [self.pid]
+
+    def log(self):
+        return self.gw.log()
+
+    def memory(self):
+        """(VmRSS, Private, extra) of the gateway alone (not its monitors)."""
+        rss, priv = mem_kib(self.pid)
+        return rss, priv, None
+
+    def stop(self):
+        if not self.stopped:
+            self.gw.stop()
+            self.stopped = True
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sshd:
+    """OpenSSH's sshd as root on a temporary config, host key and
+    authorized_keys: the client's public key `pub`, whose private half is
+    the file `key`."""
+
+    name = "openssh sshd"
+
+    def __init__(self, pub, key):
+        if os.getuid() != 0:
+            raise RuntimeError("the sshd peer must run as root")
+        self.dir = tempfile.mkdtemp(prefix="bench-sshd-")
+        self.port = gwharness.free_port()
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self.key = key
+        gwharness.keygen(os.path.join(self.dir, "ssh_host_ed25519_key"))
+        with open(os.path.join(self.dir, "authorized_keys"), "w") as f:
+            f.write(pub + "\n")
+        config = os.path.join(self.dir, "sshd_config")
+        with open(config, "w") as f:
+            f.write(SSHD_CONFIG.format(dir=self.dir, per_conn=PER_CONN))
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privsep chroot
+        self.logf = open(os.path.join(self.dir, "sshd.log"), "wb")
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config, "-p", str(self.port)],
+                                     stdout=self.logf, stderr=self.logf)
+        self.pid = self.proc.pid
+        try:
+            wait_port(self.port, self.proc)
+        except RuntimeError as e:
+            why = self.log()
+            self.stop()
+            raise RuntimeError("sshd: %s: %s" % (e, why))
+
+    def log(self):
+        with open(os.path.join(self.dir, "sshd.log"), errors="replace") as f:
+            return f.read()[-20000:]
+
+    def pids(self):
+        return [p for p, comm in descendants(self.pid).items() if comm == "sshd"]
+
+    def memory(self):
+        """The listener plus every per-connection sshd process; the session
+        processes (shell, cat) apart."""
+        mine, other = tree_mem_kib(self.pid, "sshd")
+        return mine[0], mine[1], other
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- part 1: connection round trip --------------------------------------------
+
+def ssh_args(port, key, known_hosts, user, cmd):
+    """The same OpenSSH client invocation for both servers."""
+    return ["ssh", "-F", "/dev/null", "-T", "-p", str(port), "-i", key,
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + known_hosts,
+            "-o", "LogLevel=ERROR", "%s@127.0.0.1" % user, cmd]
+
+
+def timed_ssh(args):
+    t0 = time.perf_counter()
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    ms = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(args[-2:]), p.returncode,
+                                                p.stderr.decode(errors="replace").strip()))
+    return ms, p.stdout.decode(errors="replace")
+
+
+def bench_connect(a):
+    gw = Vmgated(["web1", "web2"], autostart=False)
+    peer = None
+    try:
+        peer = Sshd(gw.pub, gw.key)
+        kh = os.path.join(gw.dir, "bench_known_hosts")
+        cases = [(gw.name, ssh_args(gw.port, gw.key, kh, gw.user, "list")),
+                 (peer.name, ssh_args(peer.port, gw.key, kh, peer.user, "true"))]
+        # Warm up (page cache, the known_hosts entries), and show the list.
+        for _ in range(2):
+            _, listing = timed_ssh(cases[0][1])
+            timed_ssh(cases[1][1])
+        times = {name: [] for name, _ in cases}
+        for _ in range(a.runs):   # interleaved, so load drift hits both
+            for name, args in cases:
+                times[name].append(timed_ssh(args)[0])
+    finally:
+        gw.cleanup()
+        if peer:
+            peer.stop()
+    print("\nconnection round trip, real OpenSSH client (%s), %d runs each, interleaved, on this host"
+          % (subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip(), a.runs))
+    print("  wall time of the whole `ssh` command: client start, key exchange, auth, command, close")
+    print("  vmgated:      ssh -T -i <fresh ed25519 key> %s@127.0.0.1 list   (VMs not started, no KVM used)"
+          % USER)
+    print("  openssh sshd: the same client and key, %s@127.0.0.1 true   (SetEnv SHLVL=1: bash skips ~/.bashrc)"
+          % pwd.getpwuid(os.getuid()).pw_name)
+    print("  what `list` printed: %s" % " | ".join(line.strip() for line in listing.strip().splitlines()))
+    print("%-16s %12s %12s %12s %12s" % ("server", "median ms", "p90 ms", "min ms", "max ms"))
+    for name, t in times.items():
+        print("%-16s %12.1f %12.1f %12.1f %12.1f" % (name, statistics.median(t), pct(t, 90), min(t), max(t)))
+    v, s = times[gw.name], times[peer.name]
+    print("%-16s %11.2fx %11.2fx" % ("sshd/vmgated", statistics.median(s) / statistics.median(v),
+                                     pct(s, 90) / pct(v, 90)))
+    print("target: vmgated at least 2x faster than OpenSSH's sshd")
+
+
+# -- part 2: console sessions -------------------------------------------------
+
+def connect(port, user, keyfile):
+    """An authenticated paramiko Transport."""
+    import paramiko
+    key = paramiko.Ed25519Key.from_private_key_file(keyfile)
+    t = paramiko.Transport(socket.create_connection(("127.0.0.1", port), TIMEOUT))
+    t.banner_timeout = t.auth_timeout = TIMEOUT
+    t.start_client(timeout=TIMEOUT)
+    t.auth_publickey(user, key)
+    return t
+
+
+def holder(pipe, port, user, keyfile, command, n, attached_mark):
+    """In its own process (so that its 60-odd transport threads do not share
+    a GIL with the latency probe): opens n sessions running `command`,
+    PER_CONN per connection, one connection after another, stopping at the
+    first error.  A session counts as held once it is open and, if
+    attached_mark is given, that text came on its stderr (vmgated's attach
+    banner) with the channel still open.  Replies ("held", held, conns,
+    seconds, error), then drains every channel until told "alive?" (replies
+    how many are still open) or "close"."""
+    transports, chans, err = [], [], None
+    t0 = time.monotonic()
+    try:
+        while len(chans) < n:
+            t = connect(port, user, keyfile)
+            transports.append(t)
+            for _ in range(min(PER_CONN, n - len(chans))):
+                ch = t.open_session(timeout=TIMEOUT)
+                ch.exec_command(command)
+                chans.append(ch)
+            if len(transports) % 10 == 0:
+                log("  %d sessions open" % len(chans))
+    except Exception as e:  # noqa: BLE001  (any failure ends the ramp; we report it)
+        # +2: the probe is session 1 (see console_run)
+        err = "session %d: %s: %s" % (len(chans) + 2, type(e).__name__, e or "")
+    stderr = [bytearray() for _ in chans]
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            for i, ch in enumerate(chans):
+                while ch.recv_ready():
+                    ch.recv(65536)
+                while ch.recv_stderr_ready():
+                    stderr[i] += ch.recv_stderr(65536)
+            stop.wait(0.1)
+
+    th = threading.Thread(target=drain, daemon=True)
+    th.start()
+    if attached_mark:
+        end = time.monotonic() + TIMEOUT
+        while time.monotonic() < end and not all(attached_mark in s or c.closed
+                                                 for s, c in zip(stderr, chans)):
+            time.sleep(0.2)
+    else:
+        time.sleep(1)  # a refused or failed `cat` would have closed by now
+    held = 0
+    for s, c in zip(stderr, chans):
+        if not c.closed and not c.exit_status_ready() and (not attached_mark or attached_mark in s):
+            held += 1
+        elif err is None:
+            err = "a session ended: %r" % bytes(s[-200:]).decode(errors="replace")
+    pipe.send(("held", held, len(transports), time.monotonic() - t0, err))
+    while True:
+        msg = pipe.recv()
+        if msg == "alive?":
+            pipe.send(sum(1 for c in chans if not c.closed and not c.exit_status_ready()))
+        else:
+            break
+    stop.set()
+    th.join()
+    for t in transports:
+        t.close()
+    pipe.send("closed")
+
+
+class Probe:
+    """The measured session: one keystroke at a time, timed until its echo
+    comes back.  Every ERASE_EVERY keystrokes the line is erased with Ctrl-U
+    (not timed), which keeps it short with little extra output: every byte
+    echoed goes to every attached session."""
+
+    ERASE_EVERY = 32    # < the demo guest's LINE_MAX (255)
+
+    def __init__(self, t, command, ready, erase_echo):
+        """erase_echo(k): what comes back for Ctrl-U after k characters."""
+        self.ch = t.open_session(timeout=TIMEOUT)
+        self.ch.get_pty(term="xterm", width=80, height=24)
+        self.ch.exec_command(command)
+        self.buf = bytearray()
+        self.erase_echo = erase_echo
+        self.typed = 0
+        self.expect(ready)
+
+    def expect(self, pattern, send=None, every=None):
+        """Reads until pattern shows in what came since the call began;
+        optionally sends `send` first, and again every `every` seconds."""
+        start = len(self.buf)
+        end = time.monotonic() + TIMEOUT
+        next_send = 0
+        while pattern not in self.buf[start:]:
+            now = time.monotonic()
+            if send is not None and now >= next_send:
+                self.ch.sendall(send)
+                next_send = now + every if every else float("inf")
+            if now > end:
+                raise RuntimeError("waited %ds for %r; got %r" % (TIMEOUT, pattern, bytes(self.buf[-300:])))
+            self.ch.settimeout(min(1, every or 1))
+            try:
+                d = self.ch.recv(65536)
+            except socket.timeout:
+                continue
+            if not d:
+                raise RuntimeError("session closed; got %r" % bytes(self.buf[-300:]))
+            self.buf += d
+        del self.buf[:-4096]  # keep memory flat over thousands of samples
+
+    def erase(self):
+        if self.typed:
+            self.ch.sendall(b"\x15")
+            self.expect(self.erase_echo(self.typed))
+            self.typed = 0
+
+    def keystrokes(self, n):
+        """n keystroke-to-echo times in ms."""
+        out = []
+        for i in range(n):
+            if self.typed == self.ERASE_EVERY:
+                self.erase()
+            while self.ch.recv_ready():   # nothing pending: the echo is ours
+                self.buf += self.ch.recv(65536)
+            key = b"abcdefghijklmnopqrstuvwxyz"[i % 26:i % 26 + 1]
+            t0 = time.perf_counter()
+            self.ch.sendall(key)
+            self.expect(key)
+            out.append((time.perf_counter() - t0) * 1000)
+            self.typed += 1
+        self.erase()
+        return out
+
+    def close(self):
+        self.ch.close()
+
+
+def from_holder(pipe, proc):
+    """The holder's next reply; an error if it died instead."""
+    while not pipe.poll(1):
+        if not proc.is_alive():
+            raise RuntimeError("the session holder died (status %s): see its traceback above"
+                               % proc.exitcode)
+    return pipe.recv()
+
+
+def timed_keystrokes(server, probe, n):
+    """probe.keystrokes(n), and the server's CPU time per keystroke (ms)."""
+    pids = server.pids()
+    c0 = cpu_ms(pids)
+    lat = probe.keystrokes(n)
+    return lat, (cpu_ms(pids) - c0) / n
+
+
+def console_run(a, server, probe_cmd, ready, erase_echo, hold_cmd, mark, n_sessions):
+    """One server: latency with 1 session, then hold n_sessions in all,
+    memory before/after, latency again.  Returns a dict of figures."""
+    r = {"server": server.name, "asked": n_sessions}
+    t = connect(server.port, server.user, server.key)
+    probe = Probe(t, probe_cmd, ready, erase_echo)
+    if server.name == "vmgated":   # the guest's prompt: Enter until it shows
+        probe.expect(PROMPT, send=b"\r", every=5)
+    probe.keystrokes(5)            # warm up
+    log("  %s: latency, 1 session attached" % server.name)
+    r["lat1"], r["cpu1"] = timed_keystrokes(server, probe, a.samples)
+    time.sleep(1)
+    r["before"] = server.memory()
+    ctx = multiprocessing.get_context("spawn")
+    mine, theirs = ctx.Pipe()
+    hp = ctx.Process(target=holder, args=(theirs, server.port, server.user, server.key,
+                                          hold_cmd, n_sessions - 1, mark))
+    hp.start()
+    log("  %s: opening %d more sessions" % (server.name, n_sessions - 1))
+    try:
+        _, held, conns, secs, err = from_holder(mine, hp)
+        r.update(held=held + 1, conns=conns + 1, open_secs=secs, err=err)
+        # What the server said about it, if anything.
+        r["why"] = [line for line in server.log().splitlines()
+                    if re.search(r"error|fail|cannot|refus|too many|limit|accept", line, re.I)][-3:]
+        time.sleep(2)
+        r["after"] = server.memory()
+        r["fds"] = fd_count(server.pids())
+        if server.name == "vmgated":
+            _, out, _ = server.gw.ssh(USER, "status", VM, timeout=TIMEOUT)
+            r["status"] = out.strip()
+        log("  %s: latency, %d sessions attached" % (server.name, held + 1))
+        r["latN"], r["cpuN"] = timed_keystrokes(server, probe, a.samples)
+        mine.send("alive?")
+        r["alive_after"] = from_holder(mine, hp) + 1
+        mine.send("close")
+        from_holder(mine, hp)
+    finally:
+        hp.join(60)
+        if hp.is_alive():
+            hp.kill()
+        probe.close()
+        t.close()
+    return r
+
+
+def bench_console(a):
+    if not gwharness.have_kvm():
+        sys.exit("bench_gateway: --part console needs /dev/kvm: run it in tools/kvmbox")
+    # vmgated holds a socket per connection and a recording file per
+    # session: for 1,000 sessions more than the usual default soft limit of
+    # 1024 open files (kvmbox's).  Raise it to the hard limit, as an admin
+    # would (LimitNOFILE=); the servers inherit it.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    results = []
+    gw = Vmgated([VM], autostart=True)
+    try:
+        log("vmgated: waiting for %s's prompt" % VM)
+        results.append(console_run(a, gw, VM, b"attached to " + VM.encode(), lambda k: b"\b \b" * k,
+                                   VM, b"attached to " + VM.encode(), a.sessions))
+        gw.stop()   # one server at a time; keep its folder: the client key is there
+        peer = Sshd(gw.pub, gw.key)
+        try:
+            results.append(console_run(a, peer, "stty raw -echo; echo bench-ready; exec cat",
+                                       b"bench-ready", lambda k: b"\x15", "cat", None, a.peer_sessions))
+        finally:
+            peer.stop()
+    finally:
+        gw.cleanup()
+    report_console(a, results, (soft, hard))
+
+
+def report_console(a, results, nofile):
+    kvm = os.environ.get("KVMBOX")
+    print()
+    if kvm:
+        print("NOTE: measured inside tools/kvmbox: the whole machine is QEMU TCG and the VM runs on nested,")
+        print("      emulated KVM (every VM exit ~1 ms, serial ~10 KB/s).  These latencies and open times are")
+        print("      NOT representative of a hardware KVM host.  Memory and fd figures are those of the same")
+        print("      binaries and carry over.")
+    print("console sessions held on one VM's console (demo guest), open files limit raised %d -> %d"
+          % nofile)
+    print("  vmgated: paramiko sessions `exec %s`, %d per connection; openssh sshd: sessions running `cat`"
+          " (MaxSessions %d)" % (VM, PER_CONN, PER_CONN))
+    print("  memory: the gateway process alone (vmgated) / the sum over sshd's listener and per-connection")
+    print("  processes (openssh); before = 1 session attached, after = all of them; KiB per added session.")
+    print("  A sum of VmRSS counts shared pages once per process; Private (smaps_rollup) does not.")
+    print("  fds: open file descriptors of those processes with all sessions attached")
+    print("%-14s %6s %5s %5s %8s %8s %8s %8s %8s %9s %5s %6s" % (
+        "server", "asked", "held", "conns", "RSS0 KiB", "RSS1 KiB", "RSS/sess", "Prv0 KiB",
+        "Prv1 KiB", "Prv/sess", "fds", "open s"))
+    for r in results:
+        added = max(r["held"] - 1, 1)
+        b, f = r["before"], r["after"]
+        print("%-14s %6d %5d %5d %8d %8d %8.1f %8d %8d %9.1f %5d %6.1f" % (
+            r["server"], r["asked"], r["held"], r["conns"], b[0], f[0], (f[0] - b[0]) / added,
+            b[1], f[1], (f[1] - b[1]) / added, r["fds"], r["open_secs"]))
+    for r in results:
+        if r["held"] < r["asked"]:
+            print("  %s held %d of %d: %s" % (r["server"], r["held"], r["asked"], r["err"]))
+            for line in r["why"]:
+                print("    its log: %s" % line.strip())
+        elif r["err"]:
+            print("  %s: %s" % (r["server"], r["err"]))
+        if r["alive_after"] != r["held"]:
+            print("  %s: only %d of %d sessions were still open after the latency run"
+                  % (r["server"], r["alive_after"], r["held"]))
+        if r.get("status"):
+            print("  vmgated says: %s" % r["status"])
+        if r["after"][2]:
+            o = r["after"][2]
+            print("  %s: besides, %d session processes (shell/cat): VmRSS %d KiB, Private %d KiB"
+                  % (r["server"], o[2], o[0], o[1]))
+    if a.peer_sessions != a.sessions:
+        print("  openssh sshd measured with %d sessions, not %d (--peer-sessions)" % (a.peer_sessions, a.sessions))
+    print("\nkeystroke-to-echo latency, %d keystrokes each: paramiko sends one character, waits for its echo"
+          % a.samples)
+    print("  vmgated: through the gateway, the VM's UART and the demo guest's shell, and back; the other")
+    print("  sessions attached to the same console receive every echo too")
+    print("  openssh sshd: `stty raw -echo; exec cat` under a pty; the other sessions are idle `cat`s")
+    print("  server CPU: vmgated's, or the sshd processes' (not cat's), per keystroke (with its Ctrl-U share)")
+    print("%-14s %9s %9s %9s %9s %9s %14s" % ("server", "attached", "p50 ms", "p99 ms", "min ms", "max ms",
+                                            "CPU ms/key"))
+    for r in results:
+        for n, lat, cpu in ((1, r["lat1"], r["cpu1"]), (r["held"], r["latN"], r["cpuN"])):
+            print("%-14s %9d %9.2f %9.2f %9.2f %9.2f %14.2f" % (r["server"], n, pct(lat, 50), pct(lat, 99),
+                                                                min(lat), max(lat), cpu))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", choices=("connect", "console", "all"), default="all",
+                    help="all: connect, then console if /dev/kvm works here")
+    ap.add_argument("--build", default=gwharness.BUILD, help="the build folder (default: %(default)s)")
+    ap.add_argument("--runs", type=int, default=30, help="connection round trips per server")
+    ap.add_argument("--sessions", type=int, default=1000, help="console sessions to hold on vmgated")
+    ap.add_argument("--peer-sessions", type=int, help="sessions to hold on sshd (default: --sessions)")
+    ap.add_argument("--samples", type=int, default=200, help="keystrokes per latency figure")
+    a = ap.parse_args()
+    if a.peer_sessions is None:
+        a.peer_sessions = a.sessions
+    if a.sessions < 1 or a.peer_sessions < 1 or a.runs < 1 or a.samples < 1:
+        ap.error("counts must be at least 1")
+    build = os.path.abspath(a.build)
+    gwharness.VMGATED = os.path.join(build, "gateway", "vmgated")
+    gwharness.VMM = os.path.join(build, "vmm-core", "vmgate-vmm")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill
+    if a.part in ("connect", "all"):
+        if os.environ.get("KVMBOX"):
+            log("bench_gateway: note: connection round trips inside kvmbox are emulated")
+        bench_connect(a)
+    if a.part == "console" or (a.part == "all" and gwharness.have_kvm()):
+        bench_console(a)
+    elif a.part == "all":
+        print("\n(console sessions and latency need /dev/kvm: run --part console in tools/kvmbox)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
