@@ -447,6 +447,8 @@ static size_t console_take(struct session *s, const uint8_t *p, size_t n);
 static void
 flush_input(struct session *s)
 {
+	if (s->hc == NULL)
+		return; /* not (or no longer) on a console: nothing to feed */
 	while (s->inoff < s->inlen) {
 		size_t k =
 		    hub_write(s->hc, s->inbuf + s->inoff, s->inlen - s->inoff);
@@ -758,6 +760,12 @@ do_attach(struct session *s, struct vmproc *v)
 		snprintf(banner, sizeof(banner),
 			 "[vmgate: attached to %s; Ctrl-] ? for help]%s", name,
 			 nl(s));
+	/* Attached before the banner is written: libssh may read and hand us
+	 * the client's first keystrokes from inside that write, and they go
+	 * to the hub. The scrollback waits in our queue until the pump. */
+	s->hc = hub_attach(supervisor_hub(v), s->peer.user, s->readonly,
+			   &console_ops, s);
+	s->attached = true;
 	/* With a pty it is part of the terminal's stream, in order; without
 	 * one, stdout carries nothing but the console. */
 	if (s->pty)
@@ -765,9 +773,8 @@ do_attach(struct session *s, struct vmproc *v)
 	else
 		ssh_channel_write_stderr(s->ch, banner,
 					 (uint32_t)strlen(banner));
-	s->hc = hub_attach(supervisor_hub(v), s->peer.user, s->readonly,
-			   &console_ops, s);
-	s->attached = true;
+	if (s->hc == NULL || s->closing || s->finished)
+		return; /* detached or gone while the banner was written */
 	console_pump(s);
 	hc_input_ready(s); /* what the client typed before we attached */
 }
