@@ -260,21 +260,45 @@ def test_50_sessions_receive_identical_bulk_output(gw):
 
 
 @pytest.mark.skipif(not os.environ.get("VMGATE_LONG_TESTS"),
-                    reason="needs ~600 KB of guest output: too slow under nested TCG "
-                           "(set VMGATE_LONG_TESTS=1 on a real KVM host)")
+                    reason="open: under kvmbox the stalled session received no drop marker "
+                           "and was not cut off (set VMGATE_LONG_TESTS=1 to run it)")
 def test_stalled_reader_does_not_stall_others(gw):
+    # Under tools/kvmbox a streaming guest now and then stops dead or
+    # triple-faults (nested emulation, see README); then web1 is reset and
+    # the run tried again, at most twice more. On a KVM host: once.
+    nested = bool(os.environ.get("KVMBOX"))
+    for attempt in range(3 if nested else 1):
+        if _stalled_reader_run(gw, last=attempt == 2 or not nested):
+            return
+        print("nested KVM: web1's bulk output did not complete, resetting web1 and retrying")
+        st, out, err = gw.ssh("alice", "power", "web1", "reset", timeout=120)
+        assert st == 0, err
+        gw.wait_prompt("web1")
+
+
+def _stalled_reader_run(gw, last):
+    """carol attaches to web1 and never reads while alice has the guest
+    print more than carol's SSH window and queue hold. False: the guest's
+    output did not complete (and this is not the last try)."""
     stalled = _paramiko_client(gw, "carol")
     sch = stalled.get_transport().open_session(window_size=65536)
-    sch.exec_command("web2")         # and never read from it
+    sch.exec_command("web1")         # and never read from it
     try:
-        c = gw.attach("alice", "web2")
-        c.expect(PROMPT)
-        # More than the stalled session's SSH window and queue together.
-        c.send(b"bulk 600000\r")
-        c.expect(re.compile(rb"bulk 600000 bytes checksum [0-9a-f]{8}"), 900)
-        c.send(b"echo still-alive\r")
-        c.expect(b"still-alive\r\n", 60)
-        c.close()
+        c = gw.attach("alice", "web1")
+        try:
+            c.expect(PROMPT)
+            # 64 KiB window + 256 KiB queue + what libssh and TCP hold
+            c.send(b"bulk 600000\r")
+            try:
+                c.expect(re.compile(rb"bulk 600000 bytes checksum [0-9a-f]{8}"), 600)
+            except AssertionError:
+                if last:
+                    raise
+                return False
+            c.send(b"echo still-alive\r")
+            c.expect(b"still-alive\r\n", 60)
+        finally:
+            c.close()
         # the gateway's memory stays bounded: check its RSS
         with open(f"/proc/{gw.proc.pid}/status") as f:
             rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -294,7 +318,8 @@ def test_stalled_reader_does_not_stall_others(gw):
         while sch.recv_stderr_ready():
             err += sch.recv_stderr(65536)
         assert b"bytes dropped: your connection is too slow" in data or \
-            b"too slow" in err, (data[-500:], err)
+            b"too slow" in err, (len(data), data[:300], data[-300:], err)
+        return True
     finally:
         stalled.close()
 
@@ -411,8 +436,28 @@ def test_reload_revokes_and_broken_policy_keeps_old():
         assert time.time() - t0 < 1 + 2 * SLOW
         st, out, err = g.ssh("bob", "web1")
         assert st == 1 and err.strip() == "vmgate: no such VM: web1"
+        # The admin command does what SIGHUP does, for admins only.
+        st, out, err = g.ssh("alice", "reload")
+        assert st == 1 and err.strip() == "vmgate: not allowed: reload (needs admin on every VM)", err
+        g.write_policy(open(os.path.join(os.path.dirname(__file__), "policy_nobob.yaml")).read()
+                       + "  - allow: [admin]\n    to: [user:carol]\n    vms: [\"*\"]\n")
+        st, out, err = g.ssh("alice", "reload")
+        assert st == 1 and "not allowed: reload" in err, err   # not yet: the file is not read
+        g.hup()
+        g.wait_log(r"reloaded", count=2)
+        with open(g.policy_path, "a") as f:
+            f.write("  - bad entry\n")
+        st, out, err = g.ssh("carol", "reload")
+        assert st == 1 and re.search(r"reload failed, the old policy stays: .*policy\.yaml:\d+:\d+: error", err), err
+        g.write_policy(open(os.path.join(os.path.dirname(__file__), "policy_nobob.yaml")).read()
+                       + "  - allow: [admin]\n    to: [user:carol]\n    vms: [\"*\"]\n"
+                       + "  - allow: [console:read]\n    to: [user:bob]\n    vms: [web1]\n")
+        st, out, err = g.ssh("carol", "reload")
+        assert st == 0 and out.strip() == "policy reloaded", (out, err)
+        st, out, _ = g.ssh("bob", "list")
+        assert st == 0 and "web1" in out, out   # bob's rule is back
         audit = g.audit()
         reloads = [l for l in audit if l["event"] == "reload"]
-        assert [r["ok"] for r in reloads] == [False, True]
+        assert [r["ok"] for r in reloads] == [False, True, True, False, True]
     finally:
         g.cleanup()
