@@ -96,15 +96,33 @@ def pct(values, p):
 
 
 def mem_kib(pid):
-    """(VmRSS, Private_Clean + Private_Dirty) of one process, in KiB."""
+    """One process's memory in KiB: rss (VmRSS), priv (Private_Clean +
+    Private_Dirty), thp (AnonHugePages, both from smaps_rollup) and heap
+    (the size of its [heap] mapping: address space, resident or not)."""
+    m = {"rss": 0, "priv": 0, "thp": 0, "heap": 0}
     with open("/proc/%d/status" % pid) as f:
-        rss = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
-    priv = 0
+        m["rss"] = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
             if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                priv += int(line.split()[1])
-    return rss, priv
+                m["priv"] += int(line.split()[1])
+            elif line.startswith("AnonHugePages:"):
+                m["thp"] += int(line.split()[1])
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            if line.rstrip().endswith("[heap]"):
+                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                m["heap"] += (hi - lo) >> 10
+    return m
+
+
+def thp_mode():
+    """The kernel's transparent huge page mode (the bracketed one)."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return re.search(r"\[(\w+)\]", f.read()).group(1)
+    except (OSError, AttributeError):
+        return "unknown"
 
 
 def descendants(root):
@@ -159,18 +177,18 @@ def cpu_ms(pids):
 
 
 def tree_mem_kib(root, name):
-    """Sums (VmRSS, Private, count) over root's tree: the processes named
-    `name`, and separately all the others."""
-    mine, other = [0, 0, 0], [0, 0, 0]
+    """mem_kib summed over root's tree: the processes named `name`, and
+    separately all the others; "n" counts the processes."""
+    mine, other = {"n": 0}, {"n": 0}
     for pid, comm in descendants(root).items():
         try:
-            rss, priv = mem_kib(pid)
+            m = mem_kib(pid)
         except (OSError, AttributeError):
             continue  # exited while we looked
         acc = mine if comm == name else other
-        acc[0] += rss
-        acc[1] += priv
-        acc[2] += 1
+        for k, v in m.items():
+            acc[k] = acc.get(k, 0) + v
+        acc["n"] += 1
     return mine, other
 
 
@@ -220,9 +238,9 @@ class Vmgated:
         return self.gw.log()
 
     def memory(self):
-        """(VmRSS, Private, extra) of the gateway alone (not its monitors)."""
-        rss, priv = mem_kib(self.pid)
-        return rss, priv, None
+        """mem_kib of the gateway alone (not its monitors), and None: it has
+        no per-session processes."""
+        return mem_kib(self.pid), None
 
     def stop(self):
         if not self.stopped:
@@ -276,8 +294,7 @@ class Sshd:
     def memory(self):
         """The listener plus every per-connection sshd process; the session
         processes (shell, cat) apart."""
-        mine, other = tree_mem_kib(self.pid, "sshd")
-        return mine[0], mine[1], other
+        return tree_mem_kib(self.pid, "sshd")
 
     def stop(self):
         self.proc.terminate()
@@ -537,12 +554,15 @@ def console_run(a, server, probe_cmd, ready, erase_echo, hold_cmd, mark, n_sessi
                     if re.search(r"error|fail|cannot|refus|too many|limit|accept", line, re.I)][-3:]
         time.sleep(2)
         r["after"] = server.memory()
+        t_after = time.monotonic()
         r["fds"] = fd_count(server.pids())
         if server.name == "vmgated":
             _, out, _ = server.gw.ssh(USER, "status", VM, timeout=TIMEOUT)
             r["status"] = out.strip()
         log("  %s: latency, %d sessions attached" % (server.name, held + 1))
         r["latN"], r["cpuN"] = timed_keystrokes(server, probe, a.samples)
+        r["later"] = server.memory()
+        r["later_secs"] = time.monotonic() - t_after
         mine.send("alive?")
         r["alive_after"] = from_holder(mine, hp) + 1
         mine.send("close")
@@ -596,19 +616,21 @@ def report_console(a, results, nofile):
     print("  vmgated: paramiko sessions `exec %s`, %d per connection; openssh sshd: sessions running `cat`"
           " (MaxSessions %d)" % (VM, PER_CONN, PER_CONN))
     print("  memory: the gateway process alone (vmgated) / the sum over sshd's listener and per-connection")
-    print("  processes (openssh); before = 1 session attached, after = all of them; KiB per added session.")
-    print("  A sum of VmRSS counts shared pages once per process; Private (smaps_rollup) does not.")
-    print("  fds: open file descriptors of those processes with all sessions attached")
+    print("  processes (openssh); before = 1 session attached, after = all of them (2 s after the last")
+    print("  attached); KiB per added session.  A sum of VmRSS counts shared pages once per process;")
+    print("  Private (smaps_rollup) does not.  fds: open file descriptors with all sessions attached")
     print("%-14s %6s %5s %5s %8s %8s %8s %8s %8s %9s %5s %6s" % (
         "server", "asked", "held", "conns", "RSS0 KiB", "RSS1 KiB", "RSS/sess", "Prv0 KiB",
         "Prv1 KiB", "Prv/sess", "fds", "open s"))
     for r in results:
         added = max(r["held"] - 1, 1)
-        b, f = r["before"], r["after"]
+        b, f = r["before"][0], r["after"][0]
         print("%-14s %6d %5d %5d %8d %8d %8.1f %8d %8d %9.1f %5d %6.1f" % (
-            r["server"], r["asked"], r["held"], r["conns"], b[0], f[0], (f[0] - b[0]) / added,
-            b[1], f[1], (f[1] - b[1]) / added, r["fds"], r["open_secs"]))
+            r["server"], r["asked"], r["held"], r["conns"], b["rss"], f["rss"], (f["rss"] - b["rss"]) / added,
+            b["priv"], f["priv"], (f["priv"] - b["priv"]) / added, r["fds"], r["open_secs"]))
     for r in results:
+        added = max(r["held"] - 1, 1)
+        b, f, l8 = r["before"][0], r["after"][0], r["later"][0]
         if r["held"] < r["asked"]:
             print("  %s held %d of %d: %s" % (r["server"], r["held"], r["asked"], r["err"]))
             for line in r["why"]:
@@ -620,10 +642,18 @@ def report_console(a, results, nofile):
                   % (r["server"], r["alive_after"], r["held"]))
         if r.get("status"):
             print("  vmgated says: %s" % r["status"])
-        if r["after"][2]:
-            o = r["after"][2]
+        print("  %s: heap address space %d -> %d KiB (%.1f KiB/session; only touched pages are resident);"
+              % (r["server"], b["heap"], f["heap"], (f["heap"] - b["heap"]) / added))
+        print("    %.0f s later, after the latency run: Private %d KiB (%.1f KiB/session), of which"
+              " AnonHugePages %d KiB" % (r["later_secs"], l8["priv"], (l8["priv"] - b["priv"]) / added,
+                                         l8["thp"]))
+        o = r["after"][1]
+        if o:
             print("  %s: besides, %d session processes (shell/cat): VmRSS %d KiB, Private %d KiB"
-                  % (r["server"], o[2], o[0], o[1]))
+                  % (r["server"], o["n"], o.get("rss", 0), o.get("priv", 0)))
+    print("  transparent huge pages here: %s.  With `always`, khugepaged may back a sparse heap with 2 MiB"
+          % thp_mode())
+    print("  pages some time after it grew, which makes untouched address space resident (AnonHugePages).")
     if a.peer_sessions != a.sessions:
         print("  openssh sshd measured with %d sessions, not %d (--peer-sessions)" % (a.peer_sessions, a.sessions))
     print("\nkeystroke-to-echo latency, %d keystrokes each: paramiko sends one character, waits for its echo"
