@@ -11,7 +11,34 @@ outq_init(struct outq *q, size_t cap)
 {
 	memset(q, 0, sizeof(*q));
 	q->cap = cap ? cap : 1;
-	q->buf = xmalloc(q->cap);
+}
+
+/* Smallest ring, and the size above which a drained ring is freed. */
+#define OUTQ_MIN_SIZE 4096
+#define OUTQ_KEEP_SIZE 65536
+
+/* Makes room for need (<= cap) bytes in the ring, keeping what waits. */
+static void
+reserve(struct outq *q, size_t need)
+{
+	size_t size = q->size ? q->size : OUTQ_MIN_SIZE;
+
+	if (need <= q->size)
+		return;
+	while (size < need)
+		size *= 2;
+	if (size > q->cap)
+		size = q->cap;
+	uint8_t *buf = xmalloc(size);
+	size_t first = q->size - q->head < q->len ? q->size - q->head : q->len;
+	if (q->len > 0) {
+		memcpy(buf, q->buf + q->head, first);
+		memcpy(buf + first, q->buf, q->len - first);
+	}
+	free(q->buf);
+	q->buf = buf;
+	q->size = size;
+	q->head = 0;
 }
 
 void
@@ -24,7 +51,7 @@ outq_free(struct outq *q)
 static void
 drop_front(struct outq *q, size_t n)
 {
-	q->head = (q->head + n) % q->cap;
+	q->head = (q->head + n) % q->size;
 	q->len -= n;
 	q->pending_drop += n;
 	q->dropped_total += n;
@@ -47,6 +74,9 @@ outq_push(struct outq *q, const void *data, size_t n, uint64_t now_ms)
 		p += skip;
 		n = q->cap;
 	}
+	if (n == 0)
+		return dropped;
+	reserve(q, q->len + n < q->cap ? q->len + n : q->cap);
 	if (q->len + n > q->cap) {
 		size_t k = q->len + n - q->cap;
 		drop_front(q, k);
@@ -57,8 +87,8 @@ outq_push(struct outq *q, const void *data, size_t n, uint64_t now_ms)
 		q->streak_start_ms = now_ms;
 		q->streak_dropped = dropped;
 	}
-	size_t tail = (q->head + q->len) % q->cap;
-	size_t first = q->cap - tail < n ? q->cap - tail : n;
+	size_t tail = (q->head + q->len) % q->size;
+	size_t first = q->size - tail < n ? q->size - tail : n;
 	memcpy(q->buf + tail, p, first);
 	memcpy(q->buf, p + first, n - first);
 	q->len += n;
@@ -82,8 +112,10 @@ outq_peek(struct outq *q, const uint8_t **p)
 		*p = (const uint8_t *)q->mark + q->mark_off;
 		return q->mark_len - q->mark_off;
 	}
+	if (q->len == 0)
+		return 0;
 	*p = q->buf + q->head;
-	return q->cap - q->head < q->len ? q->cap - q->head : q->len;
+	return q->size - q->head < q->len ? q->size - q->head : q->len;
 }
 
 void
@@ -93,10 +125,16 @@ outq_consume(struct outq *q, size_t n)
 		q->mark_off += n;
 		return;
 	}
-	q->head = (q->head + n) % q->cap;
+	q->head = (q->head + n) % q->size;
 	q->len -= n;
-	if (q->len == 0)
+	if (q->len == 0) {
 		q->head = 0;
+		if (q->size > OUTQ_KEEP_SIZE) { /* a burst is over */
+			free(q->buf);
+			q->buf = NULL;
+			q->size = 0;
+		}
+	}
 	if (q->streak && q->len <= q->cap / 2 && q->pending_drop == 0)
 		q->streak = false;
 }

@@ -17,7 +17,10 @@
  * disconnect a client that is not coming back.
  *
  * Times are milliseconds on any monotonic clock, passed in by the caller.
- * Nothing here allocates after outq_init(); no function fails.
+ * Memory follows use: the ring starts empty and doubles (up to cap) when
+ * bytes wait, and a large ring is given back once it drains, so an idle
+ * viewer costs a few dozen bytes, not cap. No function fails (allocation
+ * failure aborts, as everywhere in vmgated).
  */
 #ifndef VMGATE_OUTQ_H
 #define VMGATE_OUTQ_H
@@ -29,8 +32,8 @@
 #define OUTQ_MARK_MAX 96
 
 struct outq {
-	uint8_t *buf; /* ring of cap bytes */
-	size_t cap, head, len;
+	uint8_t *buf; /* ring of size bytes (size <= cap; NULL when 0) */
+	size_t cap, size, head, len;
 	uint64_t pending_drop;	  /* dropped at the front, no marker yet */
 	char mark[OUTQ_MARK_MAX]; /* marker being read */
 	size_t mark_off, mark_len;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,22 @@ make_dir(const char *path, mode_t mode)
 		r = chmod(p, mode);
 	free(p);
 	return r;
+}
+
+/* Each console session holds a socket and a recording file: a thousand
+ * sessions need more than the usual soft limit of 1024 descriptors. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		LOG("open files limit raised from %llu to %llu",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
 static void
@@ -215,6 +232,7 @@ main(int argc, char **argv)
 		config_path = demo_cfg;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (vmm == NULL)
 		vmm = default_vmm();
 

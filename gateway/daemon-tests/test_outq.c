@@ -46,6 +46,38 @@ test_fifo_and_wrap(void **state)
 	outq_free(&q);
 }
 
+/* The ring grows as bytes wait (keeping their order across a wrap) and is
+ * given back after a burst: an idle viewer holds no queue memory. */
+static void
+test_memory_follows_use(void **state)
+{
+	static char in[200000], out[200100];
+	struct outq q;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)('a' + i % 23);
+	outq_init(&q, 256 * 1024);
+	assert_int_equal(q.size, 0);
+	assert_int_equal(outq_push(&q, in, 3000, 0), 0);
+	assert_int_equal(q.size, 4096);
+	const uint8_t *p;
+	assert_true(outq_peek(&q, &p) >= 2000);
+	outq_consume(&q, 2000);
+	assert_int_equal(outq_push(&q, in + 3000, 3000, 0), 0); /* wraps */
+	assert_int_equal(outq_push(&q, in + 6000, 1000, 0), 0); /* grows */
+	assert_int_equal(q.size, 8192);
+	assert_int_equal(drain(&q, out, sizeof(out)), 5000);
+	assert_memory_equal(out, in + 2000, 5000);
+	assert_int_equal(outq_push(&q, in, sizeof(in), 0), 0);
+	assert_int_equal(q.size, 256 * 1024);
+	assert_int_equal(drain(&q, out, sizeof(out)), sizeof(in));
+	assert_memory_equal(out, in, sizeof(in));
+	assert_int_equal(q.size, 0); /* the burst is over */
+	assert_null(q.buf);
+	outq_free(&q);
+}
+
 static void
 test_drop_oldest_with_marker(void **state)
 {
@@ -113,6 +145,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_and_wrap),
+		cmocka_unit_test(test_memory_follows_use),
 		cmocka_unit_test(test_drop_oldest_with_marker),
 		cmocka_unit_test(test_marker_counts_each_gap),
 		cmocka_unit_test(test_overlimit),
