@@ -376,8 +376,9 @@ on_state(struct vmproc *v, const struct ctl_msg *m)
 				   ctl_state_name(st), *v->detail ? ": " : "",
 				   v->detail);
 	}
-	if (st == CTL_VM_STOPPED &&
-	    m->u.state.reason != CTL_REASON_HOST_REQUEST)
+	if ((st == CTL_VM_STOPPED &&
+	     m->u.state.reason != CTL_REASON_HOST_REQUEST) ||
+	    st == CTL_VM_HALTED)
 		v->want_run = false; /* the guest powered itself off */
 	if (m->seq != 0) {
 		snprintf(msg, sizeof(msg), "%s is %s", v->cfg->name,
@@ -551,6 +552,8 @@ exit_meaning(int code)
 		return "KVM internal error";
 	case 13:
 		return "guest crashed";
+	case 14:
+		return "guest halted";
 	case 20:
 		return "stopped";
 	default:
@@ -572,8 +575,8 @@ vm_exited(struct vmproc *v, int status)
 		int code = WEXITSTATUS(status);
 		snprintf(why, sizeof(why), "monitor exited with status %d (%s)",
 			 code, exit_meaning(code));
-		if (code == 0)
-			v->want_run = false; /* the guest powered off */
+		if (code == 0 || code == 14)
+			v->want_run = false; /* the guest powered off/halted */
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", v->cfg->name, why);
 	pending_answer(v, 0, !v->want_run, msg);
