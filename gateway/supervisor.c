@@ -376,9 +376,8 @@ on_state(struct vmproc *v, const struct ctl_msg *m)
 				   ctl_state_name(st), *v->detail ? ": " : "",
 				   v->detail);
 	}
-	if ((st == CTL_VM_STOPPED &&
-	     m->u.state.reason != CTL_REASON_HOST_REQUEST) ||
-	    st == CTL_VM_HALTED)
+	if (st == CTL_VM_STOPPED &&
+	    m->u.state.reason != CTL_REASON_HOST_REQUEST)
 		v->want_run = false; /* the guest powered itself off */
 	if (m->seq != 0) {
 		snprintf(msg, sizeof(msg), "%s is %s", v->cfg->name,
@@ -552,8 +551,6 @@ exit_meaning(int code)
 		return "KVM internal error";
 	case 13:
 		return "guest crashed";
-	case 14:
-		return "guest halted";
 	case 20:
 		return "stopped";
 	default:
@@ -575,8 +572,8 @@ vm_exited(struct vmproc *v, int status)
 		int code = WEXITSTATUS(status);
 		snprintf(why, sizeof(why), "monitor exited with status %d (%s)",
 			 code, exit_meaning(code));
-		if (code == 0 || code == 14)
-			v->want_run = false; /* the guest powered off/halted */
+		if (code == 0)
+			v->want_run = false; /* the guest powered off */
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", v->cfg->name, why);
 	pending_answer(v, 0, !v->want_run, msg);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,8 +22,6 @@
  * delayed.
  */
 #define COALESCE_MS 2
-/* How often a quiet guest is checked for having halted for good. */
-#define HALT_CHECK_MS 1000
 #define OUTBUF 65536
 
 struct mon {
@@ -42,7 +39,6 @@ struct mon {
 	size_t out_len, out_off;
 	int exit_status;	/* -1 while running */
 	int hot;		/* output is streaming: coalesce wake-ups */
-	uint64_t halt_checked;	/* now_ms() of the last vm_check_halted() */
 
 	/* Control channel (opt->ctl_fd >= 0). */
 	int ctl_hello;		/* the gateway's HELLO arrived */
@@ -224,15 +220,6 @@ read_input(struct mon *m)
 }
 
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Control channel ------------------------------------------------------- */
 
 static enum ctl_vm_state
@@ -273,8 +260,6 @@ ctl_reason_of(enum vm_reason r)
 		return CTL_REASON_ENTRY_FAILURE;
 	case VM_REASON_UNHANDLED_EXIT:
 		return CTL_REASON_UNHANDLED_IO;
-	case VM_REASON_HALT_FOREVER:
-		return CTL_REASON_HLT_FOREVER;
 	case VM_REASON_HOST_REQUEST:
 		break;
 	}
@@ -525,8 +510,6 @@ exit_status_for(const struct vm_event *ev)
 		return MONITOR_EXIT_TRIPLE_FAULT;
 	case VM_REASON_INTERNAL_ERROR:
 		return MONITOR_EXIT_INTERNAL_ERROR;
-	case VM_REASON_HALT_FOREVER:
-		return MONITOR_EXIT_HALTED;
 	default:
 		return MONITOR_EXIT_CRASH_OTHER;
 	}
@@ -631,8 +614,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			i_ctl = np;
 			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
 		}
-		int wait = m.hot ? COALESCE_MS : HALT_CHECK_MS;
-		if (poll(p, (nfds_t)np, wait) < 0) {
+		if (poll(p, (nfds_t)np, m.hot ? COALESCE_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			note(&m, "poll: %s", strerror(errno));
@@ -667,11 +649,6 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			m.out_len = m.out_off = 0;
 		}
 		m.hot = moved > 0;
-		if (vm->state == VM_STATE_RUNNING &&
-		    now_ms() - m.halt_checked >= HALT_CHECK_MS) {
-			m.halt_checked = now_ms();
-			vm_check_halted(vm);
-		}
 	}
 
 	/* Whatever the guest printed before it ended is still shown. */

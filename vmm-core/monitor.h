@@ -20,7 +20,6 @@ enum {
 	MONITOR_EXIT_TRIPLE_FAULT = 11,
 	MONITOR_EXIT_INTERNAL_ERROR = 12,
 	MONITOR_EXIT_CRASH_OTHER = 13,
-	MONITOR_EXIT_HALTED = 14,   /* every vCPU in hlt with interrupts off */
 	MONITOR_EXIT_STOPPED = 20,  /* the host stopped it: signal, escape */
 };
 

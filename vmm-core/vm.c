@@ -23,7 +23,6 @@
 #define LAPIC_LVT1 0x360
 #define APIC_MODE_NMI 0x400
 #define APIC_MODE_EXTINT 0x700
-#define RFLAGS_IF (1ULL << 9)
 
 const char *
 vm_state_name(enum vm_state s)
@@ -65,8 +64,6 @@ vm_reason_name(enum vm_reason r)
 		return "unhandled exit";
 	case VM_REASON_HOST_REQUEST:
 		return "host request";
-	case VM_REASON_HALT_FOREVER:
-		return "halted with interrupts off";
 	}
 	return "unknown";
 }
@@ -357,29 +354,6 @@ dump_vcpu(struct vm_vcpu *v)
 		(unsigned long long)v->io_exits);
 }
 
-/*
- * True if this vCPU cannot run again unless another CPU wakes it: halted
- * with IF=0, or an AP still waiting for INIT/SIPI.  Only valid right after
- * KVM_RUN returned (the vCPU's own thread).
- */
-static int
-vcpu_stuck(struct vm_vcpu *v)
-{
-	struct kvm_mp_state mp;
-	struct kvm_regs r;
-
-	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) != 0)
-		return 0;
-	if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
-	    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
-		return 1;
-	if (mp.mp_state != KVM_MP_STATE_HALTED ||
-	    ioctl(v->fd, KVM_GET_REGS, &r) != 0)
-		return 0;
-	atomic_store(&v->stuck_rip, r.rip);
-	return !(r.rflags & RFLAGS_IF);
-}
-
 static void
 handle_io(struct vm *vm, struct kvm_run *run)
 {
@@ -417,25 +391,15 @@ vcpu_thread(void *arg)
 			break;
 
 		int ran = ioctl(v->fd, KVM_RUN, 0);
-		int run_errno = errno;
 		v->exits++;
 		if (atomic_exchange(&v->dump_req, 0))
 			dump_vcpu(v);
-		if (ran != 0 && (run_errno == EINTR || run_errno == EAGAIN)) {
-			/* A kick: not something the guest did. */
-			__atomic_store_n(&run->immediate_exit, 0,
-					 __ATOMIC_SEQ_CST);
-			if (atomic_exchange(&v->probe_req, 0)) {
-				atomic_store(&v->stuck, vcpu_stuck(v));
-				atomic_store(&v->answered,
-					     atomic_load(&v->probe_round));
-			}
-			continue;
-		}
-		atomic_store(&v->stuck, 0);
-		atomic_fetch_add(&v->activity, 1);
 		if (ran != 0) {
-			errno = run_errno;
+			if (errno == EINTR || errno == EAGAIN) {
+				__atomic_store_n(&run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+				continue;
+			}
 			post_event(vm, VM_STATE_CRASHED,
 				   VM_REASON_UNHANDLED_EXIT, v->index,
 				   vcpu_rip(v), "KVM_RUN: %s",
@@ -716,12 +680,8 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	for (int i = 0; i < vm->cfg.ncpus; i++) {
 		struct vm_vcpu *v = &vm->vcpu[i];
-		v->exits = v->io_exits = v->seen_activity = 0;
+		v->exits = v->io_exits = 0;
 		atomic_store(&v->dump_req, 0);
-		atomic_store(&v->probe_req, 0);
-		atomic_store(&v->answered, 0);
-		atomic_store(&v->stuck, 0);
-		atomic_store(&v->activity, 0);
 		if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
 			pthread_sigmask(SIG_SETMASK, &saved, NULL);
 			errmsg(err, errlen, "cannot start vCPU thread %d", i);
@@ -732,8 +692,6 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	vm->state = VM_STATE_RUNNING;
-	vm->halt_round = 0;
-	vm->halt_rounds = 0;
 	return 0;
 fail:
 	close_vcpus(vm);
@@ -767,49 +725,6 @@ vm_dump(struct vm *vm)
 		if (vm->vcpu[i].started)
 			atomic_store(&vm->vcpu[i].dump_req, 1);
 	kick_all(vm);
-}
-
-void
-vm_check_halted(struct vm *vm)
-{
-	unsigned round = ++vm->halt_round;
-	int all = 1, started = 0;
-
-	/* The answers to the last round's questions. */
-	for (int i = 0; i < vm->cfg.ncpus; i++) {
-		struct vm_vcpu *v = &vm->vcpu[i];
-		if (!v->started)
-			continue;
-		started++;
-		if (atomic_load(&v->answered) != round - 1 ||
-		    !atomic_load(&v->stuck) ||
-		    atomic_load(&v->activity) != v->seen_activity)
-			all = 0;
-	}
-	vm->halt_rounds = all && started > 0 ? vm->halt_rounds + 1 : 0;
-	/* Twice in a row: the probes of one round are not simultaneous, and
-	 * a vCPU could wake another (INIT) just before being asked itself. */
-	if (vm->halt_rounds >= 2) {
-		post_event(vm, VM_STATE_HALTED, VM_REASON_HALT_FOREVER, 0,
-			   atomic_load(&vm->vcpu[0].stuck_rip),
-			   "every vCPU halted with interrupts disabled");
-		return;
-	}
-	/* Ask every vCPU that did nothing visible since the last look. */
-	for (int i = 0; i < vm->cfg.ncpus; i++) {
-		struct vm_vcpu *v = &vm->vcpu[i];
-		if (!v->started)
-			continue;
-		uint64_t a = atomic_load(&v->activity);
-		if (a == v->seen_activity) {
-			atomic_store(&v->probe_round, round);
-			atomic_store(&v->probe_req, 1);
-			__atomic_store_n(&v->run->immediate_exit, 1,
-					 __ATOMIC_SEQ_CST);
-			pthread_kill(v->thread, KICK_SIGNAL);
-		}
-		v->seen_activity = a;
-	}
 }
 
 void

@@ -50,12 +50,10 @@ enum vm_reason {
 	VM_REASON_ENTRY_FAILURE,
 	VM_REASON_UNHANDLED_EXIT,
 	VM_REASON_HOST_REQUEST,
-	VM_REASON_HALT_FOREVER, /* every vCPU in hlt with interrupts off */
 };
 
 struct vm_event {
-	enum vm_state state; /* what the VM is now: STOPPED, REBOOTING, CRASHED,
-				HALTED */
+	enum vm_state state; /* what the VM is now: STOPPED, REBOOTING, CRASHED */
 	enum vm_reason reason;
 	int cpu;
 	uint64_t rip;
@@ -85,15 +83,6 @@ struct vm_vcpu {
 	int started;
 	atomic_int dump_req;	/* vm_dump(): report registers once */
 	uint64_t exits, io_exits; /* KVM_RUN returns since start */
-	/* vm_check_halted(): the owner asks in round probe_round, the
-	 * vCPU's thread answers (stuck, answered); activity counts exits
-	 * other than kicks, seen_activity is the owner's last look. */
-	atomic_int probe_req;
-	atomic_uint probe_round, answered;
-	atomic_int stuck;	/* it cannot run again by itself */
-	atomic_ullong stuck_rip;
-	atomic_ullong activity;
-	uint64_t seen_activity;
 };
 
 struct vm {
@@ -118,8 +107,6 @@ struct vm {
 	int event_fd;		/* eventfd, readable when have_event */
 	int rx_space_fd;	/* eventfd: the UART can take input again */
 	enum vm_state state;	/* owner's view */
-	unsigned halt_round;	/* vm_check_halted() calls since start */
-	int halt_rounds;	/* consecutive rounds all vCPUs were stuck */
 };
 
 /*
@@ -143,16 +130,6 @@ int vm_start(struct vm *vm, char *err, size_t errlen);
 
 /* Stops and joins all vCPUs; the VM can be started again. */
 void vm_stop(struct vm *vm);
-
-/*
- * Called by the owner about once a second while the VM runs.  A vCPU that
- * made no exit since the last call is asked whether it is halted with
- * interrupts disabled (or still waiting for INIT/SIPI); when every vCPU is,
- * no interrupt can ever wake the guest (only an NMI, and nobody sends one),
- * and a HALTED event is posted as for any other terminal event.  This is
- * how Linux ends `halt`, and `poweroff` without ACPI.
- */
-void vm_check_halted(struct vm *vm);
 
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);

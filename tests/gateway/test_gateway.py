@@ -198,22 +198,6 @@ def test_power_stop_start_and_stopped_refusal(gw):
     gw.wait_prompt("web1")
 
 
-def test_guest_halt_is_reported_and_left_stopped(gw):
-    viewer = gw.attach("alice", "web1")
-    try:
-        viewer.expect(PROMPT)
-        viewer.send(b"halt\r")
-        viewer.expect(b"[vmgate: web1 is halted: halted with interrupts off", 60)
-        viewer.expect(b"web1 stopped: monitor exited with status 14 (guest halted)", 60)
-    finally:
-        viewer.close()
-    st, out, _ = gw.ssh("alice", "list")
-    assert st == 0 and re.search(r"^web1\s+stopped", out, re.M), out   # a halt is not a crash
-    st, out, err = gw.ssh("alice", "power", "web1", "start")
-    assert st == 0, err
-    gw.wait_prompt("web1")
-
-
 # -- many sessions, slow sessions ----------------------------------------------
 
 def _paramiko_client(gw, user):

@@ -106,25 +106,6 @@ def test_kvm_internal_error_is_a_crashed_state():
 
 
 @needs_kvm
-@pytest.mark.parametrize("cpus", ["1", "2"])
-def test_halt_with_interrupts_off_is_the_halted_state(cpus):
-    # An idle guest sleeps in hlt with interrupts on: never "halted", however
-    # long it waits (the monitor looks once a second and needs three looks;
-    # 7 s is enough for a check that ignored IF to fire).
-    with Vmm("--cpus", cpus) as vm:
-        vm.expect(re.escape(PROMPT))
-        time.sleep(7)
-        assert vm.proc.poll() is None, vm.stderr_text()
-        assert vm.command("echo awake") == b"awake\r\n"
-        vm.send("halt\r")
-        vm.expect(rb"halt: stopping the CPU")
-        assert vm.wait(timeout=30) == 14
-        err = vm.stderr_text()
-        assert re.search(r"guest halted: halted with interrupts off \(every vCPU halted with "
-                         r"interrupts disabled; cpu 0, rip 0x[0-9a-f]+\)", err), err
-
-
-@needs_kvm
 def test_one_crash_leaves_other_monitors_running():
     with Vmm() as a, Vmm() as b:
         a.expect(re.escape(PROMPT))

@@ -122,16 +122,6 @@ cmd_wild(int argc, char **argv)
 	sys_wild();
 }
 
-static void
-cmd_halt(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	con_puts("halt: stopping the CPU with interrupts off\r\n");
-	con_flush();
-	sys_halt();
-}
-
 static const struct cmd cmd_table[] = {
     {"help", "", "list commands", cmd_help},
     {"uname", "", "print system name and version", cmd_uname},
@@ -142,7 +132,6 @@ static const struct cmd cmd_table[] = {
      bulk_cmd},
     {"reboot", "", "reset the machine", cmd_reboot},
     {"poweroff", "", "power the machine off", cmd_poweroff},
-    {"halt", "", "stop the CPU for good (cli; hlt)", cmd_halt},
     {"crash", "", "triple-fault the CPU", cmd_crash},
     {"wild", "", "execute from unbacked guest-physical memory", cmd_wild},
 };

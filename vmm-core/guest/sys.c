@@ -48,10 +48,3 @@ sys_wild(void)
 	sys_call(SYSNUM_WILD, 0);
 	__builtin_unreachable();
 }
-
-void
-sys_halt(void)
-{
-	sys_call(SYSNUM_HALT, 0);
-	__builtin_unreachable();
-}

@@ -11,6 +11,5 @@ __attribute__((noreturn)) void sys_reboot(void);
 void sys_poweroff(void);
 __attribute__((noreturn)) void sys_crash(void);
 __attribute__((noreturn)) void sys_wild(void);
-__attribute__((noreturn)) void sys_halt(void);
 
 #endif

@@ -104,21 +104,12 @@ syscall_wild(uint64_t arg)
 	cpu_halt_forever();
 }
 
-/* What an old-style "System halted." does: nothing can wake the CPU. */
-static long
-syscall_halt(uint64_t arg)
-{
-	(void)arg;
-	cpu_halt_forever();
-}
-
 static long (*const syscall_table[SYSNUM_COUNT])(uint64_t) = {
     [SYSNUM_WAIT_INPUT] = syscall_wait_input,
     [SYSNUM_REBOOT] = syscall_reboot,
     [SYSNUM_POWEROFF] = syscall_poweroff,
     [SYSNUM_CRASH] = syscall_crash,
     [SYSNUM_WILD] = syscall_wild,
-    [SYSNUM_HALT] = syscall_halt,
 };
 
 void

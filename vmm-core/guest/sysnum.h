@@ -14,7 +14,6 @@ enum sysnum {
 	SYSNUM_POWEROFF,   /* returns -1 if the machine did not power off */
 	SYSNUM_CRASH,	   /* triple fault on purpose; never returns */
 	SYSNUM_WILD,	   /* jump into the MMIO hole; never returns */
-	SYSNUM_HALT,	   /* cli; hlt for good; never returns */
 	SYSNUM_COUNT
 };
 
