@@ -273,6 +273,24 @@ def test_stalled_reader_does_not_stall_others(gw):
         gw.wait_prompt("web1")
 
 
+def _expect_progressing(c, pattern, total, stall):
+    """Waits up to total s for pattern while output keeps coming: False if
+    nothing new arrived for stall s (a guest stopped dead is not worth the
+    whole wait)."""
+    end = time.time() + total * SLOW
+    seen, since = len(c.buf), time.time()
+    while True:
+        try:
+            c.expect(pattern, 15)
+            return True
+        except AssertionError:
+            now = time.time()
+            if len(c.buf) != seen:
+                seen, since = len(c.buf), now
+            if now - since > stall * SLOW or now > end or c.eof:
+                return False
+
+
 def _stalled_reader_run(gw, last):
     """carol attaches to web1 and never reads while alice has the guest
     print more than carol's SSH window and queue hold. False: the guest's
@@ -286,11 +304,11 @@ def _stalled_reader_run(gw, last):
             c.expect(PROMPT)
             # 64 KiB window + 256 KiB queue + what libssh and TCP hold
             c.send(b"bulk 600000\r")
-            try:
-                c.expect(re.compile(rb"bulk 600000 bytes checksum [0-9a-f]{8}"), 600)
-            except AssertionError:
+            if not _expect_progressing(c, re.compile(rb"bulk 600000 bytes checksum [0-9a-f]{8}"),
+                                       total=600, stall=90):
+                print("web1's output stopped; the gateway's log ends:\n" + gw.log()[-3000:], flush=True)
                 if last:
-                    raise
+                    raise AssertionError("web1's bulk output stopped for 90 s")
                 return False
             c.send(b"echo still-alive\r")
             c.expect(b"still-alive\r\n", 60)
