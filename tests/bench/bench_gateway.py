@@ -297,12 +297,7 @@ class Sshd:
         return tree_mem_kib(self.pid, "sshd")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        gwharness.stop_process(self.proc)
         self.logf.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -25,6 +25,20 @@ SLOW = float(os.environ.get("VMGATE_TIMEOUT_SCALE", "1"))
 PROMPT = b"demo$ "
 
 
+class Stalled(AssertionError):
+    """expect() saw no new output for its stall time."""
+
+
+def stop_process(proc, grace=30):
+    """SIGTERM, then SIGKILL if proc is still there after grace seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def have_kvm():
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
@@ -181,12 +195,7 @@ class Gateway:
             print("vmgated exited by itself with status %s; its log ends:\n%s"
                   % (self.proc.returncode, self.log()[-6000:]))
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
         if self.proc:
             self.logf.close()
 
@@ -224,10 +233,13 @@ class PtyClient:
                 self.buf += data
                 self.lock.notify_all()
 
-    def expect(self, pattern, timeout=60):
-        """Waits for bytes (or a compiled regex) after the last match."""
+    def expect(self, pattern, timeout=60, stall=None):
+        """Waits for bytes (or a compiled regex) after the last match. With
+        stall (seconds), gives up early, raising Stalled, once nothing new
+        has arrived for that long."""
         end = time.time() + timeout * SLOW
         with self.lock:
+            seen, seen_at = len(self.buf), time.time()
             while True:
                 hay = bytes(self.buf[self.pos:])
                 if isinstance(pattern, bytes):
@@ -240,10 +252,16 @@ class PtyClient:
                     if m:
                         self.pos += m.end()
                         return m
-                left = end - time.time()
-                if left <= 0 or self.eof:
-                    raise AssertionError(
-                        f"waited for {pattern!r}; got: {bytes(self.buf[-3000:])!r}"
+                now = time.time()
+                if len(self.buf) != seen:
+                    seen, seen_at = len(self.buf), now
+                stalled = stall is not None and now - seen_at >= stall * SLOW
+                left = end - now
+                if left <= 0 or self.eof or stalled:
+                    raise (Stalled if stalled else AssertionError)(
+                        f"waited for {pattern!r}"
+                        + (f" (nothing new for {stall * SLOW:g} s)" if stalled else "")
+                        + f"; got: {bytes(self.buf[-3000:])!r}"
                         + (" (EOF)" if self.eof else ""))
                 self.lock.wait(min(left, 1))
 
