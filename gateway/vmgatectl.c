@@ -37,7 +37,8 @@ static int vmgatectl_passwd(int argc, char **argv);
 
 static const struct vmgatectl_cmd vmgatectl_cmds[] = {
     {"check", "[--config FILE] [--policy FILE]",
-     "validate vmgate.yaml and its policy; print every problem",
+     "validate vmgate.yaml and its policy, or with --policy and no\n"
+     "\t./vmgate.yaml that policy alone; print every problem",
      vmgatectl_check},
     {"passwd", "",
      "hash a password (terminal or one line of stdin) for policy.yaml",
@@ -91,7 +92,7 @@ vmgatectl_check(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_path = VMGATECTL_DEFAULT_CONFIG;
+	const char *config_path = NULL;
 	const char *policy_path = NULL;
 	struct config *cfg = NULL;
 	struct policy *pol = NULL;
@@ -125,7 +126,17 @@ vmgatectl_check(int argc, char **argv)
 					  argv[optind]);
 		goto out;
 	}
-	cfg_r = config_load(config_path, CONFIG_PARTIAL, &cfg, &d);
+	/*
+	 * --policy alone checks that file by itself when there is no
+	 * ./vmgate.yaml to cross-check it against (an admin editing a policy
+	 * somewhere else); otherwise the config is always read.
+	 */
+	if (config_path == NULL &&
+	    (policy_path == NULL ||
+	     access(VMGATECTL_DEFAULT_CONFIG, F_OK) == 0))
+		config_path = VMGATECTL_DEFAULT_CONFIG;
+	if (config_path != NULL)
+		cfg_r = config_load(config_path, CONFIG_PARTIAL, &cfg, &d);
 	if (policy_path == NULL && cfg != NULL)
 		policy_path = cfg->policy;
 	if (policy_path != NULL)
@@ -142,7 +153,13 @@ vmgatectl_check(int argc, char **argv)
 	}
 	diag_sort(&d);
 	diag_print(&d, stderr);
-	if (cfg_r == 0 && pol_r == 0) {
+	if (config_path == NULL && pol_r == 0) {
+		printf("OK: %zu users, %zu groups, %zu rules (policy only: "
+		       "no %s here, VM names not checked)\n",
+		       policy_nusers(pol), policy_ngroups(pol),
+		       policy_nrules(pol), VMGATECTL_DEFAULT_CONFIG);
+		r = 0;
+	} else if (cfg_r == 0 && pol_r == 0) {
 		printf("OK: %zu users, %zu groups, %zu rules, %zu vms\n",
 		       policy_nusers(pol), policy_ngroups(pol),
 		       policy_nrules(pol), cfg->nvms);

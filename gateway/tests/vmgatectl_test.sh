@@ -45,6 +45,15 @@ cp "$data/good-policy.yaml" "$tmp/default/"
 run good 0 "$tmp/default" check
 run no-default 1 "$tmp" check
 
+# --policy with no ./vmgate.yaml: that policy alone, errors and all; with
+# one, it is cross-checked against it (warnings about VM names)
+mkdir "$tmp/policy-only"
+cp "$data/good-policy.yaml" "$data/warn-policy.yaml" "$data/bad-policy.yaml" "$tmp/policy-only/"
+run policy-only 0 "$tmp/policy-only" check --policy good-policy.yaml
+run policy-only-bad 1 "$tmp/policy-only" check --policy bad-policy.yaml
+cp "$data/warn-policy.yaml" "$tmp/default/"
+run warn 0 "$tmp/default" check --policy warn-policy.yaml
+
 # a config in another folder: its policy is found next to it
 run good-elsewhere 0 "$data/.." check --config data/good.yaml
 
