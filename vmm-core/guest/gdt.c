@@ -3,13 +3,22 @@
  *
  * boot.S ran on a three-entry GDT good enough to reach 64-bit mode; this one
  * adds the ring-3 segments and the TSS, which holds the stack the CPU
- * switches to when an interrupt or int $0x80 arrives from ring 3 (RSP0) and
- * a separate stack for double faults (IST1), so that a kernel stack
- * overflow reports itself instead of triple-faulting.
+ * switches to when an interrupt or int $0x80 arrives from ring 3 (RSP0), a
+ * separate stack for double faults (IST1), so that a kernel stack
+ * overflow reports itself instead of triple-faulting, and the I/O
+ * permission bitmap.
+ *
+ * Ring 3 runs with IOPL 0, so the bitmap alone decides which ports it may
+ * use: exactly those in gdt_user_ports[], nothing more. That is also the
+ * only rule PVM hosts know (their ring-3 in/out ignore RFLAGS.IOPL), so
+ * every host runs the same path.
  */
 #include "gdt.h"
 #include "kernel.h"
+#include "mem.h"
+#include "uart_regs.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct gdt_tss {
@@ -21,6 +30,31 @@ struct gdt_tss {
 	uint16_t reserved3;
 	uint16_t iomap_base;
 } __attribute__((packed));
+_Static_assert(sizeof(struct gdt_tss) == 0x68, "64-bit TSS layout");
+
+/*
+ * The TSS and, right behind it, the I/O permission bitmap: one bit per port
+ * from 0 up to GDT_IOMAP_PORTS - 1, clear = ring 3 may use it. The CPU
+ * reads two bitmap bytes for every access, so the byte after the bitmap
+ * must exist and be all ones (SDM vol. 1, 19.5.2). Ports past the bitmap
+ * fall outside the TSS limit and are refused without a bit.
+ */
+struct gdt_tss_iomap {
+	struct gdt_tss tss;
+	uint8_t iomap[GDT_IOMAP_PORTS / 8];
+	uint8_t iomap_end;
+} __attribute__((packed));
+
+/*
+ * Every port ring 3 touches, and why. Keep in step with the ring-3
+ * sources (shell.c line.c cmd.c bulk.c con.c sys.c probe.S and the shared
+ * helpers): a port used there and missing here is a #GP, one listed here
+ * and used nowhere is privilege ring 3 should not have.
+ */
+static const uint16_t gdt_user_ports[] = {
+    UART_COM1 + UART_THR, /* con_flush(): rep outsb of a burst */
+    UART_COM1 + UART_LSR, /* con_flush(): poll THRE before each burst */
+};
 
 struct gdt_pointer {
 	uint16_t limit;
@@ -33,7 +67,9 @@ struct gdt_pointer {
 #define GDT_FLAT_LIMIT 0xffffull
 
 static uint64_t gdt[7];
-static struct gdt_tss gdt_tss;
+
+/* 256-aligned: the 233 bytes the CPU reads never straddle a page. */
+static struct gdt_tss_iomap gdt_tss __attribute__((aligned(256)));
 static uint8_t gdt_df_stack[4096] __attribute__((aligned(16)));
 
 void
@@ -53,10 +89,19 @@ gdt_init(void)
 			    (tss >> 24 & 0xff) << 56;
 	gdt[(GDT_TSS >> 3) + 1] = tss >> 32;
 
-	gdt_tss.rsp[0] = (uintptr_t)kernel_stack_top;
-	gdt_tss.ist[0] = (uintptr_t)(gdt_df_stack + sizeof(gdt_df_stack));
-	/* No I/O bitmap: ring 3 gets port access through IOPL=3 instead. */
-	gdt_tss.iomap_base = sizeof(gdt_tss);
+	gdt_tss.tss.rsp[0] = (uintptr_t)kernel_stack_top;
+	gdt_tss.tss.ist[0] =
+	    (uintptr_t)(gdt_df_stack + sizeof(gdt_df_stack));
+	gdt_tss.tss.iomap_base = offsetof(struct gdt_tss_iomap, iomap);
+	memset(gdt_tss.iomap, 0xff, sizeof(gdt_tss.iomap));
+	gdt_tss.iomap_end = 0xff;
+	for (size_t i = 0; i < sizeof(gdt_user_ports) / sizeof(gdt_user_ports[0]);
+	     i++) {
+		uint16_t port = gdt_user_ports[i];
+
+		if (port < GDT_IOMAP_PORTS) /* else ring 3 never gets it */
+			gdt_tss.iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
+	}
 
 	__asm__ volatile("lgdt %0" : : "m"(ptr));
 	/* A far return is the way to reload CS in 64-bit mode. */

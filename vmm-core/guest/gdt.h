@@ -15,8 +15,15 @@
 #define GDT_USER_CS (0x20 | 3)
 #define GDT_TSS 0x28
 
+/*
+ * The TSS I/O permission bitmap covers ports 0 .. GDT_IOMAP_PORTS - 1;
+ * ring 3 can never use a port above (see gdt.c for the ones it may use).
+ */
+#define GDT_IOMAP_PORTS 0x400
+
 #ifndef __ASSEMBLER__
-/* Load the final GDT, reload every segment register, load the TSS. */
+/* Load the final GDT, reload every segment register, load the TSS with
+ * its I/O permission bitmap. */
 void gdt_init(void);
 #endif
 

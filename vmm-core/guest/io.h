@@ -1,8 +1,9 @@
 /*
  * io.h - x86 port I/O.
  *
- * Usable from both rings: the shell runs with RFLAGS.IOPL=3, so in/out do not
- * fault in ring 3 (the TSS has no I/O bitmap; IOPL alone decides).
+ * Ring 0 may use any port. Ring 3 runs with RFLAGS.IOPL=0, so in ring 3
+ * these fault (#GP) unless the TSS I/O permission bitmap grants the port:
+ * only the ports listed in gdt.c's gdt_user_ports[] are granted.
  */
 #ifndef GUEST_IO_H
 #define GUEST_IO_H

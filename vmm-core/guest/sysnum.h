@@ -3,7 +3,8 @@
  *
  * %rax = number, %rdi = argument; the result comes back in %rax (negative:
  * failure). Only what ring 3 cannot do itself goes through here: ring 3
- * already does port I/O (IOPL=3) and reads `shared` directly.
+ * already does port I/O on the ports the TSS I/O bitmap grants it (gdt.c)
+ * and reads `shared` directly.
  */
 #ifndef GUEST_SYSNUM_H
 #define GUEST_SYSNUM_H

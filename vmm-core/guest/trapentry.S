@@ -89,14 +89,15 @@ trapentry_common:
  * void trapentry_enter_user(void (*entry)(void), void *stack_top)
  *
  * Builds the frame iretq expects for a privilege change. RFLAGS: IF=1 so
- * ring 3 takes interrupts, IOPL=3 so it may use in/out, bit 1 always set.
+ * ring 3 takes interrupts, bit 1 always set, IOPL 0: ring 3's port access
+ * is what the TSS I/O bitmap allows (gdt.c), and nothing else.
  * Registers are cleared so nothing of ring 0 leaks into ring 3.
  */
 	.globl trapentry_enter_user
 trapentry_enter_user:
 	pushq $GDT_USER_DS
 	pushq %rsi
-	pushq $0x3202
+	pushq $0x202
 	pushq $GDT_USER_CS
 	pushq %rdi
 	xorl %eax, %eax

@@ -23,7 +23,7 @@ struct trapentry_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-/* iretq to ring 3 at entry with the given stack, IF=1 and IOPL=3. */
+/* iretq to ring 3 at entry with the given stack, IF=1 and IOPL=0. */
 __attribute__((noreturn)) void trapentry_enter_user(void (*entry)(void),
 						    void *stack_top);
 #endif
