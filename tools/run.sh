@@ -3,8 +3,10 @@
 # demo-guest VMs, a demo policy and a demo user whose key is created in the
 # demo folder (default: .demo in this clone). It prints the ssh commands that
 # reach the VMs; Ctrl-C stops it. Installs what is missing and builds first.
-# On a host without /dev/kvm it runs inside tools/kvmbox (real KVM, nested
-# under QEMU; see README), with the SSH port forwarded to this host.
+# Where the host's /dev/kvm does not run the demo guest (or there is none:
+# tools/kvm-select probes; VMGATE_KVM=host|kvmbox forces either) it runs
+# inside tools/kvmbox (real KVM, nested under QEMU; see README), with the
+# SSH port forwarded to this host.
 #
 #	tools/run.sh [DEMO_FOLDER]
 set -euo pipefail
@@ -20,15 +22,10 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm vmgated >/dev/null
 
 GATEWAY=("$PWD/$BUILD/gateway/vmgated" --demo "$DEMO")
-if python3 - <<'PY'
-import fcntl, os, sys
-try:
-    fd = os.open("/dev/kvm", os.O_RDWR)
-    sys.exit(0 if fcntl.ioctl(fd, 0xAE00) == 12 else 1)
-except OSError:
-    sys.exit(1)
-PY
-then
+# The host's /dev/kvm if the demo guest boots on it, else kvmbox (says why).
+VMGATE_KVM=$(tools/kvm-select "$BUILD")
+export VMGATE_KVM
+if [ "$VMGATE_KVM" = host ]; then
 	exec "${GATEWAY[@]}"
 fi
 
