@@ -129,6 +129,21 @@ check "exit status of a python3 CMD (3)" test "$rc" = 3
 check "stderr kept apart from stdout" \
 	bash -c "grep -qx to-stderr '$work/err' && ! grep -q to-stderr '$work/out'"
 
+# 1b. tools/kvm-select where KVM works (the box's, or the host's): the probe
+# boot of the demo guest reaches its prompt, so it picks "host"; a probe
+# given no time to reach the prompt must pick kvmbox and say why.
+if [ -x "${VMGATE_BUILD:-}/vmm-core/vmgate-vmm" ]; then
+	SELECT=$(dirname "$KVMBOX")/kvm-select
+	kvmbox -- sh -c "env -u VMGATE_KVM '$SELECT' '$VMGATE_BUILD' && env -u VMGATE_KVM VMGATE_KVM_PROBE_SECS=0.01 '$SELECT' '$VMGATE_BUILD'"
+	echo "    (kvm-select run: ${secs}s, exit $rc)"
+	check "kvm-select: the demo guest boots to its prompt: host" \
+		bash -c "head -n1 '$work/out' | grep -qx host && grep -q 'the demo guest reached its prompt in' '$work/err'"
+	check "kvm-select: no prompt in 0.01 s: kvmbox, and why" \
+		bash -c "sed -n 2p '$work/out' | grep -qx kvmbox && grep -q 'failed the probe boot: no prompt within 0.01 s' '$work/err'"
+else
+	echo "    (kvm-select probe not checked: VMGATE_BUILD has no vmgate-vmm)"
+fi
+
 # 2. The shell case from the brief, run from a fresh dir under /tmp: exit
 # status, stdout, and the cwd shared read-write.
 cd "$work" || exit 1
