@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on a release build, side by side with their peers:
-#   bench_boot.py     vmgate-vmm vs QEMU microvm (in kvmbox: needs KVM)
+#   bench_boot.py     vmgate-vmm vs QEMU microvm vs a bare KVM program
+#                     (tests/bench/kvm_bare.c, the floor): first serial byte
+#                     and prompt of the demo guest and of the trivial PVH
+#                     guest (tests/pvh-tiny), and the monitor's memory
 #   bench_gateway.py  vmgated vs OpenSSH's sshd: the ssh round trip on this
 #                     host (timings inside kvmbox are emulated), the console
 #                     sessions and keystroke latency in kvmbox (need KVM)
+# The KVM parts run on the host's /dev/kvm if it runs the demo guest, else in
+# tools/kvmbox (tools/kvm-select probes and says why; VMGATE_KVM=host|kvmbox
+# forces either).
 # Usage: tests/bench/run.sh [--only boot|gateway] [--runs N] [--sessions N]
-#   --runs N      boot runs per monitor (default 10), ssh round trips per
+#   --runs N      boot runs per peer (default 10), ssh round trips per
 #                 server (default 30)
 #   --sessions N  console sessions the gateway benchmark holds (default 1000)
+# Build directory: $VMGATE_BENCH_BUILD, default build-bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -32,13 +39,25 @@ tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
 BUILD=${VMGATE_BENCH_BUILD:-build-bench}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm vmgated >/dev/null
+targets=(vmgate-vmm vmgated vmgate-kvm-bare)
+# The trivial PVH guest, once the tree has it (bench_boot.py says so if not).
+if grep -q '^VMGATE_PVH_TINY64:' "$BUILD/CMakeCache.txt"; then
+	targets+=(vmgate-pvh-tiny)
+fi
+cmake --build "$BUILD" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 BUILD=$(realpath "$BUILD")
 
+# The host's /dev/kvm if the demo guest boots on it, else kvmbox (kvm-select
+# says which and why on stderr; tools/kvmbox obeys the answer).
+VMGATE_KVM=$(tools/kvm-select "$BUILD")
+export VMGATE_KVM
+echo "benchmarks: KVM = $VMGATE_KVM (tools/kvm-select)"
+
+status=0
 if [ "$only" != gateway ]; then
+	# bench_boot.py exits 1 if a peer failed; the gateway part still runs.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" -- /usr/bin/python3 tests/bench/bench_boot.py \
-		--vmm "$BUILD/vmm-core/vmgate-vmm" \
-		--guest "$BUILD/vmm-core/guest/vmgate-demo.elf" "${runs[@]}"
+		--build "$BUILD" "${runs[@]}" || status=$?
 fi
 if [ "$only" != boot ]; then
 	/usr/bin/python3 tests/bench/bench_gateway.py --part connect --build "$BUILD" "${runs[@]}"
@@ -46,3 +65,4 @@ if [ "$only" != boot ]; then
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 7200 -- /usr/bin/python3 \
 		tests/bench/bench_gateway.py --part console --build "$BUILD" "${sessions[@]}"
 fi
+exit $status
