@@ -364,7 +364,10 @@ def main():
     if probe_kernel in missing:
         qemu_error = missing[probe_kernel]
     else:
-        qemu_cpu, tried = probe_qemu_cpu(a.qemu, a.mem, probe_kernel, probe_marker, timeout)
+        # A second or two on a working host KVM; a hang should not cost the
+        # whole boot timeout there (in kvmbox everything is slow).
+        probe_timeout = timeout if in_kvmbox() else min(timeout, 10.0)
+        qemu_cpu, tried = probe_qemu_cpu(a.qemu, a.mem, probe_kernel, probe_marker, probe_timeout)
         if qemu_cpu is None:
             qemu_error = "no CPU model boots the probe (see the QEMU CPU probe above)"
     print("QEMU CPU probe (%s; boot of %s to %r):"
