@@ -10,6 +10,9 @@
 
 #define ELF_PT_LOAD 1
 #define ELF_PT_NOTE 4
+#define ELF_ET_EXEC 2
+#define ELF_EM_386 3
+#define ELF_EM_X86_64 62
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 #define BZ_SETUP_HDR 0x1f1
@@ -69,6 +72,20 @@ rd_u64(const struct rd *r, uint64_t off, uint64_t *v)
 	return 0;
 }
 
+/* An ELF word of WIDTH bytes (4 or 8), widened. */
+static int
+rd_word(const struct rd *r, uint64_t off, unsigned width, uint64_t *v)
+{
+	uint32_t v32;
+
+	if (width == 8)
+		return rd_u64(r, off, v);
+	if (rd_u32(r, off, &v32) != 0)
+		return -1;
+	*v = v32;
+	return 0;
+}
+
 /* Does [addr, addr+size) fit in [LOW_MEMORY_END, limit)? */
 static int
 fits_ram(uint64_t addr, uint64_t size, uint64_t limit)
@@ -76,89 +93,164 @@ fits_ram(uint64_t addr, uint64_t size, uint64_t limit)
 	return addr >= LOW_MEMORY_END && addr <= limit && size <= limit - addr;
 }
 
-/* Walks the notes in [off, off+size) looking for the PVH entry. */
-static int
-find_pvh_note(const struct rd *r, uint64_t off, uint64_t size,
-	      uint64_t *entry)
-{
-	uint64_t end = off + size;
+/*
+ * Where the fields the loader reads sit in each ELF class.  The two
+ * classes differ only in offsets and in the width of addresses, offsets
+ * and sizes ("words" here), so one parser serves both.
+ */
+struct elf_class {
+	const char *name;
+	uint8_t id;	    /* e_ident[EI_CLASS] */
+	unsigned ehdr_size; /* bytes of ELF header */
+	unsigned word;	    /* 4 or 8: width of p_offset, p_paddr, ... */
+	unsigned e_phoff, e_phentsize, e_phnum;
+	unsigned phdr_size; /* e_phentsize we require */
+	unsigned p_offset, p_paddr, p_filesz, p_memsz;
+	/*
+	 * Accepted e_machine values.  ELF32 takes EM_386 and EM_X86_64: the
+	 * latter is the x32 container (elf32-x86-64), which QEMU's -kernel
+	 * boots too.  Whatever the header says, PVH enters the kernel in
+	 * 32-bit protected mode, so loading does not depend on the machine.
+	 */
+	uint16_t machines[2];
+	const char *machines_text;
+};
 
-	while (off + 12 <= end) {
+/* One class per block reads better than one field per line. */
+/* clang-format off */
+static const struct elf_class elf_classes[] = {
+	{
+		.name = "ELF32", .id = 1, .ehdr_size = 52, .word = 4,
+		.e_phoff = 28, .e_phentsize = 42, .e_phnum = 44,
+		.phdr_size = 32,
+		.p_offset = 4, .p_paddr = 12, .p_filesz = 16, .p_memsz = 20,
+		.machines = { ELF_EM_386, ELF_EM_X86_64 },
+		.machines_text = "i386 (3) or x86-64 (62, x32)",
+	},
+	{
+		.name = "ELF64", .id = 2, .ehdr_size = 64, .word = 8,
+		.e_phoff = 32, .e_phentsize = 54, .e_phnum = 56,
+		.phdr_size = 56,
+		.p_offset = 8, .p_paddr = 24, .p_filesz = 32, .p_memsz = 40,
+		.machines = { ELF_EM_X86_64, ELF_EM_X86_64 },
+		.machines_text = "x86-64 (62)",
+	},
+};
+/* clang-format on */
+
+/*
+ * Walks the notes of program header PH, [off, off+size), for the PVH entry.
+ * Returns 0 with *ENTRY set; 1 if there is none here, after noting in BAD
+ * (if still empty) a note that does not fit, which ends the walk; -1 with
+ * a message in ERR if the entry note itself is unusable.
+ */
+static int
+find_pvh_note(const struct rd *r, unsigned ph, uint64_t off, uint64_t size,
+	      uint64_t *entry, char *bad, size_t badlen, char *err,
+	      size_t errlen)
+{
+	uint64_t end = off + size; /* off + size <= r->len: checked */
+
+	while (end - off >= 12) {
 		uint32_t namesz, descsz, type;
 		char name[4];
 
 		if (rd_u32(r, off, &namesz) || rd_u32(r, off + 4, &descsz) ||
 		    rd_u32(r, off + 8, &type))
-			return -1;
+			return 1; /* cannot happen: inside the file */
 		uint64_t name_off = off + 12;
 		uint64_t desc_off = name_off + (((uint64_t)namesz + 3) & ~3ULL);
 		uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ULL);
-		if (next > end || next <= off)
-			return -1;
+		if (next > end) {
+			if (bad[0] == '\0')
+				snprintf(bad, badlen,
+					 "the note at offset %llu in program "
+					 "header %u runs past its end",
+					 (unsigned long long)off, ph);
+			return 1;
+		}
 		if (namesz == 4 && type == XEN_ELFNOTE_PHYS32_ENTRY &&
 		    rd_bytes(r, name_off, name, 4) == 0 &&
 		    memcmp(name, "Xen", 4) == 0) {
-			uint32_t e32;
-			if (descsz == 4 && rd_u32(r, desc_off, &e32) == 0) {
-				*entry = e32;
-				return 0;
-			}
-			if (descsz == 8 && rd_u64(r, desc_off, entry) == 0)
-				return 0;
-			return -1;
+			/* ELF32 kernels tend to carry 4 bytes, ELF64 ones 8. */
+			if ((descsz != 4 && descsz != 8) ||
+			    rd_word(r, desc_off, descsz, entry) != 0)
+				return errmsg(err, errlen,
+					      "the Xen PVH entry note "
+					      "(XEN_ELFNOTE_PHYS32_ENTRY) "
+					      "has a %u-byte value, want 4 or "
+					      "8",
+					      descsz);
+			return 0;
 		}
 		off = next;
 	}
-	return 1; /* not in this segment */
+	return 1;
 }
 
 static int
 parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 	  char *err, size_t errlen)
 {
+	const struct elf_class *ec = NULL;
 	uint8_t cls, data;
 	uint16_t type, machine, phentsize, phnum;
 	uint64_t phoff;
+	char bad_note[120] = "";
 	int have_entry = 0;
 
 	if (rd_u8(r, 4, &cls) || rd_u8(r, 5, &data))
 		return errmsg(err, errlen, "truncated ELF header");
-	if (cls != 2)
-		return errmsg(err, errlen, "ELF class %u is not ELF64", cls);
+	for (size_t i = 0; i < sizeof(elf_classes) / sizeof(elf_classes[0]);
+	     i++)
+		if (elf_classes[i].id == cls)
+			ec = &elf_classes[i];
+	if (ec == NULL)
+		return errmsg(err, errlen,
+			      "ELF class %u is neither ELF32 (1) nor ELF64 (2)",
+			      cls);
 	if (data != 1)
-		return errmsg(err, errlen, "ELF is not little-endian");
+		return errmsg(err, errlen, "%s is not little-endian", ec->name);
+	if (r->len < ec->ehdr_size)
+		return errmsg(err, errlen,
+			      "truncated ELF header (%zu bytes, an %s header "
+			      "has %u)",
+			      r->len, ec->name, ec->ehdr_size);
 	if (rd_u16(r, 16, &type) || rd_u16(r, 18, &machine) ||
-	    rd_u64(r, 32, &phoff) || rd_u16(r, 54, &phentsize) ||
-	    rd_u16(r, 56, &phnum))
+	    rd_word(r, ec->e_phoff, ec->word, &phoff) ||
+	    rd_u16(r, ec->e_phentsize, &phentsize) ||
+	    rd_u16(r, ec->e_phnum, &phnum))
 		return errmsg(err, errlen, "truncated ELF header");
-	if (type != 2)
+	if (type != ELF_ET_EXEC)
 		return errmsg(err, errlen, "ELF type %u is not an executable",
 			      type);
-	if (machine != 62)
-		return errmsg(err, errlen, "ELF machine %u is not x86-64",
-			      machine);
-	if (phentsize != 56)
-		return errmsg(err, errlen,
-			      "ELF program header size %u, want 56", phentsize);
+	if (machine != ec->machines[0] && machine != ec->machines[1])
+		return errmsg(err, errlen, "%s machine %u is not %s", ec->name,
+			      machine, ec->machines_text);
+	if (phentsize != ec->phdr_size)
+		return errmsg(err, errlen, "%s program header size %u, want %u",
+			      ec->name, phentsize, ec->phdr_size);
 	if (phnum == 0)
 		return errmsg(err, errlen, "ELF has no program headers");
-	if (phoff > r->len || (uint64_t)phnum * 56 > r->len - phoff)
+	if (phoff > r->len || (uint64_t)phnum * phentsize > r->len - phoff)
 		return errmsg(err, errlen,
 			      "ELF program headers (%u at offset %llu) lie "
-			      "outside the file",
-			      phnum, (unsigned long long)phoff);
+			      "outside the file (%zu bytes): truncated image?",
+			      phnum, (unsigned long long)phoff, r->len);
 
 	out->kind = LOADER_PVH_ELF;
 	out->nsegments = 0;
 	out->end = 0;
 	for (unsigned i = 0; i < phnum; i++) {
-		uint64_t ph = phoff + (uint64_t)i * 56;
+		uint64_t ph = phoff + (uint64_t)i * phentsize;
 		uint32_t ptype;
 		uint64_t offset, paddr, filesz, memsz;
 
-		if (rd_u32(r, ph, &ptype) || rd_u64(r, ph + 8, &offset) ||
-		    rd_u64(r, ph + 24, &paddr) || rd_u64(r, ph + 32, &filesz) ||
-		    rd_u64(r, ph + 40, &memsz))
+		if (rd_u32(r, ph, &ptype) ||
+		    rd_word(r, ph + ec->p_offset, ec->word, &offset) ||
+		    rd_word(r, ph + ec->p_paddr, ec->word, &paddr) ||
+		    rd_word(r, ph + ec->p_filesz, ec->word, &filesz) ||
+		    rd_word(r, ph + ec->p_memsz, ec->word, &memsz))
 			return errmsg(err, errlen,
 				      "truncated program header %u", i);
 		if (ptype != ELF_PT_LOAD && ptype != ELF_PT_NOTE)
@@ -171,9 +263,14 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 				      i, (unsigned long long)offset,
 				      (unsigned long long)filesz, r->len);
 		if (ptype == ELF_PT_NOTE) {
-			if (!have_entry &&
-			    find_pvh_note(r, offset, filesz, &out->entry) == 0)
-				have_entry = 1;
+			if (have_entry)
+				continue;
+			int f = find_pvh_note(r, i, offset, filesz, &out->entry,
+					      bad_note, sizeof(bad_note), err,
+					      errlen);
+			if (f < 0)
+				return -1;
+			have_entry = f == 0;
 			continue;
 		}
 		if (memsz < filesz)
@@ -213,9 +310,11 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 			out->end = paddr + memsz;
 	}
 	if (!have_entry)
-		return errmsg(err, errlen,
-			      "ELF has no Xen PVH entry note "
-			      "(XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel");
+		return errmsg(
+		    err, errlen,
+		    "%s has no Xen PVH entry note "
+		    "(XEN_ELFNOTE_PHYS32_ENTRY): not a PVH kernel%s%s",
+		    ec->name, bad_note[0] ? "; " : "", bad_note);
 	if (out->nsegments == 0)
 		return errmsg(err, errlen, "ELF has no loadable segments");
 	for (int j = 0; j < out->nsegments; j++) {

@@ -2,10 +2,13 @@
  * loader: recognises and validates a guest kernel image held in memory.
  *
  * Two formats are understood:
- *  - an ELF64 executable carrying a Xen PVH entry note
- *    (XEN_ELFNOTE_PHYS32_ENTRY), e.g. Linux's uncompressed vmlinux or the
- *    built-in demo guest: its PT_LOAD segments are copied to their physical
- *    addresses and the CPU starts in 32-bit protected mode at the note's entry;
+ *  - an ELF64 or ELF32 executable carrying a Xen PVH entry note
+ *    (XEN_ELFNOTE_PHYS32_ENTRY, a 4- or 8-byte value), e.g. Linux's
+ *    uncompressed vmlinux, the built-in demo guest, or a small ELF32 PVH
+ *    kernel (EM_386, or EM_X86_64 in the x32 container, as QEMU's -kernel
+ *    also takes): its PT_LOAD segments are copied to their physical
+ *    addresses (p_paddr) and the CPU starts in 32-bit protected mode at the
+ *    note's entry, whatever the class;
  *  - a Linux bzImage (boot protocol >= 2.12 with XLF_KERNEL_64): the
  *    protected-mode part is copied to 1 MiB and the CPU starts in long mode at
  *    load address + 0x200.
