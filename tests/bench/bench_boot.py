@@ -196,14 +196,9 @@ def p90(xs):
     return s[max(0, math.ceil(0.9 * len(s)) - 1)]
 
 
-def measure(peer, runs, timeout):
-    """Fills peer['result'] (dict of figures) or peer['error']."""
-    try:
-        one_run(peer, timeout, False)  # warm the page cache
-        rs = [one_run(peer, timeout, peer.get("mem", False)) for _ in range(runs)]
-    except PeerFailed as e:
-        peer["error"] = str(e)
-        return
+def summarize(peer):
+    """Turns peer['runs'] into peer['result'] (the figures of the table)."""
+    rs = peer["runs"]
     res = {
         "first": statistics.median(r[0] for r in rs), "first90": p90(r[0] for r in rs),
         "mark": statistics.median(r[1] for r in rs), "mark90": p90(r[1] for r in rs),
@@ -215,6 +210,31 @@ def measure(peer, runs, timeout):
         res["file"] = max(r[2]["file"] for r in rs)
         res["ram_rss"] = max(r[2]["ram_rss"] for r in rs)
     peer["result"] = res
+
+
+def measure(peers, runs, timeout):
+    """One unmeasured run of each peer (warms the page cache), then RUNS
+    rounds with one run of each: a load that changes during the benchmark
+    then weighs on every peer alike.  A peer that fails gets peer['error']
+    and leaves; the others get peer['result']."""
+    for rnd in range(runs + 1):
+        live = [p for p in peers if "error" not in p]
+        if not live:
+            break
+        print("bench_boot: %s: %s" % ("warm-up run" if rnd == 0 else "round %d of %d" % (rnd, runs),
+                                      ", ".join(p["label"] for p in live)),
+              file=sys.stderr, flush=True)
+        for peer in live:
+            try:
+                r = one_run(peer, timeout, rnd > 0 and peer.get("mem", False))
+            except PeerFailed as e:
+                peer["error"] = "run %d: %s" % (rnd, e) if rnd else "warm-up run: %s" % e
+                continue
+            if rnd > 0:
+                peer.setdefault("runs", []).append(r)
+    for peer in peers:
+        if "error" not in peer:
+            summarize(peer)
 
 
 def qemu_cmd(qemu, cpu, mem_mib, kernel):
@@ -279,7 +299,7 @@ def print_table(peers, runs, mem_mib):
             cols += ["-", "-", "-", "-"]
         print(line(cols))
     print("markers: bare = its byte 'x'; tiny = %r; demo = the prompt %r. Times from fork/exec, "
-          "median and p90 (nearest rank) of %d runs after a warm-up run; %d MiB guests."
+          "median and p90 (nearest rank) of %d rounds (one run of each peer) after a warm-up round; %d MiB guests."
           % (TINY_HELLO.decode(), DEMO_PROMPT.decode(), runs, mem_mib))
     for peer in peers:
         if isinstance(peer.get("detail"), str) and "result" in peer:
@@ -397,16 +417,13 @@ def main():
         qemu_peer("qemu-demo", demo, DEMO_PROMPT, guest="demo", mem=True),
     ]
     for peer in peers:
+        peer["label"] = peer["name"] + ("" if peer["guest"] == "-" else " (%s)" % peer["guest"])
         gone = [missing[n] for n in peer["needs"] if n in missing]
         if gone:
             peer["error"] = "; ".join(gone)
         elif peer.get("qemu") and qemu_error:
             peer["error"] = qemu_error
-        else:
-            print("bench_boot: %s%s: %d runs" % (peer["name"], "" if peer["guest"] == "-" else
-                                                 ", %s guest" % peer["guest"], a.runs + 1),
-                  file=sys.stderr, flush=True)
-            measure(peer, a.runs, timeout)
+    measure(peers, a.runs, timeout)
 
     print()
     print_table(peers, a.runs, a.mem)
