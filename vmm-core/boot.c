@@ -2,6 +2,7 @@
 #include "errmsg.h"
 #include "wire.h"
 
+#include "acpi.h"
 #include "mptable.h"
 
 #include <stdio.h>
@@ -11,9 +12,11 @@
 #define E820_RESERVED 2
 #define LOW_RAM_END 0x9fc00ULL
 #define HVM_START_MAGIC 0x336ec578U
+#define HVM_RSDP_PADDR 32 /* struct hvm_start_info, version >= 1 */
 #define MAX_E820 8
 
 /* Offsets in Linux's struct boot_params (the zero page). */
+#define ZP_ACPI_RSDP_ADDR 0x070 /* read by kernels with protocol >= 2.14 */
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE 0x0c4
 #define ZP_EXT_CMD_LINE_PTR 0x0c8
@@ -136,6 +139,7 @@ prepare_pvh(struct guestmem *gm, const struct boot_params_in *in,
 	put32(si + 0, HVM_START_MAGIC);
 	put32(si + 4, 1); /* version 1: has the memory map */
 	put64(si + 24, in->cmdline != NULL ? BOOT_CMDLINE : 0);
+	put64(si + HVM_RSDP_PADDR, ACPI_ADDR);
 	put64(si + 40, memmap);
 	put32(si + 48, (uint32_t)n);
 	for (int i = 0; i < n; i++) {
@@ -195,6 +199,8 @@ prepare_bzimage(struct guestmem *gm, const struct boot_params_in *in,
 		put32(zp + ZP_EXT_RAMDISK_SIZE,
 		      (uint32_t)((uint64_t)in->initrd_len >> 32));
 	}
+	/* Older kernels ignore it and find the RSDP by scanning. */
+	put64(zp + ZP_ACPI_RSDP_ADDR, ACPI_ADDR);
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;
 	for (int i = 0; i < n; i++) {
 		uint8_t *e = zp + ZP_E820_TABLE + i * 20;
@@ -228,6 +234,10 @@ boot_prepare(struct guestmem *gm, const struct boot_params_in *in,
 	if (load_segments(gm, in, err, errlen) != 0)
 		return -1;
 	write_gdt(gm);
+	if (acpi_write(guestmem_ptr(gm, ACPI_ADDR, ACPI_AREA_SIZE),
+		       ACPI_AREA_SIZE, ACPI_ADDR, in->ncpus) < 0)
+		return errmsg(err, errlen, "%d vCPUs: at most %d", in->ncpus,
+			      ACPI_MAX_CPUS);
 	if (mptable_write(guestmem_ptr(gm, MPTABLE_ADDR,
 				       mptable_size(in->ncpus)),
 			  MPTABLE_ADDR, in->ncpus) != 0)

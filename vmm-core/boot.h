@@ -5,7 +5,8 @@
  * Guest-physical layout below 1 MiB (all of it RAM, part marked reserved):
  *   0x0500  GDT                 0x6000  PVH hvm_start_info, memmap, modules
  *   0x7000  Linux zero page     0x9000  page tables (4 GiB identity, 2 MiB)
- *   0x20000 command line        0x9fc00-0xfffff reserved (MP table 0xf0000)
+ *   0x20000 command line        0x9fc00-0xfffff reserved: ACPI tables
+ *                               from 0xe0000 (acpi.h), MP table 0xf0000
  * The kernel sits at 1 MiB or its ELF addresses; an initrd goes at the top
  * of low RAM (below the kernel's initrd_addr_max).
  */

@@ -3,6 +3,14 @@
  * vCPUs, the IOAPIC and ISA interrupt routing, at MPTABLE_ADDR (inside the
  * 0xf0000-0xfffff area that Linux scans).  ISA IRQ n is wired to IOAPIC pin
  * n, matching KVM's default GSI routing (the PIT injects GSI 0).
+ *
+ * Kept next to the ACPI tables (acpi.h), which describe the same CPUs,
+ * IOAPIC and routing: a kernel with ACPI takes the MADT and ignores this
+ * table (Linux prints "ACPI: Using ACPI (MADT) for SMP configuration
+ * information"), but one without ACPI support, or booted with acpi=off,
+ * finds its CPUs only here.  It costs a few hundred bytes of reserved
+ * memory.  The facts both tables state (addresses, the IOAPIC id, the
+ * CPU limit) are defined here once.
  */
 #ifndef VMGATE_MPTABLE_H
 #define VMGATE_MPTABLE_H
