@@ -4,10 +4,14 @@
  * Layout from Xen's public ABI (xen/include/public/arch-x86/hvm/start_info.h),
  * written out here as the guest's own definitions. Version 0 stops after
  * rsdp_paddr; version 1 adds the memory map. The guest needs no RAM beyond
- * its own image, so a missing map only makes `mem` less informative.
+ * its own image, so a missing map only makes `mem` less informative. The
+ * command line (both versions) may carry flags for testing (bootinfo.h).
  */
 #include "bootinfo.h"
 #include "shared.h"
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #define BOOTINFO_MAGIC 0x336ec578
 #define BOOTINFO_E820_RAM 1
@@ -15,6 +19,8 @@
 /* Far above any real map; keeps a garbage count from looping for minutes
  * of emulated ring-0 time. */
 #define BOOTINFO_MAX_ENTRIES 1024
+/* Longest command line looked at; vmgate-vmm's limit is 4095 + NUL. */
+#define BOOTINFO_CMDLINE_MAX 4096
 
 struct bootinfo_start_info {
 	uint32_t magic;
@@ -37,18 +43,66 @@ struct bootinfo_memmap_entry {
 	uint32_t reserved;
 };
 
-void
-bootinfo_init(uint32_t start_info_paddr)
+/* Which word of the command line sets what; see bootinfo.h. */
+static const struct {
+	const char *word;
+	bool *flag;
+} bootinfo_flags[] = {
+    {"syscall=trap", &shared.syscall_trap},
+};
+
+/* Does the word of length n at w equal the NUL-terminated s? */
+static bool
+bootinfo_word_is(const char *w, size_t n, const char *s)
 {
-	const struct bootinfo_start_info *si =
-	    (const void *)(uintptr_t)start_info_paddr;
+	size_t i = 0;
+
+	for (; i < n && s[i] != '\0'; i++)
+		if (w[i] != s[i])
+			return false;
+	return i == n && s[i] == '\0';
+}
+
+/*
+ * Space-separated words; unknown ones are ignored, as a kernel ignores
+ * parameters meant for someone else. The line is NUL-terminated, but at
+ * most BOOTINFO_CMDLINE_MAX bytes are looked at whatever the loader left.
+ */
+static void
+bootinfo_cmdline(const struct bootinfo_start_info *si)
+{
+	const char *p;
+	size_t i = 0;
+
+	if (si->cmdline_paddr == 0 ||
+	    si->cmdline_paddr >= BOOTINFO_MAPPED_LIMIT - BOOTINFO_CMDLINE_MAX)
+		return;
+	p = (const char *)(uintptr_t)si->cmdline_paddr;
+	while (i < BOOTINFO_CMDLINE_MAX && p[i] != '\0') {
+		size_t start;
+
+		if (p[i] == ' ' || p[i] == '\t') {
+			i++;
+			continue;
+		}
+		for (start = i; i < BOOTINFO_CMDLINE_MAX && p[i] != '\0' &&
+				p[i] != ' ' && p[i] != '\t';
+		     i++)
+			;
+		for (size_t f = 0;
+		     f < sizeof(bootinfo_flags) / sizeof(bootinfo_flags[0]); f++)
+			if (bootinfo_word_is(p + start, i - start,
+					     bootinfo_flags[f].word))
+				*bootinfo_flags[f].flag = true;
+	}
+}
+
+static void
+bootinfo_memmap(const struct bootinfo_start_info *si)
+{
 	const struct bootinfo_memmap_entry *map;
 	uint64_t bytes;
 
-	if (si->magic != BOOTINFO_MAGIC) {
-		shared.memmap_status = SHARED_MEMMAP_BAD_MAGIC;
-		return;
-	}
 	if (si->version < 1 || si->memmap_entries == 0 ||
 	    si->memmap_entries > BOOTINFO_MAX_ENTRIES) {
 		shared.memmap_status = SHARED_MEMMAP_NO_MEMMAP;
@@ -74,4 +128,18 @@ bootinfo_init(uint32_t start_info_paddr)
 		}
 	}
 	shared.memmap_status = SHARED_MEMMAP_OK;
+}
+
+void
+bootinfo_init(uint32_t start_info_paddr)
+{
+	const struct bootinfo_start_info *si =
+	    (const void *)(uintptr_t)start_info_paddr;
+
+	if (si->magic != BOOTINFO_MAGIC) {
+		shared.memmap_status = SHARED_MEMMAP_BAD_MAGIC;
+		return;
+	}
+	bootinfo_cmdline(si);
+	bootinfo_memmap(si);
 }

@@ -10,6 +10,12 @@
  * Copies the memory map into `shared` (shared.h) for ring 3 and sums the
  * RAM. Never fails: problems end up in shared.memmap_status, which the
  * shell reports.
+ *
+ * Also reads the command line (hvm_start_info.cmdline_paddr). One word is
+ * understood, the rest ignored:
+ *   syscall=trap  shared.syscall_trap = true: kernel_main() gives the
+ *                 int $0x80 gate DPL 0, so system calls take the fault
+ *                 route PVM hosts need (idt.h), on any host.
  */
 void bootinfo_init(uint32_t start_info_paddr);
 

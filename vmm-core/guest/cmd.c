@@ -6,12 +6,14 @@
 #include "con.h"
 #include "line.h"
 #include "pit.h"
+#include "probe.h"
 #include "shared.h"
 #include "shell.h"
 #include "str.h"
 #include "sys.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A line of LINE_MAX characters has at most this many words. */
 #define CMD_MAX_ARGS (LINE_MAX / 2 + 1)
@@ -122,6 +124,64 @@ cmd_wild(int argc, char **argv)
 	sys_wild();
 }
 
+/*
+ * Least privilege, shown: ring 3 reads a port itself. Ports in its TSS I/O
+ * bitmap give their value; any other raises #GP, which ring 0 turns into
+ * PROBE_FAULTED for this one instruction (probe.h) instead of a fatal
+ * exception.
+ */
+static void
+cmd_inb(int argc, char **argv)
+{
+	uint64_t port;
+	long v;
+
+	if (argc != 2 || !str_to_u64(argv[1], 0xffff, &port)) {
+		con_puts("usage: inb PORT   (0..65535, or hex 0x0..0xffff)\r\n");
+		return;
+	}
+	v = probe_inb((uint16_t)port);
+	if (v == PROBE_FAULTED)
+		con_printf("inb 0x%lx: #GP (port not in ring 3's I/O bitmap)\r\n",
+			   port);
+	else
+		con_printf("inb 0x%lx: 0x%02lx\r\n", port, v);
+}
+
+static void
+cmd_syscalls(int argc, char **argv)
+{
+	uint64_t gate = shared.syscalls[SHARED_SYSCALL_GATE];
+	uint64_t ud = shared.syscalls[SHARED_SYSCALL_UD];
+	uint64_t gp = shared.syscalls[SHARED_SYSCALL_GP];
+
+	(void)argc;
+	(void)argv;
+	con_printf("int $0x80 calls: %lu through the gate, %lu as #UD, "
+		   "%lu as #GP\r\n",
+		   gate, ud, gp);
+	if (shared.syscall_trap)
+		con_puts("syscall=trap: the int $0x80 gate is DPL 0\r\n");
+}
+
+/* A fatal exception on purpose, from ring 3: page 0 is never mapped. */
+static void
+cmd_fault(int argc, char **argv)
+{
+	uint8_t v;
+
+	(void)argc;
+	(void)argv;
+	con_puts("fault: reading address 0 from ring 3\r\n");
+	con_flush();
+	/* asm, not a C null dereference, which the compiler may turn
+	 * into ud2 (#UD) or drop. */
+	__asm__ volatile("movb (%1), %0" : "=q"(v) : "r"((uintptr_t)0)
+			 : "memory");
+	(void)v;
+	con_puts("fault: address 0 was readable\r\n");
+}
+
 static const struct cmd cmd_table[] = {
     {"help", "", "list commands", cmd_help},
     {"uname", "", "print system name and version", cmd_uname},
@@ -130,10 +190,16 @@ static const struct cmd cmd_table[] = {
     {"uptime", "", "seconds since boot (PIT ticks)", cmd_uptime},
     {"bulk", "N[K|M]", "print N bytes of test pattern, then their CRC-32",
      bulk_cmd},
+    {"inb", "PORT", "read an I/O port from ring 3 (#GP unless granted)",
+     cmd_inb},
+    {"syscalls", "", "how system calls reached ring 0 since boot",
+     cmd_syscalls},
     {"reboot", "", "reset the machine", cmd_reboot},
     {"poweroff", "", "power the machine off", cmd_poweroff},
     {"crash", "", "triple-fault the CPU", cmd_crash},
     {"wild", "", "execute from unbacked guest-physical memory", cmd_wild},
+    {"fault", "", "die: ring 3 reads address 0 (pvpanic, halt)",
+     cmd_fault},
 };
 
 static void

@@ -47,7 +47,7 @@ idt_set(unsigned vector, uintptr_t handler, uint8_t type_attr, uint8_t ist)
 }
 
 void
-idt_init(void)
+idt_init(bool syscall_gate_dpl0)
 {
 	struct idt_pointer ptr = {sizeof(idt) - 1, (uintptr_t)idt};
 	uintptr_t stubs = (uintptr_t)trapentry_stubs;
@@ -59,7 +59,8 @@ idt_init(void)
 			v == IDT_DOUBLE_FAULT ? 1 : 0);
 	}
 	idt_set(IDT_SYSCALL, (uintptr_t)trapentry_syscall,
-		IDT_GATE_INTERRUPT | IDT_GATE_DPL3, 0);
+		IDT_GATE_INTERRUPT | (syscall_gate_dpl0 ? 0 : IDT_GATE_DPL3),
+		0);
 	idt_set(IDT_APIC_SPURIOUS, (uintptr_t)trapentry_apic_spurious,
 		IDT_GATE_INTERRUPT, 0);
 	__asm__ volatile("lidt %0" : : "m"(ptr));

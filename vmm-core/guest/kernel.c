@@ -15,6 +15,7 @@
 #include "paging.h"
 #include "pic.h"
 #include "pit.h"
+#include "shared.h"
 #include "shell.h"
 #include "trapentry.h"
 #include "uart.h"
@@ -26,7 +27,7 @@ kernel_main(uint32_t start_info_paddr)
 	uart_init();
 	bootinfo_init(start_info_paddr);
 	gdt_init();
-	idt_init();
+	idt_init(shared.syscall_trap);
 	paging_init();
 
 	pic_init();

@@ -24,6 +24,14 @@ enum shared_memmap_status {
 	SHARED_MEMMAP_UNREACHABLE, /* table above 4 GiB, not mapped */
 };
 
+/* How an `int $0x80` from ring 3 reached ring 0 (see trap.c). */
+enum shared_syscall_route {
+	SHARED_SYSCALL_GATE, /* through the DPL-3 gate at vector 0x80 */
+	SHARED_SYSCALL_UD,   /* as #UD at the `cd 80` (PVM hosts) */
+	SHARED_SYSCALL_GP,   /* as #GP(0x402): the gate is DPL 0 (syscall=trap) */
+	SHARED_SYSCALL_ROUTES
+};
+
 struct shared_memmap_entry {
 	uint64_t base;
 	uint64_t size;
@@ -45,6 +53,8 @@ struct shared {
 	uint32_t memmap_count; /* entries copied below */
 	struct shared_memmap_entry memmap[SHARED_MEMMAP_MAX];
 	uint64_t ram_bytes; /* sum of type-1 (RAM) entries */
+	bool syscall_trap;  /* booted with syscall=trap: the gate is DPL 0 */
+	volatile uint64_t syscalls[SHARED_SYSCALL_ROUTES]; /* calls per route */
 	struct shared_rx rx;
 };
 

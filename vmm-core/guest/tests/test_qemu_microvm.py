@@ -232,13 +232,16 @@ def run(guest):
                  what="history")
 
     helptext = guest.command("help")
-    for name in ("help", "uname", "echo", "mem", "uptime", "bulk",
-                 "reboot", "poweroff", "crash", "wild"):
+    for name in ("help", "uname", "echo", "mem", "uptime", "bulk", "inb",
+                 "syscalls", "reboot", "poweroff", "crash", "wild", "fault"):
         if not re.search(rb"^  " + name.encode() + rb" ", helptext, re.M):
             raise Failure("help does not list %s:\n%r" % (name, helptext))
 
     expect_output(guest, "frobnicate 1 2",
                   b"frobnicate: command not found\r\n")
+
+    check_ports(guest)
+    check_syscalls(guest, "gate")
 
     mem = guest.command("mem").decode()
     lines = mem.split("\r\n")
@@ -274,6 +277,96 @@ def run(guest):
     expect_output(guest, "uname", b"vmgate-demo 0.1 x86_64\r\n")
 
 
+# Ring 3 may use exactly COM1's THR (0x3f8) and LSR (0x3fd); every other
+# port must raise #GP, which the guest reports and survives. The neighbours
+# of the granted ports prove the bitmap is exact, 0x505 and 0x600 lie
+# beyond its end.
+FORBIDDEN_PORTS = ("0x60", "0x64", "0x3f9", "0x3fc", "0x3fe", "0x3f7",
+                   "0x505", "0x600", "0xffff")
+
+
+def check_ports(guest):
+    out = guest.command("inb 0x3fd")
+    m = re.fullmatch(rb"inb 0x3fd: 0x([0-9a-f]{2})\r\n", out)
+    if not m:
+        raise Failure("inb 0x3fd (COM1 LSR) printed %r" % out)
+    # The shell flushed its output before reading the line: the transmitter
+    # is idle, so THRE (0x20) and TEMT (0x40) are set.
+    if int(m.group(1), 16) & 0x60 != 0x60:
+        raise Failure("inb 0x3fd: LSR 0x%s, expected THRE and TEMT set" %
+                      m.group(1).decode())
+    # The same port in decimal.
+    out = guest.command("inb 1021")
+    if not re.fullmatch(rb"inb 0x3fd: 0x[0-9a-f]{2}\r\n", out):
+        raise Failure("inb 1021 printed %r" % out)
+    for port in FORBIDDEN_PORTS:
+        expect_output(guest, "inb " + port,
+                      ("inb %s: #GP (port not in ring 3's I/O bitmap)\r\n"
+                       % port).encode())
+    for bad in ("inb", "inb 0x10000", "inb 12z", "inb 0x"):
+        out = guest.command(bad)
+        if not out.startswith(b"usage: inb PORT"):
+            raise Failure("%r printed %r, expected the usage line" % (
+                bad, out))
+    expect_output(guest, "echo ports done", b"ports done\r\n")
+
+
+def check_syscalls(guest, route):
+    """All system calls so far came by ROUTE ("gate" or "#GP"), none other."""
+    out = guest.command("syscalls")
+    m = re.match(rb"int \$0x80 calls: (\d+) through the gate, (\d+) as #UD, "
+                 rb"(\d+) as #GP\r\n", out)
+    if not m:
+        raise Failure("syscalls printed %r" % out)
+    counts = {"gate": int(m.group(1)), "#UD": int(m.group(2)),
+              "#GP": int(m.group(3))}
+    others = {k: v for k, v in counts.items() if k != route}
+    if counts[route] == 0 or any(others.values()):
+        raise Failure("syscalls: expected every call %s, got %r" % (
+            "through the gate" if route == "gate" else "as " + route,
+            counts))
+    return counts[route]
+
+
+def run_syscall_trap(guest):
+    """syscall=trap: the int $0x80 gate is DPL 0, so every system call
+    arrives as a #GP at the `cd 80` bytes and is dispatched from the fault
+    handler: the route PVM hosts need (there as #UD)."""
+    guest.expect(re.escape(PROMPT), BOOT_TIMEOUT, "banner and prompt")
+    expect_output(guest, "echo through a fault", b"through a fault\r\n")
+    check_bulk(guest, "100000", 100000)
+    # Waiting for input (sti; hlt in ring 0) from the fault handler.
+    time.sleep(0.5)
+    expect_output(guest, "echo after a wait", b"after a wait\r\n")
+    n = check_syscalls(guest, "#GP")
+    if b"syscall=trap: the int $0x80 gate is DPL 0" not in guest.out:
+        raise Failure("syscalls does not say syscall=trap is in effect")
+    expect_output(guest, "poweroff",
+                  b"powering off\r\npoweroff: not supported by this "
+                  b"machine\r\n")
+    if check_syscalls(guest, "#GP") <= n:
+        raise Failure("the #GP count did not grow")
+    check_ports(guest)
+
+
+def run_fault_pvpanic(guest):
+    """A fatal exception writes PVPANIC_PANICKED to QEMU's pvpanic device,
+    which with -action panic=exit-failure ends QEMU with status 1."""
+    guest.expect(re.escape(PROMPT), BOOT_TIMEOUT, "banner and prompt")
+    guest.send("fault\r")
+    guest.expect(b"fault: reading address 0 from ring 3\r\n",
+                 what="fault message")
+    guest.expect(rb"\r\nexception 14 at RIP=0x[0-9a-f]+ err=0x4 cr2=0x0 "
+                 rb"ring 3 rsp=0x[0-9a-f]+\r\n", what="exception report")
+    try:
+        status = guest.proc.wait(CMD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Failure("QEMU still running %.0fs after the exception: no "
+                      "pvpanic write" % CMD_TIMEOUT)
+    if status != 1:
+        raise Failure("QEMU exit status %d after pvpanic, expected 1" % status)
+
+
 def check_banner_again(guest, after):
     m = guest.expect(re.escape(BANNER) + rb"[^\r]*\r\n", BOOT_TIMEOUT,
                      "banner after %s" % after)
@@ -298,6 +391,24 @@ def run_small_with_break(guest):
     guest.send(MUX_SEND_BREAK)
     guest.expect(b"<break>\r\n" + re.escape(PROMPT), what="<break>")
     expect_output(guest, "echo after break", b"after break\r\n")
+    # Without a pvpanic device (port 0x505 reads 0xff) a fatal exception is
+    # reported and the guest halts: no write, QEMU neither exits nor resets.
+    guest.send("fault\r")
+    guest.expect(rb"\r\nexception 14 at RIP=0x[0-9a-f]+ err=0x4 cr2=0x0 "
+                 rb"ring 3 rsp=0x[0-9a-f]+\r\n", what="exception report")
+    time.sleep(2)
+    if guest.proc.poll() is not None:
+        raise Failure("QEMU exited (%d) after a fault without pvpanic" %
+                      guest.proc.poll())
+    guest.send("echo halted?\r")
+    time.sleep(1)
+    try:
+        guest._read_some(time.monotonic() + 0.5)
+    except Failure:
+        pass
+    if guest.out[guest.pos:]:
+        raise Failure("guest answered after a fatal exception: %r" %
+                      guest.out[guest.pos:])
 
 
 def main():
@@ -331,6 +442,15 @@ def main():
          qemu_argv("16", ["-chardev", "stdio,id=con,mux=on,signal=off",
                           "-serial", "chardev:con"]),
          run_small_with_break),
+    ]
+    phases += [
+        ("64 MiB, syscall=trap",
+         qemu_argv("64", ["-serial", "stdio", "-append", "syscall=trap"]),
+         run_syscall_trap),
+        ("64 MiB, pvpanic",
+         qemu_argv("64", ["-serial", "stdio", "-device", "pvpanic",
+                          "-action", "panic=exit-failure"]),
+         run_fault_pvpanic),
     ]
     for name, argv, fn in phases:
         print("running (%s):" % name, " ".join(argv))
