@@ -273,7 +273,7 @@ valid_state(uint32_t v)
 static bool
 valid_reason(uint32_t v)
 {
-	return v <= CTL_REASON_BOOT_ERROR;
+	return v <= CTL_REASON_GUEST_PANIC;
 }
 
 static int
@@ -951,6 +951,7 @@ ctl_reason_name(uint32_t reason)
 	    [CTL_REASON_UNHANDLED_IO] = "unhandled I/O",
 	    [CTL_REASON_ENTRY_FAILURE] = "VM entry failure",
 	    [CTL_REASON_BOOT_ERROR] = "boot error",
+	    [CTL_REASON_GUEST_PANIC] = "guest panicked",
 	};
 	return lookup(t, NELEM(t), reason);
 }

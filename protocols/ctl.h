@@ -194,6 +194,10 @@ enum ctl_reason {
 	CTL_REASON_UNHANDLED_IO = 7,   /* PIO/MMIO nobody claims, if fatal */
 	CTL_REASON_ENTRY_FAILURE = 8,  /* KVM_EXIT_FAIL_ENTRY */
 	CTL_REASON_BOOT_ERROR = 9,     /* kernel/initrd could not be loaded */
+	CTL_REASON_GUEST_PANIC = 10,   /* guest wrote PANICKED to pvpanic */
+	/* Append new reasons here, never renumber: the value is on the
+	 * wire.  A peer built before a reason existed rejects it
+	 * (CTL_E_ENUM); gateway and monitor are built and shipped together. */
 };
 
 enum ctl_errcode {

@@ -408,7 +408,7 @@ test_bad_enums(void **state)
 	    CTL_E_ENUM);
 	assert_int_equal(
 	    decode_raw(CTL_T_HELLO, "\x01\0\x02\0\0\0\0\0\x01\0a", 11, &m), 0);
-	/* STATE state 0 / 7, reason 10. */
+	/* STATE state 0 / 7, reason 11 (one past the last). */
 	memset(p, 0, sizeof(p));
 	p[0] = 0; /* state */
 	p[4] = 0; /* reason */
@@ -416,9 +416,11 @@ test_bad_enums(void **state)
 	p[0] = 7;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
 	p[0] = CTL_VM_RUNNING;
-	p[4] = 10;
+	p[4] = CTL_REASON_GUEST_PANIC + 1;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
 	p[4] = CTL_REASON_BOOT_ERROR;
+	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
+	p[4] = CTL_REASON_GUEST_PANIC;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
 
 	/* The encoder refuses the same values. */
@@ -437,7 +439,8 @@ test_bad_enums(void **state)
 					  0, 0, NULL),
 			 CTL_E_ENUM);
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  CTL_VM_RUNNING, (enum ctl_reason)10,
+					  CTL_VM_RUNNING,
+					  (enum ctl_reason)(CTL_REASON_GUEST_PANIC + 1),
 					  0, 0, NULL),
 			 CTL_E_ENUM);
 }
@@ -735,6 +738,9 @@ test_names(void **state)
 	assert_string_equal(ctl_state_name(0), "?");
 	assert_string_equal(ctl_reason_name(CTL_REASON_TRIPLE_FAULT),
 			    "triple fault");
+	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC),
+			    "guest panicked");
+	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC + 1), "?");
 	assert_string_equal(ctl_reason_name(99), "?");
 	assert_string_equal(ctl_power_name(CTL_POWER_POWEROFF), "poweroff");
 	assert_string_equal(ctl_errcode_name(CTL_ERR_NAME), "wrong VM name");
