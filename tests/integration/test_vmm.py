@@ -167,6 +167,44 @@ def test_break_reaches_the_guest():
         vm.expect(re.escape(PROMPT))
 
 
+@needs_kvm
+def test_ring3_gets_exactly_its_ports():
+    """Least privilege: ring 3 runs with IOPL 0 and a TSS I/O bitmap that
+    grants COM1's THR and LSR only. Any other port is a #GP, which the
+    guest's `inb` reports instead of dying."""
+    with Vmm() as vm:
+        vm.expect(re.escape(PROMPT))
+        for port in ("0x60", "0x3f9", "0x505", "0x600"):
+            assert vm.command("inb " + port) == b"inb %s: #GP (port not in ring 3's I/O bitmap)\r\n" % port.encode()
+        assert vm.command("echo still alive") == b"still alive\r\n"
+        out = vm.command("inb 0x3fd")
+        m = re.fullmatch(rb"inb 0x3fd: 0x([0-9a-f]{2})\r\n", out)
+        assert m, out
+        # Read after the shell flushed its output: THRE (0x20) is set.
+        assert int(m.group(1), 16) & 0x20, out
+        counts = vm.command("syscalls")
+        assert re.fullmatch(rb"int \$0x80 calls: [1-9]\d* through the gate, 0 as #UD, 0 as #GP\r\n", counts), counts
+
+
+@needs_kvm
+def test_syscalls_by_the_fault_route():
+    """syscall=trap gives the int $0x80 gate DPL 0: every system call then
+    reaches ring 0 as a #GP at the `cd 80` bytes, the fault route that PVM
+    hosts (#UD) depend on; the shell must work exactly as through the gate."""
+    with Vmm("--cmdline", "syscall=trap") as vm:
+        vm.expect(re.escape(PROMPT))
+        assert vm.command("echo via a fault") == b"via a fault\r\n"
+        bulk_check(vm.command("bulk 64K", timeout=600), 64 << 10)
+        time.sleep(0.5)  # the wait-for-input call sleeps (sti; hlt) in the handler
+        counts = vm.command("syscalls")
+        assert re.fullmatch(
+            rb"int \$0x80 calls: 0 through the gate, 0 as #UD, [1-9]\d* as #GP\r\n"
+            rb"syscall=trap: the int \$0x80 gate is DPL 0\r\n", counts), counts
+        vm.send("poweroff\r")
+        assert vm.wait() == 0
+        assert "guest stopped: guest power-off" in vm.stderr_text()
+
+
 def test_bad_images_get_clear_errors(tmp_path):
     missing = tmp_path / "nope"
     r = os.popen("%s --kernel %s 2>&1; echo exit=$?" % (VMM, missing)).read()
