@@ -551,6 +551,8 @@ exit_meaning(int code)
 		return "KVM internal error";
 	case 13:
 		return "guest crashed";
+	case 15:
+		return "guest panicked";
 	case 20:
 		return "stopped";
 	default:

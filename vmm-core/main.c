@@ -53,7 +53,8 @@ usage(FILE *f)
 		"On a terminal the console is raw; Ctrl-] . quits.\n"
 		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
 		"10 guest rebooted, 11 triple fault, 12 KVM internal error,\n"
-		"13 other crash, 20 stopped by signal or escape key.\n",
+		"13 other crash, 15 guest panic (pvpanic), 20 stopped by "
+		"signal\nor escape key.\n",
 		VM_MAX_CPUS);
 }
 

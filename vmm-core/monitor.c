@@ -260,6 +260,8 @@ ctl_reason_of(enum vm_reason r)
 		return CTL_REASON_ENTRY_FAILURE;
 	case VM_REASON_UNHANDLED_EXIT:
 		return CTL_REASON_UNHANDLED_IO;
+	case VM_REASON_GUEST_PANIC:
+		return CTL_REASON_GUEST_PANIC;
 	case VM_REASON_HOST_REQUEST:
 		break;
 	}
@@ -510,6 +512,8 @@ exit_status_for(const struct vm_event *ev)
 		return MONITOR_EXIT_TRIPLE_FAULT;
 	case VM_REASON_INTERNAL_ERROR:
 		return MONITOR_EXIT_INTERNAL_ERROR;
+	case VM_REASON_GUEST_PANIC:
+		return MONITOR_EXIT_GUEST_PANIC;
 	default:
 		return MONITOR_EXIT_CRASH_OTHER;
 	}

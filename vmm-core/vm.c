@@ -1,6 +1,7 @@
 #include "vm.h"
 #include "errmsg.h"
 
+#include "acpi.h"
 #include "mptable.h"
 
 #include <errno.h>
@@ -23,6 +24,15 @@
 #define LAPIC_LVT1 0x360
 #define APIC_MODE_NMI 0x400
 #define APIC_MODE_EXTINT 0x700
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+
+/* The tables announce every vCPU the monitor may create. */
+_Static_assert(VM_MAX_CPUS <= ACPI_MAX_CPUS &&
+		   VM_MAX_CPUS <= MPTABLE_MAX_CPUS,
+	       "ACPI and MP tables must cover VM_MAX_CPUS");
+
+/* The vCPU this thread runs, for devices that report which one acted. */
+static _Thread_local struct vm_vcpu *this_vcpu;
 
 const char *
 vm_state_name(enum vm_state s)
@@ -64,6 +74,8 @@ vm_reason_name(enum vm_reason r)
 		return "unhandled exit";
 	case VM_REASON_HOST_REQUEST:
 		return "host request";
+	case VM_REASON_GUEST_PANIC:
+		return "guest panic";
 	}
 	return "unknown";
 }
@@ -181,6 +193,27 @@ pm_event(void *opaque, enum pmreg_event ev)
 			   -1, 0, "ACPI reset register");
 }
 
+static uint64_t vcpu_rip(struct vm_vcpu *v);
+
+static void
+panic_event(void *opaque, enum pvpanic_event ev)
+{
+	struct vm *vm = opaque;
+	struct vm_vcpu *v = this_vcpu;
+
+	if (ev == PVPANIC_EVENT_CRASH_LOADED) {
+		/* A crash kernel takes over: the guest goes on. */
+		fprintf(stderr,
+			"vmgate-vmm: guest panicked on cpu %d; its crash "
+			"kernel (kdump) takes over\n",
+			v != NULL ? v->index : -1);
+		return;
+	}
+	post_event(vm, VM_STATE_CRASHED, VM_REASON_GUEST_PANIC,
+		   v != NULL ? v->index : -1, v != NULL ? vcpu_rip(v) : 0,
+		   "pvpanic: PANICKED");
+}
+
 /* vCPU setup. */
 
 static int
@@ -209,6 +242,11 @@ setup_cpuid(struct vm *vm, struct vm_vcpu *v, char *err, size_t errlen)
 		switch (e->function) {
 		case 1:
 			e->ecx |= 1U << 31; /* running under a hypervisor */
+			/* KVM emulates it but leaves the bit to us.  A
+			 * hardware-reduced ACPI Linux sets up no PIT or HPET
+			 * timer and needs it for its local APIC timer. */
+			if (vm->tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 			e->ebx = (e->ebx & 0x00ffffff) |
 				 (uint32_t)v->index << 24;
 			break;
@@ -382,6 +420,7 @@ vcpu_thread(void *arg)
 	struct vm *vm = v->vm;
 	struct kvm_run *run = v->run;
 
+	this_vcpu = v;
 	while (!atomic_load(&vm->stopping)) {
 		pthread_mutex_lock(&vm->lock);
 		while (vm->paused && !atomic_load(&vm->stopping))
@@ -478,10 +517,13 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 	uart8250_init(&vm->uart, &uart_ops, vm);
 	i8042_init(&vm->i8042, i8042_reset, vm);
 	pmreg_init(&vm->pmreg, pm_event, vm);
+	pvpanic_init(&vm->pvpanic, panic_event, vm);
 	if (bus_register(&vm->bus, BUS_PIO, UART8250_COM1_BASE, 8,
 			 &vm->uart.dev) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, 0x60, 5, &vm->i8042.dev) != 0 ||
-	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0)
+	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0 ||
+	    bus_register(&vm->bus, BUS_PIO, PVPANIC_PORT, 1,
+			 &vm->pvpanic.dev) != 0)
 		return errmsg(err, errlen, "device ports overlap");
 	return 0;
 }
@@ -578,6 +620,9 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 					      : "");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		return errmsg(err, errlen, "/dev/kvm: unexpected API version");
+	vm->tsc_deadline =
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) >
+	    0;
 	if ((r = guestmem_create(&vm->mem, cfg->mem)) != 0)
 		return errmsg(err, errlen, "guest memory (%llu MiB): %s",
 			      (unsigned long long)(cfg->mem >> 20),

@@ -1,14 +1,14 @@
 /*
  * vm: one KVM virtual machine: guest RAM, the in-kernel irqchip and PIT,
- * the monitor's devices (COM1, i8042, the power register) and one thread per
- * vCPU.
+ * the monitor's devices (COM1, i8042, the power register, pvpanic), the
+ * ACPI and MP tables (boot.h) and one thread per vCPU.
  *
  * Faults are states, not crashes: whatever a vCPU meets (triple fault,
- * emulation failure, failed entry, a guest reboot or power-off request) is
- * recorded as one struct vm_event and signalled on vm->event_fd; the owner
- * (the monitor's I/O loop) decides what happens next: vm_stop(), then
- * vm_start() again for a reset, or exit.  Nothing a guest does exits the
- * process.
+ * emulation failure, failed entry, a guest reboot or power-off request,
+ * a pvpanic PANICKED write) is recorded as one struct vm_event and
+ * signalled on vm->event_fd; the owner (the monitor's I/O loop) decides
+ * what happens next: vm_stop(), then vm_start() again for a reset, or
+ * exit.  Nothing a guest does exits the process.
  *
  * Threads: vm_start() spawns the vCPU threads; vm_stop() kicks them out of
  * KVM_RUN and joins them.  vm_pause()/vm_resume() park them.  Those three
@@ -24,6 +24,7 @@
 #include "i8042.h"
 #include "loader.h"
 #include "pmreg.h"
+#include "pvpanic.h"
 #include "uart8250.h"
 
 #include <pthread.h>
@@ -50,6 +51,7 @@ enum vm_reason {
 	VM_REASON_ENTRY_FAILURE,
 	VM_REASON_UNHANDLED_EXIT,
 	VM_REASON_HOST_REQUEST,
+	VM_REASON_GUEST_PANIC, /* pvpanic PANICKED: cpu and rip of the write */
 };
 
 struct vm_event {
@@ -89,6 +91,7 @@ struct vm {
 	struct vm_config cfg;
 	struct loader_image image;
 	int kvm_fd, vm_fd;
+	int tsc_deadline; /* KVM emulates the TSC-deadline timer */
 	size_t run_size;
 	struct guestmem mem;
 	struct bus bus;
@@ -96,6 +99,7 @@ struct vm {
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct pmreg pmreg;
+	struct pvpanic pvpanic;
 	struct vm_vcpu vcpu[VM_MAX_CPUS];
 
 	atomic_int stopping;	/* vCPUs must leave KVM_RUN and exit */
