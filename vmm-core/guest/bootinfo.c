@@ -90,7 +90,8 @@ bootinfo_cmdline(const struct bootinfo_start_info *si)
 		     i++)
 			;
 		for (size_t f = 0;
-		     f < sizeof(bootinfo_flags) / sizeof(bootinfo_flags[0]); f++)
+		     f < sizeof(bootinfo_flags) / sizeof(bootinfo_flags[0]);
+		     f++)
 			if (bootinfo_word_is(p + start, i - start,
 					     bootinfo_flags[f].word))
 				*bootinfo_flags[f].flag = true;

@@ -137,13 +137,15 @@ cmd_inb(int argc, char **argv)
 	long v;
 
 	if (argc != 2 || !str_to_u64(argv[1], 0xffff, &port)) {
-		con_puts("usage: inb PORT   (0..65535, or hex 0x0..0xffff)\r\n");
+		con_puts(
+		    "usage: inb PORT   (0..65535, or hex 0x0..0xffff)\r\n");
 		return;
 	}
 	v = probe_inb((uint16_t)port);
 	if (v == PROBE_FAULTED)
-		con_printf("inb 0x%lx: #GP (port not in ring 3's I/O bitmap)\r\n",
-			   port);
+		con_printf(
+		    "inb 0x%lx: #GP (port not in ring 3's I/O bitmap)\r\n",
+		    port);
 	else
 		con_printf("inb 0x%lx: 0x%02lx\r\n", port, v);
 }
@@ -176,7 +178,9 @@ cmd_fault(int argc, char **argv)
 	con_flush();
 	/* asm, not a C null dereference, which the compiler may turn
 	 * into ud2 (#UD) or drop. */
-	__asm__ volatile("movb (%1), %0" : "=q"(v) : "r"((uintptr_t)0)
+	__asm__ volatile("movb (%1), %0"
+			 : "=q"(v)
+			 : "r"((uintptr_t)0)
 			 : "memory");
 	(void)v;
 	con_puts("fault: address 0 was readable\r\n");
@@ -198,8 +202,7 @@ static const struct cmd cmd_table[] = {
     {"poweroff", "", "power the machine off", cmd_poweroff},
     {"crash", "", "triple-fault the CPU", cmd_crash},
     {"wild", "", "execute from unbacked guest-physical memory", cmd_wild},
-    {"fault", "", "die: ring 3 reads address 0 (pvpanic, halt)",
-     cmd_fault},
+    {"fault", "", "die: ring 3 reads address 0 (pvpanic, halt)", cmd_fault},
 };
 
 static void

@@ -90,17 +90,17 @@ gdt_init(void)
 	gdt[(GDT_TSS >> 3) + 1] = tss >> 32;
 
 	gdt_tss.tss.rsp[0] = (uintptr_t)kernel_stack_top;
-	gdt_tss.tss.ist[0] =
-	    (uintptr_t)(gdt_df_stack + sizeof(gdt_df_stack));
+	gdt_tss.tss.ist[0] = (uintptr_t)(gdt_df_stack + sizeof(gdt_df_stack));
 	gdt_tss.tss.iomap_base = offsetof(struct gdt_tss_iomap, iomap);
 	memset(gdt_tss.iomap, 0xff, sizeof(gdt_tss.iomap));
 	gdt_tss.iomap_end = 0xff;
-	for (size_t i = 0; i < sizeof(gdt_user_ports) / sizeof(gdt_user_ports[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(gdt_user_ports) / sizeof(gdt_user_ports[0]); i++) {
 		uint16_t port = gdt_user_ports[i];
 
 		if (port < GDT_IOMAP_PORTS) /* else ring 3 never gets it */
-			gdt_tss.iomap[port / 8] &= (uint8_t)~(1u << (port % 8));
+			gdt_tss.iomap[port / 8] &=
+			    (uint8_t) ~(1u << (port % 8));
 	}
 
 	__asm__ volatile("lgdt %0" : : "m"(ptr));

@@ -28,7 +28,7 @@ enum shared_memmap_status {
 enum shared_syscall_route {
 	SHARED_SYSCALL_GATE, /* through the DPL-3 gate at vector 0x80 */
 	SHARED_SYSCALL_UD,   /* as #UD at the `cd 80` (PVM hosts) */
-	SHARED_SYSCALL_GP,   /* as #GP(0x402): the gate is DPL 0 (syscall=trap) */
+	SHARED_SYSCALL_GP,   /* as #GP: the gate is DPL 0 (syscall=trap) */
 	SHARED_SYSCALL_ROUTES
 };
 

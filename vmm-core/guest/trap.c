@@ -9,9 +9,10 @@
  * - as #UD with RIP at the `cd 80` bytes, which is what PVM hosts raise
  *   instead of entering the gate;
  * - as #GP with error code IDT_ERROR_CODE(IDT_SYSCALL) (0x402; 0x802 on
- *   QEMU TCG) and RIP at the `cd 80`, which every CPU raises when the gate is DPL 0: booted with
- *   syscall=trap, any host takes this fault route, so tests here cover the
- *   code PVM depends on (all but the #UD vector number itself).
+ *   QEMU TCG) and RIP at the `cd 80`, which every CPU raises when the gate
+ *   is DPL 0: booted with syscall=trap, any host takes this fault route,
+ *   so tests here cover the code PVM depends on (all but the #UD vector
+ *   number itself).
  * Faults leave RIP at the instruction, so those two routes step over its
  * two bytes before dispatching, as the gate would have.
  */
