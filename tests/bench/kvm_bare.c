@@ -38,15 +38,15 @@
 #define TSS_ADDR 0xfffbd000UL
 
 static const uint8_t guest_code[] = {
-	0x66, 0xba, 0xf8, 0x03, /* mov $0x3f8, %dx */
-	0xb0, 'x',		/* mov $'x', %al */
-	0xee,			/* out %al, %dx */
-	0xf4,			/* hlt */
+    0x66, 0xba, 0xf8, 0x03, /* mov $0x3f8, %dx */
+    0xb0, 'x',		    /* mov $'x', %al */
+    0xee,		    /* out %al, %dx */
+    0xf4,		    /* hlt */
 };
 
 enum step { T_OPEN, T_VM, T_MEM, T_VCPU, T_REGS, T_EXIT, T_NSTEPS };
 static const char *const step_name[T_NSTEPS] = {
-	"open", "create_vm", "memory", "create_vcpu", "regs", "io_exit",
+    "open", "create_vm", "memory", "create_vcpu", "regs", "io_exit",
 };
 
 static double
@@ -128,7 +128,7 @@ run_to_io(int vcpu, struct kvm_run *run, size_t run_size)
 		if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
 			fprintf(stderr, ", hardware entry failure 0x%llx",
 				(unsigned long long)run->fail_entry
-					.hardware_entry_failure_reason);
+				    .hardware_entry_failure_reason);
 		if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
 			fprintf(stderr, ", suberror %u",
 				run->internal.suberror);
