@@ -422,6 +422,40 @@ def test_killed_monitor_is_reported_and_restarted():
         g.cleanup()
 
 
+def test_guest_panic_shows_as_crashed():
+    # The demo guest's `fault` dies and writes PANICKED to pvpanic: with
+    # on_crash: stop the VM stays crashed, and everyone sees why, as for a
+    # triple fault: the attached user, `status` and `list`.
+    g = Gateway(vms=("web1",), start=False)
+    with open(g.config) as f:
+        text = f.read()
+    with open(g.config, "w") as f:
+        f.write(text.replace("on_crash: restart", "on_crash: stop"))
+    g.start()
+    try:
+        g.wait_prompt("web1")
+        c = g.attach("alice", "web1")
+        try:
+            c.expect(PROMPT)
+            c.send(b"fault\r")
+            c.expect(re.compile(rb"\[vmgate: web1 is crashed: guest panicked: pvpanic: PANICKED, "
+                                rb"cpu 0 rip 0x[0-9a-f]+\]"), 120)
+            c.expect(b"[vmgate: web1: monitor exited with status 15 (guest panicked); "
+                     b"left stopped (on_crash: stop)]", 60)
+        finally:
+            c.close()
+        st, out, _ = g.ssh("alice", "status", "web1")
+        assert st == 0 and out.startswith(
+            "web1: crashed (monitor exited with status 15 (guest panicked))"), out
+        st, out, _ = g.ssh("alice", "list")
+        assert st == 0 and re.search(r"^web1\s+crashed\s", out, re.M), out
+        states = [(l["state"], l["detail"]) for l in g.audit() if l["event"] == "vm"]
+        assert any(st == "crashed" and d.startswith("guest panicked: pvpanic: PANICKED, cpu 0 rip 0x")
+                   for st, d in states), states
+    finally:
+        g.cleanup()
+
+
 def test_reload_revokes_and_broken_policy_keeps_old():
     with open(os.path.join(os.path.dirname(__file__), "policy_nobob.yaml")) as f:
         nobob = f.read()

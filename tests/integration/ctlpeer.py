@@ -8,6 +8,7 @@ POWER, STATE = 0x20, 0x21
 ROLE_GATEWAY, ROLE_VMM = 1, 2
 PAUSE, RESUME, RESET, POWEROFF = 1, 2, 3, 4
 STATES = {1: "running", 2: "paused", 3: "halted", 4: "rebooting", 5: "crashed", 6: "stopped"}
+TRIPLE_FAULT, GUEST_PANIC = 4, 10  # enum ctl_reason
 
 
 def s16(text):

@@ -106,6 +106,20 @@ def test_kvm_internal_error_is_a_crashed_state():
 
 
 @needs_kvm
+def test_guest_panic_is_a_crashed_state():
+    # The demo guest's fatal-exception handler writes PANICKED to pvpanic
+    # (port 0x505) after its report: the monitor ends with status 15 and
+    # one line naming the panic, the vCPU and its rip.
+    with Vmm() as vm:
+        vm.expect(re.escape(PROMPT))
+        vm.send("fault\r")
+        vm.expect(rb"exception 14 at RIP=0x[0-9a-f]+ err=0x[0-9a-f]+ cr2=0x0 ring 3")
+        assert vm.wait() == 15, vm.stderr_text()
+        err = vm.stderr_text()
+        assert re.search(r"guest crashed: guest panic \(pvpanic: PANICKED; cpu 0, rip 0x[0-9a-f]+\)", err), err
+
+
+@needs_kvm
 def test_one_crash_leaves_other_monitors_running():
     with Vmm() as a, Vmm() as b:
         a.expect(re.escape(PROMPT))

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from ctlpeer import (BREAK, CONSOLE_IN, CREDIT, HELLO, POWER, POWEROFF, PAUSE, RESET, RESUME, CtlPeer)
+from ctlpeer import (BREAK, CONSOLE_IN, CREDIT, GUEST_PANIC, HELLO, POWER, POWEROFF, PAUSE, RESET, RESUME,
+                     CtlPeer)
 from vmmproc import VMM
 
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
@@ -78,6 +79,24 @@ def test_guest_crash_is_reported_as_state():
         until(peer, lambda: peer.states[-1][0] == "crashed")
         assert peer.states[-1][1] == 4  # triple fault
         assert proc.wait(30) == 11
+    finally:
+        proc.kill()
+
+
+@needs_kvm
+def test_guest_panic_is_reported_as_state():
+    peer, proc = start()
+    try:
+        peer.hello("web1")
+        grant(peer)
+        until(peer, lambda: b"demo$ " in peer.console)
+        peer.send(CONSOLE_IN, b"fault\r")
+        until(peer, lambda: peer.states[-1][0] == "crashed")
+        state, reason, detail = peer.states[-1]
+        assert reason == GUEST_PANIC and detail == "pvpanic: PANICKED", peer.states
+        # what the guest said before it went arrived first
+        assert re.search(rb"exception 14 at RIP=0x[0-9a-f]+", peer.console), bytes(peer.console[-300:])
+        assert proc.wait(30) == 15
     finally:
         proc.kill()
 
