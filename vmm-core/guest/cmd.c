@@ -17,6 +17,8 @@
 
 /* A line of LINE_MAX characters has at most this many words. */
 #define CMD_MAX_ARGS (LINE_MAX / 2 + 1)
+/* `ports` lists at most this many ports, then a count. */
+#define CMD_PORTS_SHOWN 16
 
 struct cmd {
 	const char *name;
@@ -150,6 +152,30 @@ cmd_inb(int argc, char **argv)
 		con_printf("inb 0x%lx: 0x%02lx\r\n", port, v);
 }
 
+/*
+ * Every port ring 3 can read: all 65536 tried, the refused ones cost a #GP
+ * each and touch no device. The granted ones are really read (RBR takes
+ * a byte of input, if one is waiting).
+ */
+static void
+cmd_ports(int argc, char **argv)
+{
+	unsigned granted = 0;
+
+	(void)argc;
+	(void)argv;
+	con_puts("ring 3 may read:");
+	for (uint32_t port = 0; port <= 0xffff; port++) {
+		if (probe_inb((uint16_t)port) == PROBE_FAULTED)
+			continue;
+		if (++granted <= CMD_PORTS_SHOWN)
+			con_printf(" 0x%x", port);
+	}
+	if (granted > CMD_PORTS_SHOWN)
+		con_printf(" ... (%u more)", granted - CMD_PORTS_SHOWN);
+	con_printf("\r\n%u of 65536 ports\r\n", granted);
+}
+
 static void
 cmd_syscalls(int argc, char **argv)
 {
@@ -196,6 +222,8 @@ static const struct cmd cmd_table[] = {
      bulk_cmd},
     {"inb", "PORT", "read an I/O port from ring 3 (#GP unless granted)",
      cmd_inb},
+    {"ports", "", "try every port from ring 3, list those it may read",
+     cmd_ports},
     {"syscalls", "", "how system calls reached ring 0 since boot",
      cmd_syscalls},
     {"reboot", "", "reset the machine", cmd_reboot},

@@ -233,7 +233,8 @@ def run(guest):
 
     helptext = guest.command("help")
     for name in ("help", "uname", "echo", "mem", "uptime", "bulk", "inb",
-                 "syscalls", "reboot", "poweroff", "crash", "wild", "fault"):
+                 "ports", "syscalls", "reboot", "poweroff", "crash", "wild",
+                 "fault"):
         if not re.search(rb"^  " + name.encode() + rb" ", helptext, re.M):
             raise Failure("help does not list %s:\n%r" % (name, helptext))
 
@@ -303,6 +304,9 @@ def check_ports(guest):
         expect_output(guest, "inb " + port,
                       ("inb %s: #GP (port not in ring 3's I/O bitmap)\r\n"
                        % port).encode())
+    # And no other port at all: ring 3 tries all 65536.
+    expect_output(guest, "ports",
+                  b"ring 3 may read: 0x3f8 0x3fd\r\n2 of 65536 ports\r\n")
     for bad in ("inb", "inb 0x10000", "inb 12z", "inb 0x"):
         out = guest.command(bad)
         if not out.startswith(b"usage: inb PORT"):
