@@ -196,6 +196,8 @@ def test_ring3_gets_exactly_its_ports():
         assert m, out
         # Read after the shell flushed its output: THRE (0x20) is set.
         assert int(m.group(1), 16) & 0x20, out
+        # ... and no other port: ring 3 tries all 65536 (65534 #GPs).
+        assert vm.command("ports", timeout=300) == b"ring 3 may read: 0x3f8 0x3fd\r\n2 of 65536 ports\r\n"
         counts = vm.command("syscalls")
         assert re.fullmatch(rb"int \$0x80 calls: [1-9]\d* through the gate, 0 as #UD, 0 as #GP\r\n", counts), counts
 
