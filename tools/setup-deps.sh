@@ -7,7 +7,7 @@ PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssh-dev libvncserver-dev libevent-dev libssl-dev libyaml-dev
 	libcmocka-dev libseccomp-dev
-	qemu-system-x86 busybox-static cpio xz-utils kmod
+	qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools
 	python3 python3-pytest python3-paramiko
 	openssh-client openssh-server ssh-audit asciinema
 )
