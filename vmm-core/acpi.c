@@ -70,16 +70,6 @@
 #define RES_IO_DECODE16 0x01
 #define RES_END 0x79 /* end tag, 1 byte: checksum (0: none) */
 
-static uint8_t
-checksum(const uint8_t *p, size_t n)
-{
-	uint8_t sum = 0;
-
-	while (n--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)(0 - sum);
-}
-
 /*
  * The AML byte emitter.  Writes past cap are counted, not made: the caller
  * checks `over` once at the end.  Objects with a PkgLength are written as
@@ -327,7 +317,7 @@ finish(uint8_t *t)
 		       (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
 
 	t[9] = 0;
-	t[9] = checksum(t, len);
+	t[9] = checksum8(t, len);
 }
 
 /* An 8-bit register at an I/O port. */
@@ -489,7 +479,7 @@ acpi_write(uint8_t *buf, size_t cap, uint64_t base, int ncpus)
 	put32(r + 16, 0); /* no RSDT: every ACPI 2.0+ OS takes the XSDT */
 	put32(r + 20, ACPI_RSDP_LEN);
 	put64(r + 24, base + xsdt);
-	r[8] = checksum(r, 20);
-	r[32] = checksum(r, ACPI_RSDP_LEN);
+	r[8] = checksum8(r, 20);
+	r[32] = checksum8(r, ACPI_RSDP_LEN);
 	return (long)end;
 }

@@ -9,16 +9,6 @@
 #define ENTRY_LEN 8
 #define ISA_IRQS 16
 
-static uint8_t
-checksum(const uint8_t *p, size_t n)
-{
-	uint8_t sum = 0;
-
-	while (n--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)(0 - sum);
-}
-
 size_t
 mptable_size(int ncpus)
 {
@@ -77,12 +67,12 @@ mptable_write(uint8_t *buf, uint64_t base, int ncpus)
 	memcpy(hdr + 16, "vmgate-vmm  ", 12);
 	put16(hdr + 34, count);
 	put32(hdr + 36, MPTABLE_LAPIC_ADDR);
-	hdr[7] = checksum(hdr, size - FPS_LEN);
+	hdr[7] = checksum8(hdr, size - FPS_LEN);
 
 	memcpy(fps, "_MP_", 4);
 	put32(fps + 4, (uint32_t)(base + FPS_LEN));
 	fps[8] = 1; /* length in 16-byte units */
 	fps[9] = 4;
-	fps[10] = checksum(fps, FPS_LEN);
+	fps[10] = checksum8(fps, FPS_LEN);
 	return 0;
 }
