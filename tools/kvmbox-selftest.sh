@@ -24,6 +24,11 @@ EXTRA=("$@")
 pass=0 fail=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Run from $work: kvmbox shares the cwd by default, and wherever we were
+# started (ctest's build folder, perhaps under /tmp, which is a tmpfs in
+# the box) may not be visible inside.
+[ -z "${VMGATE_BUILD:-}" ] || VMGATE_BUILD=$(realpath "$VMGATE_BUILD")
+cd "$work" || exit 1
 
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 ko() {
@@ -134,7 +139,7 @@ check "stderr kept apart from stdout" \
 # given no time to reach the prompt must pick kvmbox and say why.
 if [ -x "${VMGATE_BUILD:-}/vmm-core/vmgate-vmm" ]; then
 	SELECT=$(dirname "$KVMBOX")/kvm-select
-	kvmbox -- sh -c "env -u VMGATE_KVM '$SELECT' '$VMGATE_BUILD' && env -u VMGATE_KVM VMGATE_KVM_PROBE_SECS=0.01 '$SELECT' '$VMGATE_BUILD'"
+	kvmbox --rw "$(dirname "$(dirname "$KVMBOX")")" --rw "$VMGATE_BUILD" --rw "$work" -- sh -c "env -u VMGATE_KVM '$SELECT' '$VMGATE_BUILD' && env -u VMGATE_KVM VMGATE_KVM_PROBE_SECS=0.01 '$SELECT' '$VMGATE_BUILD'"
 	echo "    (kvm-select run: ${secs}s, exit $rc)"
 	check "kvm-select: the demo guest boots to its prompt: host" \
 		bash -c "head -n1 '$work/out' | grep -qx host && grep -q 'the demo guest reached its prompt in' '$work/err'"
