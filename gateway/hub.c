@@ -157,6 +157,16 @@ hub_attach(struct hub *h, const char *user, bool readonly,
 	return c;
 }
 
+/* Takes c off the writers' queue, if it is on it. */
+static void
+unblock(struct hub_client *c)
+{
+	if (!c->blocked)
+		return;
+	c->blocked = false;
+	TAILQ_REMOVE(&c->hub->blocked, c, blocked_entry);
+}
+
 void
 hub_detach(struct hub_client *c)
 {
@@ -164,8 +174,7 @@ hub_detach(struct hub_client *c)
 		return;
 	struct hub *h = c->hub;
 	TAILQ_REMOVE(&h->clients, c, entry);
-	if (c->blocked)
-		TAILQ_REMOVE(&h->blocked, c, blocked_entry);
+	unblock(c);
 	h->nclients--;
 	outq_free(&c->q);
 	free(c->user);
@@ -187,11 +196,21 @@ hub_write(struct hub_client *c, const uint8_t *p, size_t n)
 	if (k < n && !c->blocked) {
 		c->blocked = true;
 		TAILQ_INSERT_TAIL(&h->blocked, c, blocked_entry);
-	} else if (k == n && c->blocked) {
-		c->blocked = false;
-		TAILQ_REMOVE(&h->blocked, c, blocked_entry);
+	} else if (k == n) {
+		unblock(c);
 	}
 	return k;
+}
+
+void
+hub_set_readonly(struct hub_client *c, bool readonly)
+{
+	c->readonly = readonly;
+	/* A reader has nothing to wait for; left on the list it would be the
+	 * head that hub_credit() stops at, and nobody behind it would ever
+	 * be woken. */
+	if (readonly)
+		unblock(c);
 }
 
 void

@@ -42,8 +42,8 @@ struct hub_client {
 	TAILQ_ENTRY(hub_client) blocked_entry;
 	struct hub *hub;
 	char *user;
-	bool readonly;
-	bool blocked; /* on the hub's list waiting for input room */
+	bool readonly; /* read it; change it with hub_set_readonly() */
+	bool blocked;  /* on the hub's list waiting for input room */
 	time_t since;
 	struct outq q; /* bytes for this client, oldest first */
 	const struct hub_client_ops *ops;
@@ -75,6 +75,13 @@ void hub_detach(struct hub_client *c);
 
 /* Input from c; returns bytes taken (0 for read-only clients). */
 size_t hub_write(struct hub_client *c, const uint8_t *p, size_t n);
+/* Changes c's mode (a policy reload). A client made read-only leaves the
+ * writers' queue at once, so those waiting behind it are woken by the next
+ * hub_credit() (the backend calls it when room comes: a queue is only ever
+ * waiting for room). What it had not written yet is the caller's to drop.
+ * Use this, never the field: a read-only head left on the queue would
+ * stop hub_credit() for good. */
+void hub_set_readonly(struct hub_client *c, bool readonly);
 /* The backend can take input again: wakes blocked writers, oldest first. */
 void hub_credit(struct hub *h);
 

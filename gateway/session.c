@@ -699,7 +699,7 @@ console_recheck(struct session *s)
 		audit_decision(s, name, POLICY_CONSOLE_WRITE, r, &why,
 			       "recheck");
 		s->readonly = true;
-		s->hc->readonly = true;
+		hub_set_readonly(s->hc, true);
 		s->inlen = s->inoff = 0;
 		say(s, "your rights changed: read-only: you may watch %s",
 		    name);

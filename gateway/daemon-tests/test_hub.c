@@ -156,6 +156,45 @@ test_writer_path_and_readonly(void **state)
 	hub_free(h);
 }
 
+/* A reload that takes a blocked writer's write right away must not leave it
+ * holding up the writers behind it (issue 8, defect 9). */
+static void
+test_downgraded_writer_leaves_queue(void **state)
+{
+	struct hub *h = hub_new("web1", 64, fake_send, NULL);
+	struct client a = { 0 }, b = { 0 };
+
+	(void)state;
+	nsent = 0;
+	room = 2;
+	a.hc = hub_attach(h, "alice", false, &ops, &a);
+	b.hc = hub_attach(h, "bob", false, &ops, &b);
+	assert_int_equal(hub_write(a.hc, (const uint8_t *)"abcd", 4), 2);
+	assert_true(a.hc->blocked);
+	assert_int_equal(hub_write(b.hc, (const uint8_t *)"xy", 2), 0);
+	assert_true(b.hc->blocked);
+	hub_set_readonly(a.hc, true); /* the reload */
+	assert_true(a.hc->readonly);
+	assert_false(a.hc->blocked);
+	/* alice can no longer write, and is not woken for it */
+	assert_int_equal(hub_write(a.hc, (const uint8_t *)"cd", 2), 0);
+	room = 100;
+	hub_credit(h);
+	assert_int_equal(a.readies, 0);
+	assert_int_equal(b.readies, 1);
+	assert_int_equal(hub_write(b.hc, (const uint8_t *)"xy", 2), 2);
+	assert_false(b.hc->blocked);
+	assert_int_equal(nsent, 4);
+	assert_memory_equal(sent, "abxy", 4);
+	/* back to read-write: she writes like anyone else */
+	hub_set_readonly(a.hc, false);
+	assert_int_equal(hub_write(a.hc, (const uint8_t *)"cd", 2), 2);
+	assert_memory_equal(sent, "abxycd", 6);
+	hub_detach(a.hc);
+	hub_detach(b.hc);
+	hub_free(h);
+}
+
 int
 main(void)
 {
@@ -163,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_scrollback_and_fanout),
 		cmocka_unit_test(test_slow_client_does_not_hurt_others),
 		cmocka_unit_test(test_writer_path_and_readonly),
+		cmocka_unit_test(test_downgraded_writer_leaves_queue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
