@@ -395,11 +395,122 @@ vm_scrollback(void *ctx, void *obj, struct yamltree_node *key,
 		vm->scrollback = (size_t)v;
 }
 
+static void
+rec_quota(void *ctx, void *obj, struct yamltree_node *key,
+	  struct yamltree_node *n)
+{
+	struct config_recordings *rec = obj;
+
+	(void)key;
+	if (config_size(ctx, n, "quota", CONFIG_MIN_REC_QUOTA,
+			CONFIG_MAX_REC_QUOTA, 1, "16K to 1024G", "256M",
+			&rec->quota))
+		rec->set |= CONFIG_REC_QUOTA;
+}
+
+static void
+rec_max_file(void *ctx, void *obj, struct yamltree_node *key,
+	     struct yamltree_node *n)
+{
+	struct config_recordings *rec = obj;
+
+	(void)key;
+	if (config_size(ctx, n, "max_file", CONFIG_MIN_REC_MAX_FILE,
+			CONFIG_MAX_REC_MAX_FILE, 1, "4K to 64G", "64M",
+			&rec->max_file))
+		rec->set |= CONFIG_REC_MAX_FILE;
+}
+
+static void
+rec_replay(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_recordings *rec = obj;
+
+	(void)key;
+	if (config_size(ctx, n, "replay", 0, CONFIG_MAX_REC_REPLAY, 1,
+			"0 to 1M", "4K", &rec->replay))
+		rec->set |= CONFIG_REC_REPLAY;
+}
+
+static void
+rec_max_files(void *ctx, void *obj, struct yamltree_node *key,
+	      struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_recordings *rec = obj;
+	uint64_t v;
+
+	(void)key;
+	if (yamltree_want_uint(c->t, n, "max_files", 1,
+			       CONFIG_MAX_REC_MAX_FILES, &v)) {
+		rec->max_files = (unsigned)v;
+		rec->set |= CONFIG_REC_MAX_FILES;
+	}
+}
+
+static const struct yamltree_field rec_fields[] = {
+    {"quota", rec_quota},
+    {"max_file", rec_max_file},
+    {"replay", rec_replay},
+    {"max_files", rec_max_files},
+};
+
+/* A recordings: mapping, at the top or in a VM. */
+static void
+config_recordings(struct config_ctx *c, struct config_recordings *rec,
+		  struct yamltree_node *key, struct yamltree_node *n)
+{
+	rec->line = key->line;
+	rec->col = key->col;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "recordings",
+			   "a mapping (quota:, max_file:, replay:, "
+			   "max_files:)"))
+		return;
+	yamltree_fields(c->t, n, rec_fields,
+			sizeof(rec_fields) / sizeof(rec_fields[0]), c, rec);
+}
+
+/* Fills what 'rec' does not set from 'from'; then max_file <= quota. */
+static void
+config_recordings_resolve(struct config_ctx *c, struct config_recordings *rec,
+			  const struct config_recordings *from)
+{
+	if (!(rec->set & CONFIG_REC_QUOTA))
+		rec->quota = from->quota;
+	if (!(rec->set & CONFIG_REC_MAX_FILE))
+		rec->max_file = from->max_file;
+	if (!(rec->set & CONFIG_REC_REPLAY))
+		rec->replay = from->replay;
+	if (!(rec->set & CONFIG_REC_MAX_FILES))
+		rec->max_files = from->max_files;
+	if (rec->line != 0 && rec->max_file > rec->quota)
+		yamltree_error_at(c->t, rec->line, rec->col,
+				  "recordings: max_file (%llu bytes) must not "
+				  "be larger than quota (%llu bytes)",
+				  (unsigned long long)rec->max_file,
+				  (unsigned long long)rec->quota);
+}
+
+static void
+vm_recordings(void *ctx, void *obj, struct yamltree_node *key,
+	      struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+
+	config_recordings(ctx, &vm->recordings, key, n);
+}
+
 static const struct yamltree_field vm_fields[] = {
-    {"kernel", vm_kernel},     {"initrd", vm_initrd},
-    {"cmdline", vm_cmdline},   {"memory", vm_memory},
-    {"cpus", vm_cpus},	       {"autostart", vm_autostart},
-    {"on_crash", vm_on_crash}, {"scrollback", vm_scrollback},
+    {"kernel", vm_kernel},
+    {"initrd", vm_initrd},
+    {"cmdline", vm_cmdline},
+    {"memory", vm_memory},
+    {"cpus", vm_cpus},
+    {"autostart", vm_autostart},
+    {"on_crash", vm_on_crash},
+    {"scrollback", vm_scrollback},
+    {"recordings", vm_recordings},
 };
 
 static void
@@ -466,11 +577,19 @@ top_vms(void *ctx, void *obj, struct yamltree_node *key,
 	}
 }
 
+static void
+top_recordings(void *ctx, void *obj, struct yamltree_node *key,
+	       struct yamltree_node *n)
+{
+	struct config *cfg = obj;
+
+	config_recordings(ctx, &cfg->recordings, key, n);
+}
+
 static const struct yamltree_field top_fields[] = {
-    {"listen", top_listen},
-    {"state_dir", top_state_dir},
-    {"policy", top_policy},
-    {"vms", top_vms},
+    {"listen", top_listen},	    {"state_dir", top_state_dir},
+    {"policy", top_policy},	    {"vms", top_vms},
+    {"recordings", top_recordings},
 };
 
 void
@@ -498,6 +617,12 @@ config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
 {
 	struct config_ctx c = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	const struct config_recordings defaults = {
+	    .quota = CONFIG_DEFAULT_REC_QUOTA,
+	    .max_file = CONFIG_DEFAULT_REC_MAX_FILE,
+	    .replay = CONFIG_DEFAULT_REC_REPLAY,
+	    .max_files = CONFIG_DEFAULT_REC_MAX_FILES,
+	};
 	const char *slash = strrchr(name, '/');
 	size_t errors_before = diag_errors(d);
 	int r = -1;
@@ -537,6 +662,11 @@ config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
 				sizeof(top_fields) / sizeof(top_fields[0]), &c,
 				cfg);
 	}
+	/* Resolved after the whole file: recordings: may follow vms:. */
+	config_recordings_resolve(&c, &cfg->recordings, &defaults);
+	for (size_t i = 0; i < cfg->nvms; i++)
+		config_recordings_resolve(&c, &cfg->vms[i].recordings,
+					  &cfg->recordings);
 	if (diag_errors(d) == errors_before)
 		r = 0;
 out:

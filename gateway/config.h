@@ -16,7 +16,16 @@
  *	    autostart: true
  *	    on_crash: restart		restart | stop
  *	    scrollback: 64K		4K..16M
+ *	    recordings: {...}		this VM's own, see below
+ *	recordings:			every VM's, unless it sets its own
+ *	  quota: 256M			16K..1024G, the VM's recordings
+ *	  max_file: 64M			4K..64G, one recording (<= quota)
+ *	  replay: 4K			0..1M of scrollback a recording
+ *					starts with
+ *	  max_files: 1000		1..100000 files of the VM
  *
+ * A VM's recordings: mapping may set some of the keys; the others come from
+ * the top-level one, then from the defaults.
  * Every key is optional and has the default given by the CONFIG_DEFAULT_*
  * macros below; an unknown key, a wrong type, a duplicate key or a value out
  * of range is an error reported at its FILE:LINE:COLUMN. Everything is read
@@ -47,11 +56,22 @@
 #define CONFIG_DEFAULT_AUTOSTART true
 #define CONFIG_DEFAULT_SCROLLBACK (64 << 10)
 
+#define CONFIG_DEFAULT_REC_QUOTA (256ULL << 20)
+#define CONFIG_DEFAULT_REC_MAX_FILE (64ULL << 20)
+#define CONFIG_DEFAULT_REC_REPLAY (4ULL << 10)
+#define CONFIG_DEFAULT_REC_MAX_FILES 1000
+
 #define CONFIG_MIN_MEMORY (16ULL << 20)
 #define CONFIG_MAX_MEMORY (64ULL << 30)
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MIN_SCROLLBACK (4 << 10)
 #define CONFIG_MAX_SCROLLBACK (16 << 20)
+#define CONFIG_MIN_REC_QUOTA (16ULL << 10)
+#define CONFIG_MAX_REC_QUOTA (1024ULL << 30)
+#define CONFIG_MIN_REC_MAX_FILE (4ULL << 10)
+#define CONFIG_MAX_REC_MAX_FILE (64ULL << 30)
+#define CONFIG_MAX_REC_REPLAY (1ULL << 20)
+#define CONFIG_MAX_REC_MAX_FILES 100000
 
 /* config_load flags */
 #define CONFIG_PARTIAL 0x1 /* on errors, still return what was read */
@@ -60,6 +80,20 @@ enum config_on_crash {
 	CONFIG_ON_CRASH_RESTART,
 	CONFIG_ON_CRASH_STOP,
 };
+
+/* How much of a VM's console the recordings folder may hold (record.h). */
+struct config_recordings {
+	uint64_t quota;	    /* bytes, all of the VM's recordings */
+	uint64_t max_file;  /* bytes, one recording; <= quota */
+	uint64_t replay;    /* scrollback bytes a recording starts with */
+	unsigned max_files; /* files of the VM */
+	unsigned set;	    /* CONFIG_REC_* given in this mapping */
+	unsigned line, col; /* of the recordings: key, 0 if none */
+};
+#define CONFIG_REC_QUOTA 0x1
+#define CONFIG_REC_MAX_FILE 0x2
+#define CONFIG_REC_REPLAY 0x4
+#define CONFIG_REC_MAX_FILES 0x8
 
 struct config_vm {
 	char *name;
@@ -71,7 +105,8 @@ struct config_vm {
 	unsigned cpus;
 	bool autostart;
 	enum config_on_crash on_crash;
-	size_t scrollback;  /* bytes */
+	size_t scrollback;		     /* bytes */
+	struct config_recordings recordings; /* resolved: every key set */
 	unsigned line, col; /* where the VM is named, for cross-checks */
 };
 
@@ -80,9 +115,10 @@ struct config {
 	char *file;	/* path as given to config_load */
 	char *ssh_host; /* without brackets: "127.0.0.1", "::1", "localhost" */
 	uint16_t ssh_port;
-	char *state_dir;       /* joined to the config folder if relative */
-	char *policy;	       /* joined to the config folder if relative */
-	struct config_vm *vms; /* in file order */
+	char *state_dir; /* joined to the config folder if relative */
+	char *policy;	 /* joined to the config folder if relative */
+	struct config_recordings recordings; /* top level, defaults filled */
+	struct config_vm *vms;		     /* in file order */
 	size_t nvms;
 };
 

@@ -33,6 +33,10 @@ vmgate_unit_test(test_gateway_command
     SOURCES ${VMGATED_DIR}/daemon-tests/test_command.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_json
     SOURCES ${VMGATED_DIR}/daemon-tests/test_json.c LIBS gateway_daemon)
+# record.c with only what it needs, so it builds on its own
+vmgate_unit_test(test_gateway_record
+    SOURCES ${VMGATED_DIR}/tests/test_record.c ${VMGATED_DIR}/record.c
+            ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c LIBS gateway_conf)
 
 # ---- fuzz targets (the client-facing parsers: command line, escape keys,
 # JSON/UTF-8 escaping of guest bytes) ----

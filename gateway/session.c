@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <libssh/callbacks.h>
 #include <stdarg.h>
@@ -715,6 +716,42 @@ static const struct session_kind kind_console = {
 };
 
 static void
+audit_rotated(void *arg, const char *path, uint64_t size)
+{
+	struct session *s = arg;
+	struct json *j = audit_begin(s->gw->audit, "recording_rotated");
+
+	json_kint(j, "session", (long long)s->id);
+	json_kstr(j, "file", path);
+	json_kint(j, "bytes", (long long)size);
+	audit_end(s->gw->audit);
+}
+
+/* Within the VM's recordings: limits (record.h), rotating its oldest. */
+static void
+start_recording(struct session *s, const char *name)
+{
+	const struct config_vm *cv = config_find_vm(s->gw->cfg, name);
+	const struct config_recordings *cr =
+	    cv != NULL ? &cv->recordings : &s->gw->cfg->recordings;
+	struct record_limits lim = {
+	    .quota = cr->quota,
+	    .max_file = cr->max_file,
+	    .replay = cr->replay,
+	    .max_files = cr->max_files,
+	};
+
+	s->rec = record_open(s->gw->rec_dir, name, s->peer.user, s->id,
+			     s->width, s->height, s->term, &lim, audit_rotated,
+			     s, &s->rec_path);
+	if (s->rec == NULL)
+		LOG("session %lu: cannot create a recording in %s: %s", s->id,
+		    s->gw->rec_dir,
+		    errno == EDQUOT ? "the VM's live recordings fill its quota"
+				    : strerror(errno));
+}
+
+static void
 do_attach(struct session *s, struct vmproc *v)
 {
 	struct policy_reason why;
@@ -735,11 +772,7 @@ do_attach(struct session *s, struct vmproc *v)
 	s->kind = &kind_console;
 	s->vm = v;
 	s->readonly = !(r & POLICY_CONSOLE_WRITE);
-	s->rec = record_open(s->gw->rec_dir, name, s->peer.user, s->id,
-			     s->width, s->height, s->term, &s->rec_path);
-	if (s->rec == NULL)
-		LOG("session %lu: cannot create a recording in %s", s->id,
-		    s->gw->rec_dir);
+	start_recording(s, name);
 	struct json *j = audit_begin(s->gw->audit, "session_start");
 	json_kint(j, "session", (long long)s->id);
 	json_kstr(j, "user", s->peer.user);
@@ -766,6 +799,10 @@ do_attach(struct session *s, struct vmproc *v)
 	s->hc = hub_attach(supervisor_hub(v), s->peer.user, s->readonly,
 			   &console_ops, s);
 	s->attached = true;
+	/* What is queued now is the scrollback: the recording keeps only
+	 * the end of it. */
+	if (s->hc != NULL)
+		record_replay(s->rec, outq_pending(&s->hc->q));
 	/* With a pty it is part of the terminal's stream, in order; without
 	 * one, stdout carries nothing but the console. */
 	if (s->pty)

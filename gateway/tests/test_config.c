@@ -367,11 +367,11 @@ test_errors(void **state)
 	       "  db2: 7\n",
 	       "t.yaml:3:3: error: unknown key 'vnc' (expected ssh)\n"
 	       "t.yaml:4:1: error: unknown key 'colour' (expected one of: "
-	       "listen, state_dir, policy, vms)\n"
+	       "listen, state_dir, policy, vms, recordings)\n"
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
-	       "scrollback)\n"
+	       "scrollback, recordings)\n"
 	       "t.yaml:9:11: error: cpus must be a number from 1 to 64\n"
 	       "t.yaml:10:16: error: autostart must be true or false\n"
 	       "t.yaml:11:15: error: on_crash must be restart or stop\n"
@@ -421,7 +421,7 @@ test_yaml_level(void **state)
 	       "t.yaml:2:1: error: only one YAML document is allowed\n");
 	expect("base: &b {cpus: 1}\nvms:\n  a: *b\n",
 	       "t.yaml:1:1: error: unknown key 'base' (expected one of: "
-	       "listen, state_dir, policy, vms)\n"
+	       "listen, state_dir, policy, vms, recordings)\n"
 	       "t.yaml:3:6: error: aliases are not supported\n");
 	expect("vms:\n  a:\n    cpus: !!int 2\n",
 	       "t.yaml:3:11: error: tags are not supported\n");
@@ -435,7 +435,7 @@ test_yaml_level(void **state)
 	/* messages never carry raw control bytes from the file */
 	expect("\"\\e[31m\": 1\n", "t.yaml:1:1: error: unknown key "
 				   "'\\x1b[31m' (expected one of: listen, "
-				   "state_dir, policy, vms)\n");
+				   "state_dir, policy, vms, recordings)\n");
 
 	/* nesting deeper than YAMLTREE_MAX_DEPTH */
 	char deep[200] = "vms: ";
@@ -583,15 +583,97 @@ test_files(void **state)
 	diag_clear(&d);
 }
 
+/* recordings:, at the top and per VM: defaults, inheritance, errors. */
+static void
+test_recordings(void **state)
+{
+	const char *text =
+	    "vms:\n"
+	    "  a: {}\n"
+	    "  b:\n"
+	    "    recordings: {quota: 64K, max_file: 32K, replay: 0}\n"
+	    "recordings:\n"
+	    "  quota: 1G\n"
+	    "  max_file: 16M\n"
+	    "  max_files: 50\n";
+	const struct config_recordings *ra, *rb;
+	struct config *cfg;
+	char *msgs;
+	int r;
+
+	(void)state;
+	cfg = load("vms: {a: {}}\n", &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->vms[0].recordings.quota, 256ULL << 20);
+	assert_int_equal(cfg->vms[0].recordings.max_file, 64ULL << 20);
+	assert_int_equal(cfg->vms[0].recordings.replay, 4096);
+	assert_int_equal(cfg->vms[0].recordings.max_files, 1000);
+	config_free(cfg);
+	free(msgs);
+
+	/* the top-level mapping comes after vms: and still applies */
+	cfg = load(text, &r, &msgs);
+	assert_string_equal(msgs, "");
+	assert_int_equal(r, 0);
+	ra = &cfg->vms[0].recordings;
+	rb = &cfg->vms[1].recordings;
+	assert_int_equal(ra->quota, 1ULL << 30);
+	assert_int_equal(ra->max_file, 16ULL << 20);
+	assert_int_equal(ra->replay, 4096);
+	assert_int_equal(ra->max_files, 50);
+	assert_int_equal(rb->quota, 64ULL << 10);
+	assert_int_equal(rb->max_file, 32ULL << 10);
+	assert_int_equal(rb->replay, 0);
+	assert_int_equal(rb->max_files, 50);
+	config_free(cfg);
+	free(msgs);
+	cfg = load("vms:\n  b:\n    recordings: {quota: 64K, max_file: 16K}\n",
+		   &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->vms[0].recordings.max_file, 16ULL << 10);
+	config_free(cfg);
+	free(msgs);
+
+	/* b's own quota is below the max_file it inherits: an error there */
+	expect("vms:\n  b:\n    recordings: {quota: 64K}\n",
+	       "t.yaml:3:5: error: recordings: max_file (67108864 bytes) must "
+	       "not be larger than quota (65536 bytes)\n");
+	expect("recordings:\n"
+	       "  quota: 1K\n"
+	       "  max_file: 100G\n"
+	       "  replay: 2M\n"
+	       "  max_files: 0\n"
+	       "  rotate: yes\n",
+	       "t.yaml:2:10: error: quota must be a size from 16K to 1024G, "
+	       "like 256M\n"
+	       "t.yaml:3:13: error: max_file must be a size from 4K to 64G, "
+	       "like 64M\n"
+	       "t.yaml:4:11: error: replay must be a size from 0 to 1M, like "
+	       "4K\n"
+	       "t.yaml:5:14: error: max_files must be a number from 1 to "
+	       "100000\n"
+	       "t.yaml:6:3: error: unknown key 'rotate' (expected one of: "
+	       "quota, max_file, replay, max_files)\n");
+	expect("recordings: 5\n",
+	       "t.yaml:1:13: error: recordings must be a mapping (quota:, "
+	       "max_file:, replay:, max_files:), not a string\n");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_listen),   cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_errors),   cmocka_unit_test(test_yaml_level),
-	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_many_errors),
-	    cmocka_unit_test(test_partial),  cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_yaml_level),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_partial),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_recordings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

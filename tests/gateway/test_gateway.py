@@ -422,6 +422,89 @@ def test_killed_monitor_is_reported_and_restarted():
         g.cleanup()
 
 
+def asciinema_cat(path, home):
+    """asciinema cat PATH: (exit status, stdout bytes, stderr bytes). It
+    wants a writable config home and a terminal on stdin."""
+    import fcntl
+    import pty
+    import termios
+    env = dict(os.environ, ASCIINEMA_CONFIG_HOME=home)
+    master, slave = pty.openpty()
+
+    def ctty():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    try:
+        p = subprocess.run(["asciinema", "cat", path], stdin=slave, capture_output=True,
+                           timeout=60, env=env, preexec_fn=ctty)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_recordings_stay_within_quota():
+    # 50 read-only attaches to a VM with a 32K quota: the folder stays under
+    # it, the oldest files are rotated (and audited), each file holds at
+    # most the 1K replay of the scrollback, and the newest still plays.
+    quota, replay = 32 * 1024, 1024
+    g = Gateway(vms=("web1",), vm_extra="    recordings: {quota: 32K, max_file: 8K, replay: 1K}\n")
+    try:
+        g.wait_prompt("web1")
+        c = g.attach("alice", "web1")
+        c.expect(PROMPT)
+        for i in range(20):       # a scrollback well over 1K
+            c.send(b"echo scroll-%02d-%s\r" % (i, b"x" * 50))
+            c.expect(b"scroll-%02d-%s\r\n" % (i, b"x" * 50))
+        c.close()
+        recdir = os.path.join(g.state, "recordings")
+
+        def usage():
+            files = [os.path.join(recdir, f) for f in os.listdir(recdir)]
+            return files, sum(os.path.getsize(f) for f in files)
+        for _ in range(50):
+            v = g.attach("bob", "web1")
+            try:
+                v.expect(b"read-only: you may watch web1")
+                v.expect(b"scroll-19-")
+            finally:
+                v.close()
+            files, size = usage()
+            assert size <= quota, (size, files)
+        deadline = time.time() + 60 * SLOW
+        while sum(1 for l in g.audit() if l["event"] == "session_end"
+                  and l["user"] == "bob") < 50:
+            assert time.time() < deadline, "bob's 50 sessions did not all end"
+            time.sleep(0.2)
+        files, size = usage()
+        assert size <= quota, (size, files)
+        audit = g.audit()
+        rotated = [l for l in audit if l["event"] == "recording_rotated"]
+        bobs = [l["recording"] for l in audit if l["event"] == "session_start"
+                and l["user"] == "bob"]
+        assert len(bobs) == 50 and all(bobs), bobs
+        assert rotated and len(files) < 50, (len(rotated), files)
+        assert not os.path.exists(bobs[0])          # the oldest went
+        assert all(not os.path.exists(l["file"]) for l in rotated)
+        assert bobs[0] in [l["file"] for l in rotated]
+        kept = [b for b in bobs if os.path.exists(b)]
+        assert kept and kept[-1] == bobs[-1]
+        for path in kept:
+            with open(path) as f:
+                header = json.loads(f.readline())
+                events = [json.loads(line) for line in f]
+            assert header["version"] == 2
+            assert events[0][2].startswith("[vmgate: this recording starts with the last 1024 of the")
+            text = "".join(e[2] for e in events[1:])
+            assert 0 < len(text.encode()) <= replay, (path, text)
+            assert "scroll-19-" in text
+        st, out, err = asciinema_cat(bobs[-1], os.path.join(g.dir, "asciinema"))
+        assert st == 0, err
+        assert b"scroll-19-" in out and b"recording starts with the last 1024" in out
+    finally:
+        g.cleanup()
+
+
 def test_guest_panic_shows_as_crashed():
     # The demo guest's `fault` dies and writes PANICKED to pvpanic: with
     # on_crash: stop the VM stays crashed, and everyone sees why, as for a
