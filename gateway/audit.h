@@ -14,14 +14,30 @@
  *	power		user, vm, action, result
  *	reload		ok (bool), policy, [error], [users, rules]
  *	vm		vm, state, detail (monitor started/died, state changes)
- *	daemon		what (start|stop), ...
+ *	daemon		what (start|stop|audit_recovered), ... (audit_recovered:
+ *			lost, the lines that could not be written before)
+ *
+ * A name that came from a peer before it was checked (the user of a failed
+ * login) is written with audit_kname(): at most AUDIT_MAX_NAME bytes, cut on
+ * a UTF-8 boundary, and "<key>_cut": true when it was cut.
  *
  * Each line is written with one write(2) as it happens (a crash loses
  * nothing written before it); fdatasync runs on the worker pool, never on
  * the loop.
+ *
+ * Fail closed: when a write or an fdatasync fails (disk full, EIO, a
+ * read-only remount) the audit is "failing": audit_end() returns -1, the
+ * caller refuses whatever the line was about (new sessions, power actions;
+ * AUDIT_REFUSED is the message for the user), and the condition is logged
+ * once. Every later audit_end() retries; the first that gets its line (and,
+ * while failing, an fdatasync) through writes a daemon/audit_recovered line
+ * first and logs that the audit recovered. A write that fails part way is
+ * cut back off the file, so the log never holds a torn line.
  */
 #ifndef VMGATE_AUDIT_H
 #define VMGATE_AUDIT_H
+
+#include <stdbool.h>
 
 #include "json.h"
 
@@ -39,6 +55,18 @@ void audit_close(struct audit *a);
  * a time (the loop is single-threaded).
  */
 struct json *audit_begin(struct audit *a, const char *event);
-void audit_end(struct audit *a);
+/* Writes the line: 0, or -1 if it could not be written (see above). */
+int audit_end(struct audit *a);
+
+/* Whether the last write or sync failed (and nothing got through since). */
+bool audit_failing(const struct audit *a);
+
+#define AUDIT_MAX_NAME 64
+/* val as key, cut to AUDIT_MAX_NAME bytes (then also "<key>_cut": true). */
+void audit_kname(struct json *j, const char *key, const char *val);
+
+#define AUDIT_REFUSED                                                       \
+	"audit log cannot be written; refusing new sessions and power "     \
+	"actions until it can"
 
 #endif

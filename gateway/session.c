@@ -231,7 +231,8 @@ refuse(struct session *s, const char *fmt, ...)
 	session_kill(s, 1, "refused", "vmgate: %s", line);
 }
 
-static void
+/* 0, or -1 if the line could not be written: then refuse (fail closed). */
+static int
 audit_decision(struct session *s, const char *vm, unsigned right,
 	       unsigned rights, const struct policy_reason *why,
 	       const char *action)
@@ -248,7 +249,7 @@ audit_decision(struct session *s, const char *vm, unsigned right,
 	json_kstr(j, "action", action);
 	json_kstr(j, "addr", s->peer.addr);
 	json_kint(j, "session", (long long)s->id);
-	audit_end(s->gw->audit);
+	return audit_end(s->gw->audit);
 }
 
 /* The VM if the user may see it; NULL (and "no such VM") otherwise. */
@@ -327,6 +328,10 @@ do_reload(struct session *s)
 
 	if (!admin_everywhere(s)) {
 		refuse(s, "not allowed: reload (needs admin on every VM)");
+		return;
+	}
+	if (audit_failing(s->gw->audit)) {
+		refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
 	LOG("session %lu: %s asks for a policy reload", s->id, s->peer.user);
@@ -408,7 +413,11 @@ do_power(struct session *s, struct vmproc *v, enum command_power p)
 	unsigned r = policy_rights(s->gw->policy, s->peer.user,
 				   supervisor_name(v), &why);
 
-	audit_decision(s, supervisor_name(v), POLICY_POWER, r, &why, names[p]);
+	if (audit_decision(s, supervisor_name(v), POLICY_POWER, r, &why,
+			   names[p]) != 0) {
+		refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
 	if (!(r & POLICY_POWER)) {
 		refuse(s, "not allowed: power %s", supervisor_name(v));
 		return;
@@ -419,7 +428,10 @@ do_power(struct session *s, struct vmproc *v, enum command_power p)
 	json_kstr(j, "vm", supervisor_name(v));
 	json_kstr(j, "action", names[p]);
 	json_kstr(j, "result", "requested");
-	audit_end(s->gw->audit);
+	if (audit_end(s->gw->audit) != 0) {
+		refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
 	LOG("session %lu: %s: power %s %s", s->id, s->peer.user,
 	    supervisor_name(v), names[p]);
 	if (supervisor_power(v, map[p], power_done, s, &msg) == 0) {
@@ -553,23 +565,30 @@ do_escape(struct session *s, enum escape_action act)
 		break;
 	case ESCAPE_RESET:
 		r = policy_rights(s->gw->policy, s->peer.user, name, &why);
-		audit_decision(s, name, POLICY_POWER, r, &why, "reset");
+		if (audit_decision(s, name, POLICY_POWER, r, &why, "reset") !=
+		    0) {
+			say(s, "%s", AUDIT_REFUSED);
+			break;
+		}
 		if (!(r & POLICY_POWER)) {
 			say(s, "not allowed: power %s", name);
 			break;
 		}
 		if (s->power_pending)
 			break;
+		struct json *j = audit_begin(s->gw->audit, "power");
+		json_kstr(j, "user", s->peer.user);
+		json_kstr(j, "vm", name);
+		json_kstr(j, "action", "reset");
+		json_kstr(j, "result", "requested");
+		if (audit_end(s->gw->audit) != 0) {
+			say(s, "%s", AUDIT_REFUSED);
+			break;
+		}
 		if (supervisor_power(s->vm, SUPERVISOR_RESET, power_done, s,
 				     &msg) == 0) {
 			s->power_pending = true;
 			say(s, "resetting %s", name);
-			struct json *j = audit_begin(s->gw->audit, "power");
-			json_kstr(j, "user", s->peer.user);
-			json_kstr(j, "vm", name);
-			json_kstr(j, "action", "reset");
-			json_kstr(j, "result", "requested");
-			audit_end(s->gw->audit);
 		} else {
 			say(s, "%s %s", name, msg);
 		}
@@ -759,12 +778,20 @@ do_attach(struct session *s, struct vmproc *v)
 	const char *st = supervisor_state(v);
 	unsigned r = policy_rights(s->gw->policy, s->peer.user, name, &why);
 
-	audit_decision(s, name, POLICY_CONSOLE_READ, r, &why, "attach");
+	if (audit_decision(s, name, POLICY_CONSOLE_READ, r, &why, "attach") !=
+	    0) {
+		refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
 	if (!(r & POLICY_CONSOLE_READ)) {
 		refuse(s, "not allowed: console of %s", name);
 		return;
 	}
-	audit_decision(s, name, POLICY_CONSOLE_WRITE, r, &why, "attach");
+	if (audit_decision(s, name, POLICY_CONSOLE_WRITE, r, &why, "attach") !=
+	    0) {
+		refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
 	if (strcmp(st, "stopped") == 0 || strcmp(st, "crashed") == 0) {
 		refuse(s, "%s is %s", name, st);
 		return;
@@ -781,7 +808,12 @@ do_attach(struct session *s, struct vmproc *v)
 	json_kstr(j, "addr", s->peer.addr);
 	json_kbool(j, "pty", s->pty);
 	json_kstr(j, "recording", s->rec_path);
-	audit_end(s->gw->audit);
+	if (audit_end(s->gw->audit) != 0) {
+		record_close(s->rec);
+		s->rec = NULL;
+		refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
 	LOG("session %lu: %s attached to %s (%s)", s->id, s->peer.user, name,
 	    s->readonly ? "read-only" : "interactive");
 	/* The banner goes to stderr, ahead of the scrollback on stdout. */
