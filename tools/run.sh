@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 DEMO=${1:-$PWD/.demo}
 case $DEMO in /*) ;; *) DEMO=$PWD/$DEMO ;; esac
-mkdir -p "$DEMO"
+# vmgated --demo refuses a folder others may write to: make it ours alone.
+(umask 077 && mkdir -p "$DEMO")
 
 tools/setup-deps.sh
 BUILD=${VMGATE_BUILD_DIR:-build}
@@ -36,5 +37,9 @@ if [[ -f $DEMO/vmgate.yaml ]]; then
 	PORT=${p:-$PORT}
 fi
 tools/fetch-linux.sh >/dev/null
+# The gateway runs as root in the box, where the share shows the folder's
+# owner here (us): it trusts that owner too (VMGATE_* reaches the box).
+VMGATE_DEMO_OWNER=$(id -u)
+export VMGATE_DEMO_OWNER
 exec tools/kvmbox --interactive --forward "$PORT" \
 	--rw "$PWD/$BUILD" --rw "$DEMO" -- "${GATEWAY[@]}"
