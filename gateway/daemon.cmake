@@ -67,6 +67,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_crypto.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)

@@ -53,7 +53,6 @@
 #define LOGIN_GRACE_SECS 120
 #define MAX_AUTH_FAILS 20
 #define MAX_SESSIONS_PER_CONN 16
-#define NONE_FREE 2 /* "none" requests before they count as failures */
 #define PENALTY_FREE 3		/* failures before replies slow down */
 #define PENALTY_BASE_MS 250
 #define PENALTY_MAX_MS 8000
@@ -94,7 +93,6 @@ struct conn {
 	ssh_message held;	  /* an auth request whose reply waits */
 	bool held_is_password;	  /* ... for the worker */
 	unsigned auth_fails;
-	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;
 	size_t nsessions;
 };
@@ -199,12 +197,25 @@ conn_unref(struct conn *c)
 		conn_free(c);
 }
 
-/* Watch for writability only while libssh holds unsent bytes. */
+/*
+ * Watch for writability only while libssh holds unsent bytes. While an auth
+ * reply is held, watch nothing: we take no message until the reply is sent,
+ * so a client that sends more or closes would keep the socket readable (and
+ * libssh's write flag, which only a poll of its own clears, writable) and
+ * the loop would spin. The events are level-triggered: what arrived during
+ * the hold, an EOF included, is reported once the reply is sent.
+ */
 static void
 conn_update(struct conn *c)
 {
 	if (c->dead)
 		return;
+	if (c->held != NULL) {
+		event_del(c->rev);
+		event_del(c->wev);
+		return;
+	}
+	event_add(c->rev, NULL);
 	if (ssh_get_poll_flags(c->ss) & SSH_WRITE_PENDING)
 		event_add(c->wev, NULL);
 	else
@@ -233,7 +244,7 @@ audit_auth(struct conn *c, const char *user, const char *method,
 	   const char *result)
 {
 	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	audit_kname(j, "user", user); /* a peer's, unchecked: cut */
+	json_kstr(j, "user", user);
 	json_kstr(j, "method", method);
 	json_kstr(j, "result", result);
 	json_kstr(j, "addr", c->addr);
@@ -353,21 +364,6 @@ pk_state(ssh_message msg)
 	return ssh_message_auth_publickey_state(msg);
 }
 
-static const char *
-auth_method_name(int method)
-{
-	switch (method) {
-	case SSH_AUTH_METHOD_INTERACTIVE:
-		return "keyboard-interactive";
-	case SSH_AUTH_METHOD_HOSTBASED:
-		return "hostbased";
-	case SSH_AUTH_METHOD_GSSAPI_MIC:
-		return "gssapi-with-mic";
-	default:
-		return "other";
-	}
-}
-
 static void
 on_auth(struct conn *c, ssh_message msg)
 {
@@ -421,22 +417,14 @@ on_auth(struct conn *c, ssh_message msg)
 		return;
 	}
 	case SSH_AUTH_METHOD_NONE:
-		/* Every client starts here to learn the methods: no penalty,
-		 * the first few times. */
-		if (++c->nones <= NONE_FREE) {
-			ssh_message_reply_default(msg);
-			ssh_message_free(msg);
-			return;
-		}
-		audit_auth(c, user ? user : "", "none", "failure");
-		auth_fail(c, msg);
+		/* Every client starts here to learn the methods: no penalty. */
+		ssh_message_reply_default(msg);
+		ssh_message_free(msg);
 		return;
 	default:
-		/* Methods we do not offer fail like a wrong password: counted,
-		 * slowed, audited with the name cut. */
-		audit_auth(c, user ? user : "",
-			   auth_method_name(ssh_message_subtype(msg)), "failure");
-		auth_fail(c, msg);
+		audit_auth(c, user ? user : "", "other", "failure");
+		ssh_message_reply_default(msg);
+		ssh_message_free(msg);
 		return;
 	}
 }
