@@ -53,6 +53,7 @@
 #define LOGIN_GRACE_SECS 120
 #define MAX_AUTH_FAILS 20
 #define MAX_SESSIONS_PER_CONN 16
+#define NONE_FREE 2 /* "none" requests before they count as failures */
 #define PENALTY_FREE 3		/* failures before replies slow down */
 #define PENALTY_BASE_MS 250
 #define PENALTY_MAX_MS 8000
@@ -93,6 +94,7 @@ struct conn {
 	ssh_message held;	  /* an auth request whose reply waits */
 	bool held_is_password;	  /* ... for the worker */
 	unsigned auth_fails;
+	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;
 	size_t nsessions;
 };
@@ -244,7 +246,7 @@ audit_auth(struct conn *c, const char *user, const char *method,
 	   const char *result)
 {
 	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	json_kstr(j, "user", user);
+	audit_kname(j, "user", user); /* a peer's, unchecked: cut */
 	json_kstr(j, "method", method);
 	json_kstr(j, "result", result);
 	json_kstr(j, "addr", c->addr);
@@ -364,6 +366,21 @@ pk_state(ssh_message msg)
 	return ssh_message_auth_publickey_state(msg);
 }
 
+static const char *
+auth_method_name(int method)
+{
+	switch (method) {
+	case SSH_AUTH_METHOD_INTERACTIVE:
+		return "keyboard-interactive";
+	case SSH_AUTH_METHOD_HOSTBASED:
+		return "hostbased";
+	case SSH_AUTH_METHOD_GSSAPI_MIC:
+		return "gssapi-with-mic";
+	default:
+		return "other";
+	}
+}
+
 static void
 on_auth(struct conn *c, ssh_message msg)
 {
@@ -417,14 +434,22 @@ on_auth(struct conn *c, ssh_message msg)
 		return;
 	}
 	case SSH_AUTH_METHOD_NONE:
-		/* Every client starts here to learn the methods: no penalty. */
-		ssh_message_reply_default(msg);
-		ssh_message_free(msg);
+		/* Every client starts here to learn the methods: no penalty,
+		 * the first few times. */
+		if (++c->nones <= NONE_FREE) {
+			ssh_message_reply_default(msg);
+			ssh_message_free(msg);
+			return;
+		}
+		audit_auth(c, user ? user : "", "none", "failure");
+		auth_fail(c, msg);
 		return;
 	default:
-		audit_auth(c, user ? user : "", "other", "failure");
-		ssh_message_reply_default(msg);
-		ssh_message_free(msg);
+		/* Methods we do not offer fail like a wrong password: counted,
+		 * slowed, audited with the name cut. */
+		audit_auth(c, user ? user : "",
+			   auth_method_name(ssh_message_subtype(msg)), "failure");
+		auth_fail(c, msg);
 		return;
 	}
 }
