@@ -14,7 +14,7 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
-    gateway_conf vmgate_ctl PkgConfig::LIBEVENT Threads::Threads)
+    gateway_conf vmgate_ctl vmgate_logesc PkgConfig::LIBEVENT Threads::Threads)
 
 add_executable(vmgated ${VMGATED_DIR}/vmgated.c)
 target_link_libraries(vmgated PRIVATE gateway_daemon)
@@ -36,7 +36,8 @@ vmgate_unit_test(test_gateway_json
 # record.c with only what it needs, so it builds on its own
 vmgate_unit_test(test_gateway_record
     SOURCES ${VMGATED_DIR}/tests/test_record.c ${VMGATED_DIR}/record.c
-            ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c LIBS gateway_conf)
+            ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
+            LIBS gateway_conf vmgate_logesc)
 
 # ---- fuzz targets (the client-facing parsers: command line, escape keys,
 # JSON/UTF-8 escaping of guest bytes) ----
@@ -68,6 +69,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_log.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)

@@ -566,9 +566,12 @@ conn_process(struct conn *c)
 	if (c->st == CONN_KEX) {
 		rc = ssh_handle_key_exchange(c->ss);
 		if (rc == SSH_ERROR) {
-			char why[200];
-			snprintf(why, sizeof(why), "key exchange failed: %s",
-				 ssh_get_error(c->ss));
+			/* libssh's text quotes the client's banner and
+			 * algorithm lists: peer bytes. */
+			char why[300];
+			const char *e = ssh_get_error(c->ss);
+			memcpy(why, "key exchange failed: ", 21);
+			log_esc(why + 21, sizeof(why) - 21, e, strlen(e));
 			conn_close(c, why);
 			return;
 		}
@@ -589,8 +592,11 @@ conn_process(struct conn *c)
 	int status = ssh_get_status(c->ss);
 	if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) ||
 	    !ssh_is_connected(c->ss)) {
-		conn_close(c, (status & SSH_CLOSED_ERROR) ? ssh_get_error(c->ss)
-							  : "client left");
+		char why[300];
+		const char *e = ssh_get_error(c->ss);
+		conn_close(c, (status & SSH_CLOSED_ERROR)
+				  ? log_esc(why, sizeof(why), e, strlen(e))
+				  : "client left");
 		return;
 	}
 	conn_update(c);
@@ -653,8 +659,10 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 	int sfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	c->ss = sfd >= 0 ? ssh_new() : NULL;
 	if (c->ss == NULL || ssh_bind_accept_fd(d->bind, c->ss, sfd) != SSH_OK) {
+		char why[300];
+		const char *e = c->ss ? ssh_get_error(c->ss) : strerror(errno);
 		LOG("%s: accept failed: %s", c->addr,
-		    c->ss ? ssh_get_error(c->ss) : strerror(errno));
+		    log_esc(why, sizeof(why), e, strlen(e)));
 		if (c->ss)
 			ssh_free(c->ss);
 		else if (sfd >= 0)

@@ -5,6 +5,7 @@
  */
 #include "demo_image.h"
 #include "guestmem.h"
+#include "logesc.h"
 #include "monitor.h"
 #include "vm.h"
 
@@ -59,6 +60,17 @@ usage(FILE *f)
 }
 
 /* Maps a whole file read-only; returns NULL with a message in ERR. */
+/* An error line for stderr (the gateway's log when it runs us): it may
+ * quote a kernel file's contents, so it goes through logesc(). */
+static void
+print_error(const char *err)
+{
+	char esc[1024];
+
+	logesc_mem(esc, sizeof(esc), err, strlen(err), LOGESC_KEEP_BACKSLASH);
+	fprintf(stderr, "vmgate-vmm: %s\n", esc);
+}
+
 static const uint8_t *
 map_file(const char *path, uint64_t max, size_t *len, char *err,
 	 size_t errlen)
@@ -250,19 +262,19 @@ main(int argc, char **argv)
 	} else if ((cfg.kernel = map_file(cfg.kernel_path, MAX_KERNEL,
 					  &cfg.kernel_len, err,
 					  sizeof(err))) == NULL) {
-		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		print_error(err);
 		return MONITOR_EXIT_ERROR;
 	}
 	if (initrd_path != NULL &&
 	    (cfg.initrd = map_file(initrd_path, MAX_INITRD, &cfg.initrd_len,
 				   err, sizeof(err))) == NULL) {
-		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		print_error(err);
 		return MONITOR_EXIT_ERROR;
 	}
 
 	if (vm_create(&vm, &cfg, err, sizeof(err)) != 0 ||
 	    vm_start(&vm, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vmgate-vmm: %s\n", err);
+		print_error(err);
 		vm_destroy(&vm);
 		return MONITOR_EXIT_ERROR;
 	}

@@ -1,6 +1,7 @@
 #include "monitor.h"
 
 #include "ctl.h"
+#include "logesc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,17 +51,27 @@ struct mon {
 static void
 note(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Status lines go to stderr; in raw mode they need their own CR. */
+/*
+ * Status lines go to stderr, which is the gateway's log when it runs us; in
+ * raw mode they need their own CR. Whatever a line quotes (a guest's event
+ * detail, a file's contents in an error) passes logesc(), the gateway's own
+ * escaper, so it cannot end the line or drive a terminal.
+ */
 static void
 note(struct mon *m, const char *fmt, ...)
 {
 	va_list ap;
-	char line[512];
+	char line[512], esc[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%svmgate-vmm: %s%s", m->tty ? "\r\n" : "", line,
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	logesc_mem(esc, sizeof(esc), line, (size_t)n, LOGESC_KEEP_BACKSLASH);
+	fprintf(stderr, "%svmgate-vmm: %s%s", m->tty ? "\r\n" : "", esc,
 		m->tty ? "\r\n" : "\n");
 }
 
