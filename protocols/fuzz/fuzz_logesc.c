@@ -40,12 +40,14 @@ decode_prefix(const char *o, size_t n, const uint8_t *s, size_t len,
 		if (o[i] == '\\' && !(flags & LOGESC_KEEP_BACKSLASH)) {
 			if (i + 4 > n || o[i + 1] != 'x')
 				abort();
-			c = (unsigned)(hexval(o[i + 2]) << 4 | hexval(o[i + 3]));
+			c = (unsigned)(hexval(o[i + 2]) << 4 |
+				       hexval(o[i + 3]));
 			i += 4;
 		} else if (o[i] == '\\' && s[k] != '\\') {
 			if (i + 4 > n || o[i + 1] != 'x')
 				abort();
-			c = (unsigned)(hexval(o[i + 2]) << 4 | hexval(o[i + 3]));
+			c = (unsigned)(hexval(o[i + 2]) << 4 |
+				       hexval(o[i + 3]));
 			i += 4;
 		} else {
 			c = (unsigned char)o[i++];
@@ -78,7 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (cap < sizeof(out) && out[cap] != 'Z'))
 		abort();
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+		if ((unsigned char)out[i] < 0x20 ||
+		    (unsigned char)out[i] >= 0x7f)
 			abort();
 	if (total < cap) { /* fits: the whole input, exactly */
 		if (n != total || decode_prefix(out, n, s, len, flags) != len)

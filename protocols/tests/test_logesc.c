@@ -136,14 +136,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_printable_passes),
-		cmocka_unit_test(test_controls_and_newlines),
-		cmocka_unit_test(test_forged_line_is_one_line),
-		cmocka_unit_test(test_backslash),
-		cmocka_unit_test(test_utf8_valid_and_invalid),
-		cmocka_unit_test(test_exact_fit_is_not_cut),
-		cmocka_unit_test(test_cut_never_splits_an_escape),
-		cmocka_unit_test(test_str),
+	    cmocka_unit_test(test_printable_passes),
+	    cmocka_unit_test(test_controls_and_newlines),
+	    cmocka_unit_test(test_forged_line_is_one_line),
+	    cmocka_unit_test(test_backslash),
+	    cmocka_unit_test(test_utf8_valid_and_invalid),
+	    cmocka_unit_test(test_exact_fit_is_not_cut),
+	    cmocka_unit_test(test_cut_never_splits_an_escape),
+	    cmocka_unit_test(test_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
