@@ -26,6 +26,12 @@ shared_rx_push(uint16_t v)
 }
 
 bool
+shared_rx_full(void)
+{
+	return shared.rx.head - shared.rx.tail >= SHARED_RX_SIZE;
+}
+
+bool
 shared_rx_empty(void)
 {
 	return shared.rx.head == shared.rx.tail;

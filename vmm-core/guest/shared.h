@@ -63,6 +63,7 @@ extern struct shared shared;
 /* Ring 0, interrupts off: append a byte or SHARED_RX_BREAK; drops when full. */
 void shared_rx_push(uint16_t v);
 /* Either ring: is there unread input? */
+bool shared_rx_full(void);
 bool shared_rx_empty(void);
 /* Ring 3: next entry, or -1 when empty. */
 int shared_rx_pop(void);

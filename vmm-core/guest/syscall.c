@@ -10,6 +10,7 @@
 #include "pit.h"
 #include "shared.h"
 #include "sysnum.h"
+#include "uart.h"
 
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ static long
 syscall_wait_input(uint64_t arg)
 {
 	(void)arg;
+	/* The shell has read everything: input held back by a full ring may
+	 * come in again. */
+	uart_rx_resume();
 	while (shared_rx_empty())
 		cpu_wait_for_interrupt();
 	return 0;

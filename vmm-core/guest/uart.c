@@ -8,6 +8,7 @@
 #include "uart_regs.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Bounds the receive loop: a device that never clears DR must not keep
  * ring 0 (emulated, slow on nested KVM) spinning forever. */
@@ -60,18 +61,37 @@ uart_enable_rx_irq(void)
 	uart_irq();
 }
 
+/* Set while the receive ring was full and receive interrupts are off. */
+static bool uart_rx_paused;
+
 /*
  * LSR is read before each RBR read on purpose: BI (like PE/FE) describes
  * the character at the head of the FIFO -- for a break, the NUL byte the
  * UART stores for it -- and reading LSR clears it. BI without DR is also
  * taken as a break, for devices that report a break without the NUL.
+ *
+ * Two ways out leave bytes in the UART, and each must keep a way back:
+ * - the ring is full (the shell is behind, e.g. a long paste): receive
+ *   interrupts go off and the bytes wait in the UART, and in the VMM's
+ *   queue behind it, which slows the sender instead of losing input;
+ *   uart_rx_resume() turns them on again once the shell has read the ring;
+ * - the burst cap: the 8259 is edge-triggered and the UART's line is still
+ *   up, so no new edge, hence no new interrupt, would ever come. Turning
+ *   the interrupts off and on again drops and raises the line: the PIC
+ *   latches that edge and interrupts again after this one's EOI.
  */
 void
 uart_irq(void)
 {
 	for (int i = 0; i < UART_RX_BURST_MAX; i++) {
-		uint8_t lsr = io_inb(UART_COM1 + UART_LSR);
+		uint8_t lsr;
 
+		if (shared_rx_full()) {
+			io_outb(UART_COM1 + UART_IER, 0);
+			uart_rx_paused = true;
+			return;
+		}
+		lsr = io_inb(UART_COM1 + UART_LSR);
 		if (lsr & UART_LSR_BI) {
 			if (lsr & UART_LSR_DR)
 				(void)io_inb(UART_COM1 + UART_RBR);
@@ -79,9 +99,20 @@ uart_irq(void)
 			continue;
 		}
 		if (!(lsr & UART_LSR_DR))
-			break;
+			return;
 		shared_rx_push(io_inb(UART_COM1 + UART_RBR));
 	}
+	io_outb(UART_COM1 + UART_IER, 0);
+	io_outb(UART_COM1 + UART_IER, UART_IER_RDA | UART_IER_RLS);
+}
+
+void
+uart_rx_resume(void)
+{
+	if (!uart_rx_paused)
+		return;
+	uart_rx_paused = false;
+	uart_enable_rx_irq();
 }
 
 void

@@ -14,6 +14,9 @@ void uart_init(void);
 void uart_enable_rx_irq(void);
 /* IRQ 4 handler: moves received bytes and breaks into shared.rx. */
 void uart_irq(void);
+/* Ring 0, interrupts off: receive interrupts on again if a full ring
+ * turned them off (call once the shell has emptied the ring). */
+void uart_rx_resume(void);
 /* Polled output, ring 0 only, for diagnostics. */
 void uart_kwrite(const char *s, size_t n);
 void uart_kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
