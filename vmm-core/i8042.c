@@ -56,7 +56,7 @@ command(struct i8042 *k, uint8_t cmd)
 	default:
 		/* 0xf0-0xff pulse output lines; bit 0 clear = CPU reset. */
 		if ((cmd & 0xf0) == 0xf0 && !(cmd & 0x01))
-			k->reset(k->opaque);
+			k->reset_line(k->opaque);
 		break;
 	}
 }
@@ -73,7 +73,7 @@ data_write(struct i8042 *k, uint8_t v)
 		break;
 	case 0xd1:
 		if (!(v & 0x01))
-			k->reset(k->opaque);
+			k->reset_line(k->opaque);
 		break;
 	case 0xd2:
 	case 0xd3:
@@ -87,18 +87,18 @@ data_write(struct i8042 *k, uint8_t v)
 }
 
 static void
-i8042_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
-	 bool is_write)
+i8042_io(struct bus_device *dev, uint64_t base, uint64_t offset, uint8_t *data,
+	 uint32_t len, bool is_write)
 {
 	struct i8042 *k = (struct i8042 *)dev;
 
-	if (len != 1 || (addr != 0 && addr != 4)) {
+	if (len != 1 || offset != 0) {
 		if (!is_write)
 			memset(data, 0xff, len);
 		return;
 	}
 	pthread_mutex_lock(&k->lock);
-	if (addr == 0) { /* 0x60 data */
+	if (base == I8042_DATA_PORT) {
 		if (is_write) {
 			data_write(k, data[0]);
 		} else if (k->out_len > 0) {
@@ -108,30 +108,60 @@ i8042_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
 		} else {
 			data[0] = 0;
 		}
-	} else { /* 0x64 status / command; 0x61-0x63 never get here */
+	} else { /* I8042_CMD_PORT: status / command */
 		if (is_write)
 			command(k, data[0]);
 		else
-			data[0] = STATUS_SYS | (k->out_len > 0 ? STATUS_OBF : 0) |
+			data[0] = STATUS_SYS |
+				  (k->out_len > 0 ? STATUS_OBF : 0) |
 				  (k->cmd ? STATUS_CMD : 0);
 	}
 	pthread_mutex_unlock(&k->lock);
 }
 
+#define CONFIG_POWER_ON 0x45 /* kbd irq on, translation on, system flag */
+
+static void
+i8042_dev_reset(struct bus_device *dev)
+{
+	struct i8042 *k = (struct i8042 *)dev;
+
+	pthread_mutex_lock(&k->lock);
+	k->cmd = 0;
+	k->config = CONFIG_POWER_ON;
+	k->out_head = k->out_len = 0;
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void
+i8042_dev_destroy(struct bus_device *dev)
+{
+	pthread_mutex_destroy(&((struct i8042 *)dev)->lock);
+}
+
+static const struct bus_device_ops i8042_dev_ops = {
+    .access = i8042_io,
+    .reset = i8042_dev_reset,
+    .destroy = i8042_dev_destroy,
+};
+
 void
-i8042_init(struct i8042 *k, void (*reset)(void *), void *opaque)
+i8042_init(struct i8042 *k, void (*reset_line)(void *), void *opaque)
 {
 	memset(k, 0, sizeof(*k));
 	k->dev.name = "i8042";
-	k->dev.handler = i8042_io;
-	k->reset = reset;
+	k->dev.ops = &i8042_dev_ops;
+	k->reset_line = reset_line;
 	k->opaque = opaque;
-	k->config = 0x45; /* kbd irq on, translation on, system flag */
+	k->config = CONFIG_POWER_ON;
 	pthread_mutex_init(&k->lock, NULL);
 }
 
-void
-i8042_destroy(struct i8042 *k)
+int
+i8042_register(struct i8042 *k, struct bus *bus)
 {
-	pthread_mutex_destroy(&k->lock);
+	if (bus_register(bus, BUS_PIO, I8042_DATA_PORT, 1, &k->dev) != 0 ||
+	    bus_register(bus, BUS_PIO, I8042_CMD_PORT, 1, &k->dev) != 0)
+		return -1;
+	return 0;
 }

@@ -139,11 +139,12 @@ vm_take_event(struct vm *vm, struct vm_event *ev)
 
 /* Device callbacks. */
 
+/* The bus's interrupt line: the in-kernel irqchip (PIC and IOAPIC). */
 static void
-uart_irq(void *opaque, int level)
+vm_irq(void *opaque, int line, int level)
 {
 	struct vm *vm = opaque;
-	struct kvm_irq_level irq = { .irq = UART8250_COM1_IRQ, .level = level };
+	struct kvm_irq_level irq = { .irq = (uint32_t)line, .level = level };
 
 	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
@@ -169,7 +170,6 @@ uart_rx_space(void *opaque)
 }
 
 static const struct uart8250_ops uart_ops = {
-	.irq = uart_irq,
 	.tx_room = uart_tx_room,
 	.tx = uart_tx,
 	.rx_space = uart_rx_space,
@@ -514,13 +514,14 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 		return errmsg(err, errlen, "--console-buffer: %s",
 			      r == -EINVAL ? "must be 4K to 64M"
 					   : strerror(-r));
+	bus_init(&vm->bus, vm_irq, vm);
 	uart8250_init(&vm->uart, &uart_ops, vm);
 	i8042_init(&vm->i8042, i8042_reset, vm);
 	pmreg_init(&vm->pmreg, pm_event, vm);
 	pvpanic_init(&vm->pvpanic, panic_event, vm);
 	if (bus_register(&vm->bus, BUS_PIO, UART8250_COM1_BASE, 8,
 			 &vm->uart.dev) != 0 ||
-	    bus_register(&vm->bus, BUS_PIO, 0x60, 5, &vm->i8042.dev) != 0 ||
+	    i8042_register(&vm->i8042, &vm->bus) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, PVPANIC_PORT, 1,
 			 &vm->pvpanic.dev) != 0)
@@ -559,24 +560,22 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 		return errmsg(err, errlen, "KVM_CREATE_PIT2: %s",
 			      strerror(errno));
 
-	struct kvm_userspace_memory_region slot = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.low_end,
-		.userspace_addr = (uintptr_t)vm->mem.host,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
-		return errmsg(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-			      strerror(errno));
-	if (vm->mem.size > vm->mem.low_end) {
-		slot.slot = 1;
-		slot.guest_phys_addr = GUESTMEM_HIGH_START;
-		slot.memory_size = vm->mem.size - vm->mem.low_end;
-		slot.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.low_end);
+	for (int i = 0; i < vm->slots.n; i++) {
+		const struct memslot *m = &vm->slots.s[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = (uint32_t)i,
+			.guest_phys_addr = m->gpa,
+			.memory_size = m->size,
+			.userspace_addr = (uintptr_t)m->host,
+		};
+		if (m->flags & MEMSLOT_DIRTY_LOG)
+			slot.flags |= KVM_MEM_LOG_DIRTY_PAGES;
+		if (m->flags & MEMSLOT_READONLY)
+			slot.flags |= KVM_MEM_READONLY;
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
 			return errmsg(err, errlen,
-				      "KVM_SET_USER_MEMORY_REGION: %s",
-				      strerror(errno));
+				      "KVM_SET_USER_MEMORY_REGION (%s): %s",
+				      m->name, strerror(errno));
 	}
 	return 0;
 }
@@ -627,6 +626,14 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 		return errmsg(err, errlen, "guest memory (%llu MiB): %s",
 			      (unsigned long long)(cfg->mem >> 20),
 			      strerror(-r));
+	if (memslot_add(&vm->slots, "RAM", 0, vm->mem.low_end, vm->mem.host, 0,
+			err, errlen) < 0)
+		return -1;
+	if (vm->mem.size > vm->mem.low_end &&
+	    memslot_add(&vm->slots, "RAM above 4G", GUESTMEM_HIGH_START,
+			vm->mem.size - vm->mem.low_end,
+			vm->mem.host + vm->mem.low_end, 0, err, errlen) < 0)
+		return -1;
 	if ((vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    (vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
@@ -669,7 +676,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 
 	if (create_kvm_vm(vm, err, errlen) != 0)
 		goto fail;
-	uart8250_reset(&vm->uart);
+	bus_reset(&vm->bus); /* a reset looks like a cold boot to devices too */
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
 		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;
@@ -796,11 +803,9 @@ void
 vm_destroy(struct vm *vm)
 {
 	vm_stop(vm);
-	if (vm->console.ring != NULL) {
-		uart8250_destroy(&vm->uart);
-		i8042_destroy(&vm->i8042);
+	bus_destroy(&vm->bus);
+	if (vm->console.ring != NULL)
 		console_destroy(&vm->console);
-	}
 	guestmem_destroy(&vm->mem);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);

@@ -23,6 +23,7 @@
 #include "guestmem.h"
 #include "i8042.h"
 #include "loader.h"
+#include "memslot.h"
 #include "pmreg.h"
 #include "pvpanic.h"
 #include "uart8250.h"
@@ -94,7 +95,8 @@ struct vm {
 	int tsc_deadline; /* KVM emulates the TSC-deadline timer */
 	size_t run_size;
 	struct guestmem mem;
-	struct bus bus;
+	struct memslot_table slots; /* given to every fresh KVM VM */
+	struct bus bus;		    /* every device below, reset on reboot */
 	struct console console;
 	struct uart8250 uart;
 	struct i8042 i8042;
