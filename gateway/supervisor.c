@@ -71,6 +71,7 @@ struct vmproc {
 	unsigned backoff;
 	time_t started;
 	uint64_t bytes_out;
+	uint32_t display_w, display_h; /* DISPLAY_INFO; 0: no display */
 };
 
 struct supervisor {
@@ -347,6 +348,15 @@ on_lost(struct vmproc *v, const struct ctl_msg *m)
 	return 0;
 }
 
+/* The monitor has a display of this size (VNC sessions come later). */
+static int
+on_display_info(struct vmproc *v, const struct ctl_msg *m)
+{
+	v->display_w = m->u.display_info.width;
+	v->display_h = m->u.display_info.height;
+	return 0;
+}
+
 static int
 on_state(struct vmproc *v, const struct ctl_msg *m)
 {
@@ -398,6 +408,7 @@ static const struct {
     {CTL_T_CONSOLE_CREDIT, on_credit},
     {CTL_T_CONSOLE_LOST, on_lost},
     {CTL_T_STATE, on_state},
+    {CTL_T_DISPLAY_INFO, on_display_info},
 };
 
 static handler_fn

@@ -1,4 +1,6 @@
 #include "monitor.h"
+#include "shot.h"
+#include "vnc.h"
 
 #include "ctl.h"
 #include "logesc.h"
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -443,8 +446,66 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 			     m->opt->name) != 0)
 		return;
 	ctl_put(m, len);
+	if (m->vm->has_display &&
+	    ctl_encode_display_info(m->pkt, sizeof(m->pkt), &len, 0,
+				    m->vm->display.width,
+				    m->vm->display.height) == 0)
+		ctl_put(m, len);
 	ctl_send_state(m, 0, m->vm->state, VM_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
+}
+
+static void
+ctl_refuse(struct mon *m, uint32_t seq, enum ctl_errcode code,
+	   const char *why)
+{
+	size_t len;
+
+	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq, code, why) ==
+	    0)
+		ctl_put(m, len);
+}
+
+/* A viewer the gateway authorized: the VNC server takes the stream. */
+static void
+ctl_display_client(struct mon *m, const struct ctl_msg *msg, int fd)
+{
+	if (m->opt->vnc == NULL) {
+		close(fd);
+		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
+		return;
+	}
+	if (vnc_adopt(m->opt->vnc, fd,
+		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL) !=
+	    0)
+		ctl_refuse(m, msg->seq, CTL_ERR_INVALID_STATE,
+			   "too many viewers");
+}
+
+/* A PNG into the file the gateway passed: never a pipe or socket, whose
+ * reader could keep this loop waiting. */
+static void
+ctl_screenshot(struct mon *m, const struct ctl_msg *msg, int fd)
+{
+	char err[200];
+	struct stat st;
+	size_t len;
+
+	if (!m->vm->has_display) {
+		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL,
+			   "screenshot: not a regular file");
+	} else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+		   shot_write_fd(&m->vm->display, fd, err, sizeof(err)) != 0 ||
+		   fstat(fd, &st) != 0 || st.st_size <= 0) {
+		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL, "screenshot failed");
+	} else if (ctl_encode_screenshot_done(m->pkt, sizeof(m->pkt), &len,
+					      msg->seq,
+					      (uint64_t)st.st_size) == 0) {
+		ctl_put(m, len);
+	}
+	close(fd);
 }
 
 static void
@@ -452,9 +513,9 @@ ctl_read(struct mon *m)
 {
 	struct ctl_msg msg;
 	size_t len;
-	int r;
+	int r, fd = -1;
 
-	r = ctl_recv(m->opt->ctl_fd, m->pkt, sizeof(m->pkt), &len, NULL);
+	r = ctl_recv(m->opt->ctl_fd, m->pkt, sizeof(m->pkt), &len, &fd);
 	if (r == CTL_E_AGAIN)
 		return;
 	if (r == CTL_E_EOF) {
@@ -463,11 +524,21 @@ ctl_read(struct mon *m)
 	}
 	if (r == 0)
 		r = ctl_decode(m->pkt, len, &msg);
+	/* An fd comes with the messages that carry one, and only then. */
+	if (r == 0 && ctl_carries_fd(msg.type) != (fd >= 0))
+		r = fd >= 0 ? CTL_E_UNEXPECTED_FD : CTL_E_SHORT;
 	if (r != 0) {
+		if (fd >= 0)
+			close(fd);
 		ctl_fail(m, r == CTL_E_VERSION ? CTL_ERR_VERSION
 					       : CTL_ERR_PROTOCOL,
 			 ctl_strerror(r));
 		return;
+	}
+	if (fd >= 0 && (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type) ||
+			!m->ctl_hello)) {
+		close(fd);
+		fd = -1;
 	}
 	if (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type)) {
 		ctl_fail(m, CTL_ERR_NOT_PERMITTED, "message not permitted");
@@ -504,6 +575,12 @@ ctl_read(struct mon *m)
 		break;
 	case CTL_T_POWER:
 		ctl_power(m, msg.seq, msg.u.power.action);
+		break;
+	case CTL_T_DISPLAY_CLIENT:
+		ctl_display_client(m, &msg, fd);
+		break;
+	case CTL_T_SCREENSHOT:
+		ctl_screenshot(m, &msg, fd);
 		break;
 	default:
 		ctl_fail(m, CTL_ERR_PROTOCOL, "unexpected message");
@@ -569,12 +646,36 @@ handle_signal(struct mon *m)
 
 	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR1) {
+		char err[300];
+		if (m->opt->screenshot == NULL || !m->vm->has_display)
+			note(m, "SIGUSR1: no --screenshot PATH to write to");
+		else if (shot_write_file(&m->vm->display, m->opt->screenshot,
+					 err, sizeof(err)) != 0)
+			note(m, "%s", err);
+		return; /* the guest goes on */
+	}
 	if (si.ssi_signo == SIGUSR2) {
 		vm_dump(m->vm); /* the guest goes on */
 		return;
 	}
 	note(m, "stopped by signal %u", si.ssi_signo);
 	m->exit_status = MONITOR_EXIT_STOPPED;
+}
+
+int
+monitor_display(struct vm *vm, struct monitor_options *opt,
+		const char *const *spec, int nspec, char *err, size_t errlen)
+{
+	if (!vm->has_display)
+		return 0;
+	opt->vnc = vnc_create(vm, opt->name, NULL, vm, err, errlen);
+	if (opt->vnc == NULL)
+		return -1;
+	for (int i = 0; i < nspec; i++)
+		if (vnc_listen(opt->vnc, spec[i], err, errlen) != 0)
+			return -1;
+	return 0;
 }
 
 int
@@ -589,6 +690,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -604,8 +706,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	}
 
 	while (m.exit_status < 0) {
-		struct pollfd p[6];
-		int np = 0, i_in = -1, i_ctl = -1;
+		struct pollfd p[6 + VNC_MAX_POLLFDS];
+		int np = 0, i_in = -1, i_ctl = -1, i_vnc;
 
 		p[np++] = (struct pollfd){ vm->event_fd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ m.sig_fd, POLLIN, 0 };
@@ -629,7 +731,15 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			i_ctl = np;
 			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
 		}
-		if (poll(p, (nfds_t)np, m.hot ? COALESCE_MS : -1) < 0) {
+		int timeout = m.hot ? COALESCE_MS : -1;
+		i_vnc = np;
+		if (opt->vnc != NULL) {
+			np += (int)vnc_poll(opt->vnc, p + np);
+			int t = vnc_timeout(opt->vnc);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		if (poll(p, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			note(&m, "poll: %s", strerror(errno));
@@ -651,6 +761,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			ctl_read(&m);
 		if (i_in >= 0 && p[i_in].revents)
 			read_input(&m);
+		if (opt->vnc != NULL)
+			vnc_service(opt->vnc, p + i_vnc, (size_t)(np - i_vnc));
 		size_t moved;
 		if (opt->stdio) {
 			moved = take_output(&m);

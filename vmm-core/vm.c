@@ -526,6 +526,14 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 	    bus_register(&vm->bus, BUS_PIO, PVPANIC_PORT, 1,
 			 &vm->pvpanic.dev) != 0)
 		return errmsg(err, errlen, "device ports overlap");
+	if (vm->has_display) {
+		struct display *d = &vm->display;
+		dispi_init(&vm->dispi, (uint16_t)d->width, (uint16_t)d->height,
+			   (uint16_t)(d->stride / 4));
+		if (bus_register(&vm->bus, BUS_PIO, DISPI_INDEX_PORT, 2,
+				 &vm->dispi.dev) != 0)
+			return errmsg(err, errlen, "device ports overlap");
+	}
 	return 0;
 }
 
@@ -634,6 +642,20 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 			vm->mem.size - vm->mem.low_end,
 			vm->mem.host + vm->mem.low_end, 0, err, errlen) < 0)
 		return -1;
+	if (cfg->display_w != 0) {
+		if ((r = display_create(&vm->display, cfg->display_w,
+					cfg->display_h)) != 0)
+			return errmsg(err, errlen, "display %ux%u: %s",
+				      cfg->display_w, cfg->display_h,
+				      strerror(-r));
+		vm->has_display = 1;
+		vm->fb_slot = memslot_add(&vm->slots, "framebuffer",
+					  DISPI_LFB_ADDR, vm->display.size,
+					  vm->display.fb, MEMSLOT_DIRTY_LOG, err,
+					  errlen);
+		if (vm->fb_slot < 0)
+			return -1;
+	}
 	if ((vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    (vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
@@ -672,11 +694,22 @@ int
 vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	struct boot_entry be;
+	struct boot_fb fb = {
+		.base = DISPI_LFB_ADDR,
+		.width = vm->display.width,
+		.height = vm->display.height,
+		.stride = vm->display.stride,
+		.size = vm->display.size,
+	};
 	int r;
 
 	if (create_kvm_vm(vm, err, errlen) != 0)
 		goto fail;
 	bus_reset(&vm->bus); /* a reset looks like a cold boot to devices too */
+	if (vm->has_display) {
+		display_clear(&vm->display);
+		vm->display_gen++;
+	}
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
 		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;
@@ -689,6 +722,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		.initrd_len = vm->cfg.initrd_len,
 		.cmdline = vm->cfg.cmdline,
 		.ncpus = vm->cfg.ncpus,
+		.fb = vm->has_display ? &fb : NULL,
 	};
 	char why[200];
 	if (boot_prepare(&vm->mem, &in, &be, why, sizeof(why)) != 0) {
@@ -799,11 +833,30 @@ vm_resume(struct vm *vm)
 	vm->state = VM_STATE_RUNNING;
 }
 
+int
+vm_display_dirty(struct vm *vm, uint64_t *bitmap)
+{
+	size_t words;
+
+	if (!vm->has_display)
+		return -1;
+	words = (display_pages(&vm->display) + 63) / 64;
+	struct kvm_dirty_log log = { .slot = (uint32_t)vm->fb_slot,
+				     .dirty_bitmap = bitmap };
+	if (vm->vm_fd < 0 || ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) != 0) {
+		memset(bitmap, 0xff, words * 8);
+		return -1;
+	}
+	return 0;
+}
+
 void
 vm_destroy(struct vm *vm)
 {
 	vm_stop(vm);
 	bus_destroy(&vm->bus);
+	if (vm->has_display)
+		display_destroy(&vm->display);
 	if (vm->console.ring != NULL)
 		console_destroy(&vm->console);
 	guestmem_destroy(&vm->mem);
