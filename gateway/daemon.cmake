@@ -69,6 +69,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_kex.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_log.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
