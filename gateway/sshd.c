@@ -21,9 +21,11 @@
 #include "audit.h"
 #include "config.h"
 #include "gwctx.h"
+#include "hub.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
+#include "startups.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -52,7 +54,6 @@
 	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"      \
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
-#define LOGIN_GRACE_SECS 120
 #define MAX_AUTH_FAILS 20
 #define MAX_SESSIONS_PER_CONN 16
 #define NONE_FREE 2 /* "none" requests before they count as failures */
@@ -92,6 +93,9 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	char addr[INET6_ADDRSTRLEN + NI_MAXSERV + 2];
 	enum conn_state st;
+	struct startups_src src; /* its source for the startups limits */
+	bool startup;		 /* counted there: not logged in yet */
+	uint64_t born_ms;	 /* hub_now_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
 	ssh_message held;	  /* an auth request whose reply waits */
 	bool held_is_password;	  /* ... for the worker */
@@ -112,6 +116,7 @@ struct sshd {
 	struct conns conns;
 	size_t nconns;
 	struct penalty *penalties;
+	struct startups *startups;
 	unsigned long next_session;
 };
 
@@ -234,6 +239,10 @@ conn_close(struct conn *c, const char *why)
 	c->dead = true;
 	LOG("connection %s%s%s closed: %s", c->st == CONN_OPEN ? c->user : "",
 	    c->st == CONN_OPEN ? "@" : "", c->addr, why);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	event_del(c->rev);
 	event_del(c->wev);
 	event_del(c->grace);
@@ -303,6 +312,10 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->st = CONN_OPEN;
 	event_del(c->grace);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	ssh_message_auth_reply_success(msg, 0);
 	ssh_message_free(msg);
 	audit_auth(c, c->user, method, "success");
@@ -578,6 +591,15 @@ conn_process(struct conn *c)
 			return;
 		}
 		if (rc == SSH_OK) {
+			const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+			uint64_t left = (uint64_t)cs->login_grace * 1000,
+				 took = hub_now_ms() - c->born_ms;
+			struct timeval tv;
+			/* login_grace_time counts from the connect */
+			left = took < left ? left - took : 0;
+			tv.tv_sec = (time_t)(left / 1000);
+			tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+			evtimer_add(c->grace, &tv);
 			c->st = CONN_AUTH;
 			ssh_set_auth_methods(c->ss, SSH_AUTH_METHOD_PUBLICKEY |
 							    SSH_AUTH_METHOD_PASSWORD);
@@ -635,23 +657,45 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 static void
 on_grace(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+	const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+	char why[100];
+
 	(void)fd;
 	(void)what;
-	conn_close(arg, "login grace time over");
+	if (c->st == CONN_KEX)
+		snprintf(why, sizeof(why),
+			 "no key exchange within %u s (ssh: kex_timeout)",
+			 cs->kex_timeout);
+	else
+		snprintf(why, sizeof(why),
+			 "not logged in within %u s (ssh: login_grace_time)",
+			 cs->login_grace);
+	conn_close(c, why);
 }
 
 static void
-conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
+conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
+	 socklen_t salen)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?", serv[NI_MAXSERV] = "?";
-	struct timeval grace = { LOGIN_GRACE_SECS, 0 };
+	struct timeval grace = {d->gw->cfg->ssh.kex_timeout, 0};
 
-	getnameinfo((const struct sockaddr *)sa, sizeof(*sa), host,
-		    sizeof(host), serv, sizeof(serv),
-		    NI_NUMERICHOST | NI_NUMERICSERV);
+	getnameinfo((const struct sockaddr *)sa, salen, host, sizeof(host),
+		    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(c->ip, sizeof(c->ip), "%s", host);
 	snprintf(c->addr, sizeof(c->addr), "%s:%s", host, serv);
+	/* Before any libssh state: a refused socket costs nothing more. An
+	 * address of no known family counts under one shared source. */
+	(void)startups_src_of((const struct sockaddr *)sa, salen, &c->src);
+	if (!startups_admit(d->startups, &c->src, c->addr)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->startup = true;
+	c->born_ms = hub_now_ms();
 	c->d = d;
 	c->refs = 1;
 	/* libssh closes its fd as soon as it sees an error; the loop watches
@@ -670,6 +714,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 		else if (sfd >= 0)
 			close(sfd);
 		close(fd);
+		startups_leave(d->startups, &c->src);
 		free(c);
 		return;
 	}
@@ -728,7 +773,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		conn_new(d, fd, &sa);
+		conn_new(d, fd, &sa, len);
 	}
 }
 
@@ -815,6 +860,7 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->gw = gw;
 	d->lfd = -1;
 	TAILQ_INIT(&d->conns);
+	d->startups = startups_new(gw->base, &gw->cfg->ssh);
 	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
 			       SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
 	    load_or_create_key(state_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
@@ -868,6 +914,12 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->retry = evtimer_new(gw->base, on_retry, d);
 	event_add(d->lev, NULL);
 	LOG("ssh listening on %s port %u", gw->cfg->ssh_host, d->port);
+	LOG("before login: max_startups %u:%u:%u, per_source_max_startups %u "
+	    "(per IPv4 address, per IPv6 /64), kex_timeout %u s, "
+	    "login_grace_time %u s",
+	    gw->cfg->ssh.startups_begin, gw->cfg->ssh.startups_rate,
+	    gw->cfg->ssh.startups_full, gw->cfg->ssh.per_source,
+	    gw->cfg->ssh.kex_timeout, gw->cfg->ssh.login_grace);
 	return d;
 fail:
 	ssh_key_free(ed);
@@ -890,6 +942,7 @@ sshd_free(struct sshd *d)
 		d->penalties = p->next;
 		free(p);
 	}
+	startups_free(d->startups);
 	if (d->lev)
 		event_free(d->lev);
 	if (d->retry)
