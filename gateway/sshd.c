@@ -117,6 +117,8 @@ struct sshd {
 	size_t nconns;
 	struct penalty *penalties;
 	struct startups *startups;
+	unsigned long full_refused; /* at MAX_CONNS, since full_logged */
+	time_t full_logged;
 	unsigned long next_session;
 };
 
@@ -736,6 +738,22 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	conn_unref(c);
 }
 
+/* A connection refused at MAX_CONNS: logged at most once a minute, with
+ * how many were refused since the last line. */
+static void
+conns_full(struct sshd *d)
+{
+	time_t now = time(NULL);
+
+	d->full_refused++;
+	if (d->full_logged != 0 && now - d->full_logged < 60)
+		return;
+	LOG("refused %lu connection%s: the gateway holds %d, its limit",
+	    d->full_refused, d->full_refused == 1 ? "" : "s", MAX_CONNS);
+	d->full_logged = now;
+	d->full_refused = 0;
+}
+
 static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -771,6 +789,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		if (d->nconns >= MAX_CONNS) {
 			close(fd);
+			conns_full(d);
 			continue;
 		}
 		conn_new(d, fd, &sa, len);
