@@ -650,7 +650,7 @@ ssh_max_startups(void *ctx, void *obj, struct yamltree_node *key,
 	/* Each number is reported where it is written. */
 	for (i = 0; i < 3; i++) {
 		long min = i == 2 ? v[0] : 1;
-		long max = i == 1 ? 100 : CONFIG_MAX_STARTUPS;
+		long max = i == 1 ? 100 : CONFIG_MAX_CONNS;
 		if (v[i] >= min && v[i] <= max)
 			continue;
 		yamltree_scalar_pos(n, off[i], &line, &col);
@@ -659,7 +659,7 @@ ssh_max_startups(void *ctx, void *obj, struct yamltree_node *key,
 					  "max_startups: rate must be a "
 					  "percentage from 1 to 100");
 		else if (i == 2 && nparts == 3 && v[2] >= 1 &&
-			 v[2] <= CONFIG_MAX_STARTUPS)
+			 v[2] <= CONFIG_MAX_CONNS)
 			yamltree_error_at(c->t, line, col,
 					  "max_startups: full (%ld) must not "
 					  "be less than start (%ld)",
@@ -669,7 +669,7 @@ ssh_max_startups(void *ctx, void *obj, struct yamltree_node *key,
 					  "max_startups: %s must be a number "
 					  "from 1 to %d",
 					  nparts == 1 ? "the number" : part[i],
-					  CONFIG_MAX_STARTUPS);
+					  CONFIG_MAX_CONNS);
 		return;
 	}
 	ssh->startups_begin = (unsigned)v[0];
@@ -692,7 +692,7 @@ ssh_per_source(void *ctx, void *obj, struct yamltree_node *key,
 
 	(void)key;
 	if (yamltree_want_uint(c->t, n, "per_source_max_startups", 1,
-			       CONFIG_MAX_STARTUPS, &v))
+			       CONFIG_MAX_CONNS, &v))
 		ssh->per_source = (unsigned)v;
 }
 

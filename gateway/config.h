@@ -88,7 +88,7 @@
 #define CONFIG_MAX_REC_MAX_FILE (64ULL << 30)
 #define CONFIG_MAX_REC_REPLAY (1ULL << 20)
 #define CONFIG_MAX_REC_MAX_FILES 100000
-#define CONFIG_MAX_STARTUPS 4096 /* the gateway's connection cap */
+#define CONFIG_MAX_CONNS 4096 /* all of the gateway's connections (sshd.c) */
 #define CONFIG_MAX_KEX_TIMEOUT 600
 #define CONFIG_MAX_LOGIN_GRACE 3600
 

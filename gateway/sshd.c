@@ -61,7 +61,7 @@
 #define PENALTY_BASE_MS 250
 #define PENALTY_MAX_MS 8000
 #define PENALTY_FORGET_SECS 300 /* an address quiet this long starts over */
-#define MAX_CONNS 4096
+#define MAX_CONNS CONFIG_MAX_CONNS
 
 struct penalty {
 	struct penalty *next;
