@@ -21,9 +21,11 @@
 #include "audit.h"
 #include "config.h"
 #include "gwctx.h"
+#include "hub.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
+#include "startups.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -36,10 +38,12 @@
 
 /* Modern algorithms only: no NIST curves, no SHA-1 (DESIGN.md §4). libssh
  * 0.10 has no sntrup761x25519; it adds kex-strict-s-v00@openssh.com by
- * itself. */
-#define KEX_ALGOS                                                           \
-	"curve25519-sha256,curve25519-sha256@libssh.org,"                   \
-	"diffie-hellman-group18-sha512,diffie-hellman-group16-sha512"
+ * itself. Key exchange is curve25519 only: it runs on the one event loop,
+ * where a curve25519 handshake costs ~2 ms of CPU but a finite-field one
+ * 46 ms (group16) or 326 ms (group18), so a few unauthenticated clients
+ * looping those stalled every session (issue 8 #3). Every client since
+ * OpenSSH 6.5 (2014) and PuTTY 0.68 has curve25519. */
+#define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
 #define CIPHERS                                                             \
 	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,"             \
 	"aes128-gcm@openssh.com,aes256-ctr,aes128-ctr"
@@ -50,7 +54,6 @@
 	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"      \
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
-#define LOGIN_GRACE_SECS 120
 #define MAX_AUTH_FAILS 20
 #define MAX_SESSIONS_PER_CONN 16
 #define NONE_FREE 2 /* "none" requests before they count as failures */
@@ -58,7 +61,7 @@
 #define PENALTY_BASE_MS 250
 #define PENALTY_MAX_MS 8000
 #define PENALTY_FORGET_SECS 300 /* an address quiet this long starts over */
-#define MAX_CONNS 4096
+#define MAX_CONNS CONFIG_MAX_CONNS
 
 struct penalty {
 	struct penalty *next;
@@ -90,6 +93,9 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	char addr[INET6_ADDRSTRLEN + NI_MAXSERV + 2];
 	enum conn_state st;
+	struct startups_src src; /* its source for the startups limits */
+	bool startup;		 /* counted there: not logged in yet */
+	uint64_t born_ms;	 /* hub_now_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
 	ssh_message held;	  /* an auth request whose reply waits */
 	bool held_is_password;	  /* ... for the worker */
@@ -110,6 +116,9 @@ struct sshd {
 	struct conns conns;
 	size_t nconns;
 	struct penalty *penalties;
+	struct startups *startups;
+	unsigned long full_refused; /* at MAX_CONNS, since full_logged */
+	time_t full_logged;
 	unsigned long next_session;
 };
 
@@ -232,6 +241,10 @@ conn_close(struct conn *c, const char *why)
 	c->dead = true;
 	LOG("connection %s%s%s closed: %s", c->st == CONN_OPEN ? c->user : "",
 	    c->st == CONN_OPEN ? "@" : "", c->addr, why);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	event_del(c->rev);
 	event_del(c->wev);
 	event_del(c->grace);
@@ -301,6 +314,10 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->st = CONN_OPEN;
 	event_del(c->grace);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	ssh_message_auth_reply_success(msg, 0);
 	ssh_message_free(msg);
 	audit_auth(c, c->user, method, "success");
@@ -576,6 +593,15 @@ conn_process(struct conn *c)
 			return;
 		}
 		if (rc == SSH_OK) {
+			const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+			uint64_t left = (uint64_t)cs->login_grace * 1000,
+				 took = hub_now_ms() - c->born_ms;
+			struct timeval tv;
+			/* login_grace_time counts from the connect */
+			left = took < left ? left - took : 0;
+			tv.tv_sec = (time_t)(left / 1000);
+			tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+			evtimer_add(c->grace, &tv);
 			c->st = CONN_AUTH;
 			ssh_set_auth_methods(c->ss, SSH_AUTH_METHOD_PUBLICKEY |
 							    SSH_AUTH_METHOD_PASSWORD);
@@ -633,23 +659,45 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 static void
 on_grace(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+	const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+	char why[100];
+
 	(void)fd;
 	(void)what;
-	conn_close(arg, "login grace time over");
+	if (c->st == CONN_KEX)
+		snprintf(why, sizeof(why),
+			 "no key exchange within %u s (ssh: kex_timeout)",
+			 cs->kex_timeout);
+	else
+		snprintf(why, sizeof(why),
+			 "not logged in within %u s (ssh: login_grace_time)",
+			 cs->login_grace);
+	conn_close(c, why);
 }
 
 static void
-conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
+conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
+	 socklen_t salen)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?", serv[NI_MAXSERV] = "?";
-	struct timeval grace = { LOGIN_GRACE_SECS, 0 };
+	struct timeval grace = {d->gw->cfg->ssh.kex_timeout, 0};
 
-	getnameinfo((const struct sockaddr *)sa, sizeof(*sa), host,
-		    sizeof(host), serv, sizeof(serv),
-		    NI_NUMERICHOST | NI_NUMERICSERV);
+	getnameinfo((const struct sockaddr *)sa, salen, host, sizeof(host),
+		    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(c->ip, sizeof(c->ip), "%s", host);
 	snprintf(c->addr, sizeof(c->addr), "%s:%s", host, serv);
+	/* Before any libssh state: a refused socket costs nothing more. An
+	 * address of no known family counts under one shared source. */
+	(void)startups_src_of((const struct sockaddr *)sa, salen, &c->src);
+	if (!startups_admit(d->startups, &c->src, c->addr)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->startup = true;
+	c->born_ms = hub_now_ms();
 	c->d = d;
 	c->refs = 1;
 	/* libssh closes its fd as soon as it sees an error; the loop watches
@@ -668,6 +716,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 		else if (sfd >= 0)
 			close(sfd);
 		close(fd);
+		startups_leave(d->startups, &c->src);
 		free(c);
 		return;
 	}
@@ -687,6 +736,22 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 	conn_ref(c);
 	conn_process(c); /* sends our banner */
 	conn_unref(c);
+}
+
+/* A connection refused at MAX_CONNS: logged at most once a minute, with
+ * how many were refused since the last line. */
+static void
+conns_full(struct sshd *d)
+{
+	time_t now = time(NULL);
+
+	d->full_refused++;
+	if (d->full_logged != 0 && now - d->full_logged < 60)
+		return;
+	LOG("refused %lu connection%s: the gateway holds %d, its limit",
+	    d->full_refused, d->full_refused == 1 ? "" : "s", MAX_CONNS);
+	d->full_logged = now;
+	d->full_refused = 0;
 }
 
 static void
@@ -724,9 +789,10 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		if (d->nconns >= MAX_CONNS) {
 			close(fd);
+			conns_full(d);
 			continue;
 		}
-		conn_new(d, fd, &sa);
+		conn_new(d, fd, &sa, len);
 	}
 }
 
@@ -813,6 +879,7 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->gw = gw;
 	d->lfd = -1;
 	TAILQ_INIT(&d->conns);
+	d->startups = startups_new(gw->base, &gw->cfg->ssh);
 	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
 			       SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
 	    load_or_create_key(state_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
@@ -866,6 +933,12 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->retry = evtimer_new(gw->base, on_retry, d);
 	event_add(d->lev, NULL);
 	LOG("ssh listening on %s port %u", gw->cfg->ssh_host, d->port);
+	LOG("before login: max_startups %u:%u:%u, per_source_max_startups %u "
+	    "(per IPv4 address, per IPv6 /64), kex_timeout %u s, "
+	    "login_grace_time %u s",
+	    gw->cfg->ssh.startups_begin, gw->cfg->ssh.startups_rate,
+	    gw->cfg->ssh.startups_full, gw->cfg->ssh.per_source,
+	    gw->cfg->ssh.kex_timeout, gw->cfg->ssh.login_grace);
 	return d;
 fail:
 	ssh_key_free(ed);
@@ -888,6 +961,7 @@ sshd_free(struct sshd *d)
 		d->penalties = p->next;
 		free(p);
 	}
+	startups_free(d->startups);
 	if (d->lev)
 		event_free(d->lev);
 	if (d->retry)
