@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from gwharness import PROMPT, SLOW, Gateway, have_kvm
+from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm
 
 needs_kvm = pytest.mark.skipif(not have_kvm(), reason="needs /dev/kvm (run under tools/kvmbox)")
 pytestmark = needs_kvm
@@ -397,6 +397,62 @@ def test_audit_lines_are_json_with_fields(gw):
 
 
 # -- a gateway of their own ----------------------------------------------------
+
+def test_reboot_loop_guest_is_backed_off_and_audited_with_a_count():
+    """A guest that resets itself through the i8042 on every boot (issue 8
+    #11: 807 audit and 1,217 log lines in 10 s, without end). The monitor
+    backs the loop off, and the audit counts the repeated state changes:
+    over 12 s the audit and the log stay small, `status` says the VM is in
+    a reboot loop, and when the VM is stopped the count goes out as a
+    "repeat" line that, with the lines written, adds up to every reset."""
+    reset_elf = os.path.join(BUILD, "tests", "pvh-tiny", "pvh-reset64.elf")
+    assert os.path.isfile(reset_elf), reset_elf + " missing: build the vmgate-pvh-tiny target"
+    g = Gateway(vms=("web1",), start=False)
+    try:
+        with open(g.config) as f:
+            cfg = f.read()
+        with open(g.config, "w") as f:
+            f.write(cfg.replace("kernel: demo", "kernel: " + reset_elf))
+        g.start()
+        g.wait_log(r"vm web1: monitor \d+ up", 120)
+        log0 = len(g.log().splitlines())
+        time.sleep(12)
+        log_lines = len(g.log().splitlines()) - log0
+        audit = [l for l in g.audit() if l["event"] == "vm" and l["vm"] == "web1"]
+        resets = g.log().count("guest rebooting: guest reboot (keyboard controller reset line")
+        print("in 12 s: %d resets, %d audit lines for web1, %d log lines"
+              % (resets, len(audit), log_lines))
+        assert resets >= 6, g.log()[-3000:]        # it does loop
+        assert resets <= 12, "%d resets in 12 s: no backoff" % resets
+        assert len(audit) <= 8, "%d audit lines in 12 s:\n%s" % (len(audit), audit[-10:])
+        assert log_lines <= 60, "%d log lines in 12 s:\n%s" % (log_lines, g.log()[-3000:])
+        st, out, _ = g.ssh("alice", "status", "web1")
+        assert st == 0 and re.match(r"web1: rebooting \(guest reboot: keyboard controller reset "
+                                    r"line; reboot loop: \d+ resets, next start in \d+ s\)", out), out
+        st, out, err = g.ssh("alice", "power", "web1", "stop")
+        assert st == 0, out + err
+        g.wait_log(r"vm web1: stopped", 60)
+        time.sleep(1)
+        audit = [l for l in g.audit() if l["event"] == "vm" and l["vm"] == "web1"]
+        resets = g.log().count("guest rebooting: guest reboot (keyboard controller reset line")
+        for l in audit:
+            print(json.dumps(l))
+        rebooting = [l for l in audit if l["state"] == "rebooting"]
+        assert any(l.get("repeat", 0) >= 2 for l in rebooting), audit
+        counted = sum(l.get("repeat", 1) for l in rebooting)
+        assert counted == resets, "audit counts %d resets, the log shows %d:\n%s" % (
+            counted, resets, audit)
+        for l in audit:
+            if "repeat" in l:
+                assert l["first"] <= l["last"] <= l["ts"], l
+        # The count comes before the line that changed the VM's course.
+        last_repeat = max(i for i, l in enumerate(audit) if l["state"] == "rebooting")
+        first_stop = min(i for i, l in enumerate(audit) if l["state"] == "stopped")
+        assert last_repeat < first_stop, audit
+        assert g.proc.poll() is None
+    finally:
+        g.cleanup()
+
 
 def test_killed_monitor_is_reported_and_restarted():
     g = Gateway()
