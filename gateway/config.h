@@ -23,6 +23,12 @@
  *	  replay: 4K			0..1M of scrollback a recording
  *					starts with
  *	  max_files: 1000		1..100000 files of the VM
+ *	limits:				what a logged-in user may open (sshd.c)
+ *	  max_connections_per_user: 64	1..4096 connections at once
+ *	  max_sessions_per_connection: 10  1..1024 channels on one
+ *					connection (OpenSSH's MaxSessions)
+ *	  max_sessions_per_user: 64	1..65536 channels over all of the
+ *					user's connections
  *
  * A VM's recordings: mapping may set some of the keys; the others come from
  * the top-level one, then from the defaults.
@@ -61,6 +67,10 @@
 #define CONFIG_DEFAULT_REC_REPLAY (4ULL << 10)
 #define CONFIG_DEFAULT_REC_MAX_FILES 1000
 
+#define CONFIG_DEFAULT_CONNS_PER_USER 64
+#define CONFIG_DEFAULT_SESSIONS_PER_CONN 10
+#define CONFIG_DEFAULT_SESSIONS_PER_USER 64
+
 #define CONFIG_MIN_MEMORY (16ULL << 20)
 #define CONFIG_MAX_MEMORY (64ULL << 30)
 #define CONFIG_MAX_CPUS 64
@@ -72,6 +82,9 @@
 #define CONFIG_MAX_REC_MAX_FILE (64ULL << 30)
 #define CONFIG_MAX_REC_REPLAY (1ULL << 20)
 #define CONFIG_MAX_REC_MAX_FILES 100000
+#define CONFIG_MAX_CONNS_PER_USER 4096 /* the gateway's connection cap */
+#define CONFIG_MAX_SESSIONS_PER_CONN 1024
+#define CONFIG_MAX_SESSIONS_PER_USER 65536
 
 /* config_load flags */
 #define CONFIG_PARTIAL 0x1 /* on errors, still return what was read */
@@ -94,6 +107,17 @@ struct config_recordings {
 #define CONFIG_REC_MAX_FILE 0x2
 #define CONFIG_REC_REPLAY 0x4
 #define CONFIG_REC_MAX_FILES 0x8
+
+/*
+ * What one user may hold open after login. Each session (channel) can make
+ * the gateway hold a bounded amount of unread client input (session.h), so
+ * these also bound the memory one user can tie up.
+ */
+struct config_limits {
+	unsigned conns_per_user;
+	unsigned sessions_per_conn;
+	unsigned sessions_per_user;
+};
 
 struct config_vm {
 	char *name;
@@ -118,6 +142,7 @@ struct config {
 	char *state_dir; /* joined to the config folder if relative */
 	char *policy;	 /* joined to the config folder if relative */
 	struct config_recordings recordings; /* top level, defaults filled */
+	struct config_limits limits;	     /* defaults filled */
 	struct config_vm *vms;		     /* in file order */
 	size_t nvms;
 };
