@@ -17,7 +17,7 @@ import time
 
 import paramiko
 import pytest
-from paramiko.common import cMSG_CHANNEL_DATA
+from paramiko.common import MSG_CHANNEL_CLOSE, cMSG_CHANNEL_DATA
 
 from gwharness import Gateway
 
@@ -109,6 +109,46 @@ def test_data_past_the_window_ends_the_connection_and_memory_stays_bounded():
             time.sleep(0.1)
         assert not t.is_active(), "the connection is still open"
         assert sent < per_chan * 3, "the gateway took 450 MiB without a word"
+        assert g.proc.poll() is None
+    finally:
+        if t:
+            t.close()
+        g.cleanup()
+
+
+def test_a_channel_we_closed_is_no_place_to_pile_up_data():
+    """A client that never answers our channel close and keeps sending on
+    that channel: libssh keeps the channel and takes the data, so the
+    session stays until the client closes, to throw it away."""
+    g = gateway()
+    t = None
+    try:
+        pid = g.proc.pid
+        t = login(g, "dave")
+        # Never answer the gateway's MSG_CHANNEL_CLOSE.
+        t._channel_handler_table = dict(t._channel_handler_table)
+        t._channel_handler_table[MSG_CHANNEL_CLOSE] = lambda chan, m: None
+        ch = t.open_session()
+        ch.exec_command("help")       # answers, then closes the channel
+        g.wait_log(r"dave@127\.0\.0\.1:\d+ runs 'help'")
+        time.sleep(1)
+        rss0 = vm_kib(pid, "VmRSS")
+        chunk = os.urandom(32768)
+        sent = 0
+        try:
+            while sent < 128 * MiB and t.is_active():
+                raw_data(t, ch, chunk)
+                sent += len(chunk)
+        except (EOFError, OSError, paramiko.SSHException):
+            pass
+        time.sleep(1)
+        hwm = vm_kib(pid, "VmHWM")
+        print(f"sent {sent / MiB:.0f} MiB on a channel the gateway had closed; "
+              f"vmgated RSS {rss0 / MiB:.1f} MiB before, peak {hwm / MiB:.1f} MiB")
+        assert hwm - rss0 < 32 * MiB, (
+            f"vmgated grew by {(hwm - rss0) / MiB:.0f} MiB holding channel data")
+        # (The session discards it as it comes, so libssh's window reopens
+        # and the client is not past it: nothing to cut.)
         assert g.proc.poll() is None
     finally:
         if t:
