@@ -12,7 +12,6 @@ to start; SSH, authentication and channels do not care).
 import os
 import re
 import socket
-import threading
 import time
 
 import paramiko
@@ -213,7 +212,7 @@ def test_connections_and_channels_per_user_are_capped():
         # Sessions on one connection: the third is refused.
         a = login(g, "alice")
         ts.append(a)
-        a1, a2 = a.open_session(), a.open_session()
+        a1, a2 = a.open_session(), a.open_session()  # noqa: F841 (a lost Channel closes)
         open_fails(a)
         g.wait_log(r"alice@127\.0\.0\.1:\d+: channel refused: 2 sessions open "
                    r"on this connection \(max_sessions_per_connection\)")
@@ -229,7 +228,7 @@ def test_connections_and_channels_per_user_are_capped():
                    r"sessions open \(max_sessions_per_user\)")
         # A fourth connection of alice: the key is right, but it is refused
         # with a message, and audited.
-        with pytest.raises((paramiko.SSHException, EOFError)) as e:
+        with pytest.raises((paramiko.SSHException, EOFError)):
             login(g, "alice")
         g.wait_log(r"connection 127\.0\.0\.1:\d+ closed: alice has 3 connections "
                    r"\(max_connections_per_user\)")
