@@ -755,10 +755,78 @@ top_ssh(void *ctx, void *obj, struct yamltree_node *key,
 				  cfg->ssh.kex_timeout, cfg->ssh.login_grace);
 }
 
+static void
+limit_uint(struct config_ctx *c, struct yamltree_node *n, const char *what,
+	   uint64_t max, unsigned *out)
+{
+	uint64_t v;
+
+	if (yamltree_want_uint(c->t, n, what, 1, max, &v))
+		*out = (unsigned)v;
+}
+
+static void
+limits_conns_per_user(void *ctx, void *obj, struct yamltree_node *key,
+		      struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_connections_per_user",
+		   CONFIG_MAX_CONNS_PER_USER, &l->conns_per_user);
+}
+
+static void
+limits_sessions_per_conn(void *ctx, void *obj, struct yamltree_node *key,
+			 struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_sessions_per_connection",
+		   CONFIG_MAX_SESSIONS_PER_CONN, &l->sessions_per_conn);
+}
+
+static void
+limits_sessions_per_user(void *ctx, void *obj, struct yamltree_node *key,
+			 struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_sessions_per_user",
+		   CONFIG_MAX_SESSIONS_PER_USER, &l->sessions_per_user);
+}
+
+static const struct yamltree_field limits_fields[] = {
+    {"max_connections_per_user", limits_conns_per_user},
+    {"max_sessions_per_connection", limits_sessions_per_conn},
+    {"max_sessions_per_user", limits_sessions_per_user},
+};
+
+static void
+top_limits(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+
+	(void)key;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "limits",
+			   "a mapping (max_connections_per_user:, "
+			   "max_sessions_per_connection:, "
+			   "max_sessions_per_user:)"))
+		return;
+	yamltree_fields(c->t, n, limits_fields,
+			sizeof(limits_fields) / sizeof(limits_fields[0]), c,
+			&cfg->limits);
+}
+
 static const struct yamltree_field top_fields[] = {
     {"listen", top_listen},	    {"state_dir", top_state_dir},
     {"policy", top_policy},	    {"vms", top_vms},
     {"recordings", top_recordings}, {"ssh", top_ssh},
+    {"limits", top_limits},
 };
 
 void
@@ -815,6 +883,9 @@ config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
 	    .kex_timeout = CONFIG_DEFAULT_KEX_TIMEOUT,
 	    .login_grace = CONFIG_DEFAULT_LOGIN_GRACE,
 	};
+	cfg->limits.conns_per_user = CONFIG_DEFAULT_CONNS_PER_USER;
+	cfg->limits.sessions_per_conn = CONFIG_DEFAULT_SESSIONS_PER_CONN;
+	cfg->limits.sessions_per_user = CONFIG_DEFAULT_SESSIONS_PER_USER;
 	if (len > CONFIG_MAX_FILE) {
 		diag_error(d, name, 0, 0, "file is larger than %d bytes",
 			   CONFIG_MAX_FILE);

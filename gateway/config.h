@@ -32,6 +32,12 @@
  *					exchange done
  *	  login_grace_time: 60		1..3600 s from connect to login,
  *					>= kex_timeout
+ *	limits:				what a logged-in user may open (sshd.c)
+ *	  max_connections_per_user: 64	1..4096 connections at once
+ *	  max_sessions_per_connection: 10  1..1024 channels on one
+ *					connection (OpenSSH's MaxSessions)
+ *	  max_sessions_per_user: 64	1..65536 channels over all of the
+ *					user's connections
  *
  * A VM's recordings: mapping may set some of the keys; the others come from
  * the top-level one, then from the defaults.
@@ -76,6 +82,9 @@
 #define CONFIG_DEFAULT_PER_SOURCE 16
 #define CONFIG_DEFAULT_KEX_TIMEOUT 10
 #define CONFIG_DEFAULT_LOGIN_GRACE 60
+#define CONFIG_DEFAULT_CONNS_PER_USER 64
+#define CONFIG_DEFAULT_SESSIONS_PER_CONN 10
+#define CONFIG_DEFAULT_SESSIONS_PER_USER 64
 
 #define CONFIG_MIN_MEMORY (16ULL << 20)
 #define CONFIG_MAX_MEMORY (64ULL << 30)
@@ -91,6 +100,9 @@
 #define CONFIG_MAX_CONNS 4096 /* all of the gateway's connections (sshd.c) */
 #define CONFIG_MAX_KEX_TIMEOUT 600
 #define CONFIG_MAX_LOGIN_GRACE 3600
+#define CONFIG_MAX_CONNS_PER_USER CONFIG_MAX_CONNS
+#define CONFIG_MAX_SESSIONS_PER_CONN 1024
+#define CONFIG_MAX_SESSIONS_PER_USER 65536
 
 /* config_load flags */
 #define CONFIG_PARTIAL 0x1 /* on errors, still return what was read */
@@ -131,6 +143,17 @@ struct config_ssh {
 	unsigned line, col;   /* of the ssh: key, 0 if none */
 };
 
+/*
+ * What one user may hold open after login. Each session (channel) can make
+ * the gateway hold a bounded amount of unread client input (session.h), so
+ * these also bound the memory one user can tie up.
+ */
+struct config_limits {
+	unsigned conns_per_user;
+	unsigned sessions_per_conn;
+	unsigned sessions_per_user;
+};
+
 struct config_vm {
 	char *name;
 	bool demo_kernel; /* kernel is the built-in demo guest */
@@ -155,6 +178,7 @@ struct config {
 	char *policy;	 /* joined to the config folder if relative */
 	struct config_recordings recordings; /* top level, defaults filled */
 	struct config_ssh ssh;		     /* defaults filled */
+	struct config_limits limits;	     /* defaults filled */
 	struct config_vm *vms;		     /* in file order */
 	size_t nvms;
 };

@@ -72,6 +72,7 @@ add_test(NAME gateway_ssh_audit
          COMMAND /usr/bin/python3 -m pytest -v -p no:cacheprovider
                  ${GATEWAY_TESTS}/test_gateway_crypto.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_chandata.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_kex.py

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -55,7 +56,6 @@
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
 #define MAX_AUTH_FAILS 20
-#define MAX_SESSIONS_PER_CONN 16
 #define NONE_FREE 2 /* "none" requests before they count as failures */
 #define PENALTY_FREE 3		/* failures before replies slow down */
 #define PENALTY_BASE_MS 250
@@ -103,6 +103,8 @@ struct conn {
 	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;
 	size_t nsessions;
+	unsigned long opens_refused; /* channel opens over the limits */
+	char abort_why[200];	     /* a protocol violation: close */
 };
 
 TAILQ_HEAD(conns, conn);
@@ -305,12 +307,51 @@ auth_fail(struct conn *c, ssh_message msg)
 	evtimer_add(c->reply_timer, &tv);
 }
 
+/* Logged-in connections of a user, and the sessions they hold. */
+static size_t
+user_conns(struct sshd *d, const char *user, size_t *sessions)
+{
+	size_t n = 0;
+	struct conn *o;
+
+	*sessions = 0;
+	TAILQ_FOREACH(o, &d->conns, entry)
+	{
+		if (o->st != CONN_OPEN || strcmp(o->user, user) != 0)
+			continue;
+		n++;
+		*sessions += o->nsessions;
+	}
+	return n;
+}
+
 static void
 auth_success(struct conn *c, ssh_message msg, const char *user,
 	     const char *method)
 {
+	const struct config_limits *lim = &c->d->gw->cfg->limits;
 	char esc[100];
+	size_t sessions, have = user_conns(c->d, user, &sessions);
 
+	if (have >= lim->conns_per_user) {
+		/* The credential was right: say why, in the audit and to the
+		 * client, instead of a failure it would retry. */
+		char why[200];
+		snprintf(why, sizeof(why),
+			 "%s has %zu connections (max_connections_per_user)",
+			 user, have);
+		struct json *j = audit_begin(c->d->gw->audit, "auth");
+		json_kstr(j, "user", user);
+		json_kstr(j, "method", method);
+		json_kstr(j, "result", "refused");
+		json_kstr(j, "reason", why);
+		json_kstr(j, "addr", c->addr);
+		audit_end(c->d->gw->audit);
+		ssh_message_free(msg);
+		ssh_session_set_disconnect_message(c->ss, why);
+		conn_close(c, why);
+		return;
+	}
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->st = CONN_OPEN;
 	event_del(c->grace);
@@ -486,14 +527,62 @@ sess_kick(void *arg)
 	conn_update(arg);
 }
 
+/* From inside libssh (a data callback): close on the next loop pass. */
+static void
+sess_abort(void *arg, const char *why)
+{
+	struct conn *c = arg;
+
+	if (c->dead || c->abort_why[0] != '\0')
+		return;
+	snprintf(c->abort_why, sizeof(c->abort_why), "%s", why);
+	event_active(c->reap_ev, EV_TIMEOUT, 0);
+}
+
+/* NULL if c may open one more session, else why not. */
+static const char *
+session_limit(struct conn *c, char *buf, size_t size)
+{
+	const struct config_limits *lim = &c->d->gw->cfg->limits;
+	size_t sessions;
+
+	if (c->nsessions >= lim->sessions_per_conn) {
+		snprintf(buf, size,
+			 "%zu sessions open on this connection "
+			 "(max_sessions_per_connection)",
+			 c->nsessions);
+		return buf;
+	}
+	user_conns(c->d, c->user, &sessions);
+	if (sessions >= lim->sessions_per_user) {
+		snprintf(buf, size,
+			 "%s has %zu sessions open (max_sessions_per_user)",
+			 c->user, sessions);
+		return buf;
+	}
+	return NULL;
+}
+
 static void
 on_channel_open(struct conn *c, ssh_message msg)
 {
 	struct sshd *d = c->d;
+	char buf[200];
+	const char *why = NULL;
 
 	if (c->st != CONN_OPEN ||
 	    ssh_message_subtype(msg) != SSH_CHANNEL_SESSION ||
-	    c->nsessions >= MAX_SESSIONS_PER_CONN) {
+	    (why = session_limit(c, buf, sizeof(buf))) != NULL) {
+		/* One line for the first refusal of a connection, then at
+		 * 10, 100, ...: a client cannot flood the log with them. */
+		unsigned long n = why ? ++c->opens_refused : 0;
+		unsigned long p = 1;
+		while (p < n && p <= ULONG_MAX / 10)
+			p *= 10;
+		if (why && p == n)
+			LOG("%s@%s: channel refused: %s (%lu refused on this "
+			    "connection)",
+			    c->user, c->addr, why, n);
 		ssh_message_reply_default(msg);
 		ssh_message_free(msg);
 		return;
@@ -507,6 +596,7 @@ on_channel_open(struct conn *c, ssh_message msg)
 		.addr = c->addr,
 		.done = sess_done,
 		.kick = sess_kick,
+		.abort = sess_abort,
 		.arg = c,
 	};
 	struct sess_node *n = xcalloc(1, sizeof(*n));
@@ -580,6 +670,11 @@ conn_process(struct conn *c)
 
 	if (c->dead)
 		return;
+	if (c->abort_why[0] != '\0') {
+		ssh_session_set_disconnect_message(c->ss, c->abort_why);
+		conn_close(c, c->abort_why);
+		return;
+	}
 	if (c->st == CONN_KEX) {
 		rc = ssh_handle_key_exchange(c->ss);
 		if (rc == SSH_ERROR) {

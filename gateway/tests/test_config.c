@@ -367,7 +367,7 @@ test_errors(void **state)
 	       "  db2: 7\n",
 	       "t.yaml:3:3: error: unknown key 'vnc' (expected ssh)\n"
 	       "t.yaml:4:1: error: unknown key 'colour' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings, ssh)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
@@ -421,7 +421,7 @@ test_yaml_level(void **state)
 	       "t.yaml:2:1: error: only one YAML document is allowed\n");
 	expect("base: &b {cpus: 1}\nvms:\n  a: *b\n",
 	       "t.yaml:1:1: error: unknown key 'base' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings, ssh)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
 	       "t.yaml:3:6: error: aliases are not supported\n");
 	expect("vms:\n  a:\n    cpus: !!int 2\n",
 	       "t.yaml:3:11: error: tags are not supported\n");
@@ -436,7 +436,7 @@ test_yaml_level(void **state)
 	expect("\"\\e[31m\": 1\n", "t.yaml:1:1: error: unknown key "
 				   "'\\x1b[31m' (expected one of: listen, "
 				   "state_dir, policy, vms, recordings, "
-				   "ssh)\n");
+				   "ssh, limits)\n");
 
 	/* nesting deeper than YAMLTREE_MAX_DEPTH */
 	char deep[200] = "vms: ";
@@ -582,6 +582,50 @@ test_files(void **state)
 	free(want);
 	free(msgs);
 	diag_clear(&d);
+}
+
+/* limits:, what a logged-in user may open: defaults, values, errors. */
+static void
+test_user_limits(void **state)
+{
+	struct config *cfg;
+	char *msgs;
+	int r;
+
+	(void)state;
+	cfg = load("vms: {}\n", &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->limits.conns_per_user, 64);
+	assert_int_equal(cfg->limits.sessions_per_conn, 10);
+	assert_int_equal(cfg->limits.sessions_per_user, 64);
+	config_free(cfg);
+	free(msgs);
+	cfg = load("limits:\n  max_sessions_per_user: 3\n"
+		   "  max_connections_per_user: 4096\n",
+		   &r, &msgs);
+	assert_string_equal(msgs, "");
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->limits.conns_per_user, 4096);
+	assert_int_equal(cfg->limits.sessions_per_conn, 10);
+	assert_int_equal(cfg->limits.sessions_per_user, 3);
+	config_free(cfg);
+	free(msgs);
+	expect("limits:\n  max_sessions_per_connection: 0\n"
+	       "  max_connections_per_user: 4097\n"
+	       "  max_sessions_per_user: -1\n  max_sessions: 2\n",
+	       "t.yaml:2:32: error: max_sessions_per_connection must be a "
+	       "number from 1 to 1024\n"
+	       "t.yaml:3:29: error: max_connections_per_user must be a number "
+	       "from 1 to 4096\n"
+	       "t.yaml:4:26: error: max_sessions_per_user must be a number "
+	       "from 1 to 65536\n"
+	       "t.yaml:5:3: error: unknown key 'max_sessions' (expected one "
+	       "of: max_connections_per_user, max_sessions_per_connection, "
+	       "max_sessions_per_user)\n");
+	expect("limits: 5\n", "t.yaml:1:9: error: limits must be a mapping "
+			      "(max_connections_per_user:, "
+			      "max_sessions_per_connection:, "
+			      "max_sessions_per_user:), not a string\n");
 }
 
 /* recordings:, at the top and per VM: defaults, inheritance, errors. */
@@ -788,6 +832,7 @@ main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_yaml_level),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_user_limits),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_partial),
 	    cmocka_unit_test(test_files),
