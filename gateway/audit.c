@@ -14,10 +14,24 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+/* A kind of line whose repeats are being counted (audit_end_repeat). */
+struct repeat {
+	char *group, *kind;
+	time_t since;	     /* when the window began (monotonic s) */
+	unsigned long count; /* lines counted, not written, since */
+	char first[40];	     /* the ts of the first and last of them */
+	char last[40];
+	struct json tail; /* the last one after its ts, without "}\n" */
+};
+
 struct audit {
 	int fd;
 	struct worker *w;
 	struct json line;
+	char stamp[40]; /* the line's ts */
+	size_t ts_end;	/* where the line's ts member ends */
+	struct repeat rep[AUDIT_REPEAT_SLOTS];
+	unsigned nrep;
 	int sync_running; /* a fdatasync job is queued or running */
 	int dirty;	  /* written since that job started */
 	int sync_err;	  /* errno of the job's fdatasync (0: it worked) */
@@ -41,41 +55,56 @@ audit_open(const char *path, struct worker *w)
 	return a;
 }
 
+static void repeat_flush(struct audit *a, bool all);
+
 void
 audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	/* The worker is gone (audit.h): the counts are synced just below. */
+	a->w = NULL;
+	repeat_flush(a, true);
+	for (unsigned i = 0; i < AUDIT_REPEAT_SLOTS; i++)
+		json_free(&a->rep[i].tail);
 	fdatasync(a->fd);
 	close(a->fd);
 	json_free(&a->line);
 	free(a);
 }
 
-/* Starts a line in j: {"ts": now, "event": event */
+/* stamp = now, as 2024-05-01T12:00:00.123Z */
 static void
-begin(struct json *j, const char *event)
+now_stamp(char stamp[40])
 {
-	char stamp[40];
 	struct timeval tv;
 	struct tm tm;
 	size_t n;
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ",
-		 (long)(tv.tv_usec / 1000));
+	n = strftime(stamp, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + n, 40 - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+}
+
+/* Starts a line in j: {"ts": stamp, "event": event */
+static void
+begin(struct json *j, const char *stamp, const char *event)
+{
 	json_raw(j, "{", 1);
 	json_kstr(j, "ts", stamp);
-	json_kstr(j, "event", event);
+	if (event != NULL)
+		json_kstr(j, "event", event);
 }
 
 struct json *
 audit_begin(struct audit *a, const char *event)
 {
 	json_reset(&a->line);
-	begin(&a->line, event);
+	now_stamp(a->stamp);
+	begin(&a->line, a->stamp, NULL);
+	a->ts_end = a->line.len;
+	json_kstr(&a->line, "event", event);
 	return &a->line;
 }
 
@@ -147,7 +176,7 @@ append(struct audit *a, const char *buf, size_t len)
 
 /* While failing: the recovery line, then the waiting line, then a sync. */
 static int
-audit_retry(struct audit *a)
+audit_retry(struct audit *a, const struct json *line)
 {
 	struct json rec;
 	int r = -1;
@@ -155,7 +184,9 @@ audit_retry(struct audit *a)
 	json_init(&rec);
 	if (a->torn)
 		json_raw(&rec, "\n", 1); /* a torn line ends, alone on its own */
-	begin(&rec, "daemon");
+	char stamp[40];
+	now_stamp(stamp);
+	begin(&rec, stamp, "daemon");
 	json_kstr(&rec, "what", "audit_recovered");
 	json_kint(&rec, "lost", (long long)a->lost);
 	json_raw(&rec, "}\n", 2);
@@ -163,7 +194,7 @@ audit_retry(struct audit *a)
 	if (append(a, rec.buf, rec.len) != 0)
 		goto fail;
 	a->torn = false;
-	if (append(a, a->line.buf, a->line.len) != 0 || fdatasync(a->fd) != 0) {
+	if (append(a, line->buf, line->len) != 0 || fdatasync(a->fd) != 0) {
 		/* Not through after all: no "recovered" line without it. */
 		int err = errno;
 		if (start < 0 || ftruncate(a->fd, start) != 0)
@@ -185,13 +216,13 @@ out:
 	return r;
 }
 
-int
-audit_end(struct audit *a)
+/* Writes a whole line ("...}\n"), failing closed (audit.h). */
+static int
+put(struct audit *a, const struct json *line)
 {
-	json_raw(&a->line, "}\n", 2);
 	if (a->failing)
-		return audit_retry(a);
-	if (append(a, a->line.buf, a->line.len) != 0) {
+		return audit_retry(a, line);
+	if (append(a, line->buf, line->len) != 0) {
 		a->lost++;
 		audit_fail(a, "write", errno);
 		return -1;
@@ -205,6 +236,138 @@ audit_end(struct audit *a)
 		worker_submit(a->w, sync_work, sync_done, a);
 	}
 	return 0;
+}
+
+int
+audit_end(struct audit *a)
+{
+	json_raw(&a->line, "}\n", 2);
+	return put(a, &a->line);
+}
+
+/*
+ * Repeats -----------------------------------------------------------------
+ * A slot per (group, kind) seen in the last AUDIT_REPEAT_SECS; its first
+ * line of a window was written, the later ones are counted, and the count
+ * goes out as one line when the window ends, when the group has a line of
+ * another kind, when the slots run out, and at close.
+ */
+
+static time_t
+mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Writes slot i's count as one line, if it has one, and zeroes it. */
+static void
+repeat_write(struct audit *a, unsigned i)
+{
+	struct repeat *r = &a->rep[i];
+	struct json sum;
+	char stamp[40];
+
+	if (r->count == 0)
+		return;
+	json_init(&sum);
+	now_stamp(stamp);
+	begin(&sum, stamp, NULL);
+	json_raw(&sum, r->tail.buf, r->tail.len);
+	json_kint(&sum, "repeat", (long long)r->count);
+	json_kstr(&sum, "first", r->first);
+	json_kstr(&sum, "last", r->last);
+	json_raw(&sum, "}\n", 2);
+	put(a, &sum); /* a failure is counted and logged there */
+	json_free(&sum);
+	r->count = 0;
+}
+
+/* Writes slot i's count and frees the slot. */
+static void
+repeat_drop(struct audit *a, unsigned i)
+{
+	struct repeat *r = &a->rep[i];
+
+	repeat_write(a, i);
+	free(r->group);
+	free(r->kind);
+	json_free(&r->tail);
+	a->nrep--;
+	*r = a->rep[a->nrep];
+	memset(&a->rep[a->nrep], 0, sizeof(a->rep[a->nrep]));
+}
+
+/* The oldest slot whose window has ended (any slot if all), or nrep. */
+static unsigned
+repeat_oldest(struct audit *a, bool all)
+{
+	time_t now = mono_secs();
+	unsigned best = a->nrep;
+
+	for (unsigned i = 0; i < a->nrep; i++) {
+		struct repeat *r = &a->rep[i];
+		if (!all && now - r->since < AUDIT_REPEAT_SECS)
+			continue;
+		if (best == a->nrep || r->since < a->rep[best].since)
+			best = i;
+	}
+	return best;
+}
+
+/* Drops the slots whose window has ended (all: every slot), oldest first
+ * so that the counts go out in the order their windows began. */
+static void
+repeat_flush(struct audit *a, bool all)
+{
+	unsigned i;
+
+	while ((i = repeat_oldest(a, all)) < a->nrep)
+		repeat_drop(a, i);
+}
+
+void
+audit_flush_due(struct audit *a)
+{
+	repeat_flush(a, false);
+}
+
+int
+audit_end_repeat(struct audit *a, const char *group, const char *kind)
+{
+	unsigned i;
+
+	repeat_flush(a, false);
+	for (i = 0; i < a->nrep; i++)
+		if (strcmp(a->rep[i].group, group) == 0 &&
+		    strcmp(a->rep[i].kind, kind) == 0)
+			break;
+	if (i < a->nrep) {
+		struct repeat *r = &a->rep[i];
+		if (r->count++ == 0)
+			snprintf(r->first, sizeof(r->first), "%s", a->stamp);
+		snprintf(r->last, sizeof(r->last), "%s", a->stamp);
+		json_reset(&r->tail);
+		json_raw(&r->tail, a->line.buf + a->ts_end,
+			 a->line.len - a->ts_end);
+		return a->failing ? -1 : 0;
+	}
+	/* A kind this group has not had in its window: what the group
+	 * counted so far goes out first, so the log keeps the order. */
+	for (i = 0; i < a->nrep; i++)
+		if (strcmp(a->rep[i].group, group) == 0)
+			repeat_write(a, i);
+	if (a->nrep == AUDIT_REPEAT_SLOTS)
+		repeat_drop(a, repeat_oldest(a, true));
+	struct repeat *r = &a->rep[a->nrep++];
+	r->group = xstrdup(group);
+	r->kind = xstrdup(kind);
+	r->since = mono_secs();
+	r->count = 0;
+	json_init(&r->tail);
+	return audit_end(a);
 }
 
 bool

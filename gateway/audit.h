@@ -13,7 +13,8 @@
  *	session_end	session, user, vm, bytes_in, bytes_out, reason
  *	power		user, vm, action, result
  *	reload		ok (bool), policy, [error], [users, rules]
- *	vm		vm, state, detail (monitor started/died, state changes)
+ *	vm		vm, state, detail (monitor started/died, state changes);
+ *			repeats counted, see audit_end_repeat()
  *	daemon		what (start|stop|audit_recovered), ... (audit_recovered:
  *			lost, the lines that could not be written before)
  *
@@ -57,6 +58,32 @@ void audit_close(struct audit *a);
 struct json *audit_begin(struct audit *a, const char *event);
 /* Writes the line: 0, or -1 if it could not be written (see above). */
 int audit_end(struct audit *a);
+
+/*
+ * Repeats. A guest (or a peer) can make some events happen at will: a VM
+ * that resets itself in a loop goes "rebooting", "running", "rebooting"...
+ * Such lines end with audit_end_repeat(a, group, kind) instead of
+ * audit_end(), with the VM as group and its new state as kind. The first
+ * line of a (group, kind) is written; further lines of that group and
+ * kind within AUDIT_REPEAT_SECS of it are counted, not written, and the
+ * count goes out as one line: the last counted line with a fresh ts and
+ *
+ *	"repeat": N, "first": "<ts of the first counted>", "last": "<ts>"
+ *
+ * (N lines like it, not written one by one). The count is written when the
+ * window ends (audit_flush_due(), which the daemon calls every few
+ * seconds, or the next repeatable line), when the group has a line of a
+ * kind it did not have in the window (a VM that stops after a loop: the
+ * count first, then "stopped"), when the AUDIT_REPEAT_SLOTS slots are all
+ * taken (the oldest goes), and at audit_close(). So a loop costs at most
+ * two lines per kind per window; nothing is dropped uncounted.
+ * Returns as audit_end(): -1 while the audit is failing.
+ */
+#define AUDIT_REPEAT_SECS 60
+#define AUDIT_REPEAT_SLOTS 64
+int audit_end_repeat(struct audit *a, const char *group, const char *kind);
+/* Writes the counts whose window has ended. */
+void audit_flush_due(struct audit *a);
 
 /* Whether the last write or sync failed (and nothing got through since). */
 bool audit_failing(const struct audit *a);

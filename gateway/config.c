@@ -586,10 +586,247 @@ top_recordings(void *ctx, void *obj, struct yamltree_node *key,
 	config_recordings(ctx, &cfg->recordings, key, n);
 }
 
+/*
+ * One number of max_startups at s[0..len): decimal, no sign or leading zero,
+ * at most 4 digits. Returns -1 if it is not one.
+ */
+static long
+config_startups_number(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (len == 0 || len > 4 || (s[0] == '0' && len > 1))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "start:rate:full" or "N" (start = full = N, as OpenSSH reads it). */
+static void
+ssh_max_startups(void *ctx, void *obj, struct yamltree_node *key,
+		 struct yamltree_node *n)
+{
+	static const char *const part[] = {"start", "rate", "full"};
+	struct config_ctx *c = ctx;
+	struct config_ssh *ssh = obj;
+	const char *s;
+	size_t off[3], len[3], nparts = 0, i = 0;
+	long v[3];
+	unsigned line, col;
+
+	(void)key;
+	if (n->type == YAMLTREE_INVALID)
+		return;
+	if (n->type != YAMLTREE_SCALAR || yamltree_is_null(n) ||
+	    memchr(n->str, '\0', n->len) != NULL)
+		goto shape;
+	s = n->str;
+	while (nparts < 3) {
+		const char *colon = memchr(s + i, ':', n->len - i);
+		size_t end = colon ? (size_t)(colon - s) : n->len;
+		off[nparts] = i;
+		len[nparts] = end - i;
+		nparts++;
+		if (colon == NULL)
+			break;
+		i = end + 1;
+		if (nparts == 3)
+			goto shape; /* a fourth part */
+	}
+	if (nparts == 2)
+		goto shape;
+	for (i = 0; i < nparts; i++)
+		if ((v[i] = config_startups_number(s + off[i], len[i])) < 0)
+			goto shape;
+	if (nparts == 1) {
+		v[2] = v[0];
+		v[1] = 100;
+		off[2] = off[0];
+	}
+	/* Each number is reported where it is written. */
+	for (i = 0; i < 3; i++) {
+		long min = i == 2 ? v[0] : 1;
+		long max = i == 1 ? 100 : CONFIG_MAX_CONNS;
+		if (v[i] >= min && v[i] <= max)
+			continue;
+		yamltree_scalar_pos(n, off[i], &line, &col);
+		if (i == 1)
+			yamltree_error_at(c->t, line, col,
+					  "max_startups: rate must be a "
+					  "percentage from 1 to 100");
+		else if (i == 2 && nparts == 3 && v[2] >= 1 &&
+			 v[2] <= CONFIG_MAX_CONNS)
+			yamltree_error_at(c->t, line, col,
+					  "max_startups: full (%ld) must not "
+					  "be less than start (%ld)",
+					  v[2], v[0]);
+		else
+			yamltree_error_at(c->t, line, col,
+					  "max_startups: %s must be a number "
+					  "from 1 to %d",
+					  nparts == 1 ? "the number" : part[i],
+					  CONFIG_MAX_CONNS);
+		return;
+	}
+	ssh->startups_begin = (unsigned)v[0];
+	ssh->startups_rate = (unsigned)v[1];
+	ssh->startups_full = (unsigned)v[2];
+	return;
+shape:
+	yamltree_error(c->t, n,
+		       "max_startups must be start:rate:full, like 64:30:256, "
+		       "or one number");
+}
+
+static void
+ssh_per_source(void *ctx, void *obj, struct yamltree_node *key,
+	       struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_ssh *ssh = obj;
+	uint64_t v;
+
+	(void)key;
+	if (yamltree_want_uint(c->t, n, "per_source_max_startups", 1,
+			       CONFIG_MAX_CONNS, &v))
+		ssh->per_source = (unsigned)v;
+}
+
+static void
+ssh_kex_timeout(void *ctx, void *obj, struct yamltree_node *key,
+		struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_ssh *ssh = obj;
+	uint64_t v;
+
+	(void)key;
+	if (yamltree_want_uint(c->t, n, "kex_timeout (seconds)", 1,
+			       CONFIG_MAX_KEX_TIMEOUT, &v))
+		ssh->kex_timeout = (unsigned)v;
+}
+
+static void
+ssh_login_grace(void *ctx, void *obj, struct yamltree_node *key,
+		struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_ssh *ssh = obj;
+	uint64_t v;
+
+	(void)key;
+	if (yamltree_want_uint(c->t, n, "login_grace_time (seconds)", 1,
+			       CONFIG_MAX_LOGIN_GRACE, &v))
+		ssh->login_grace = (unsigned)v;
+}
+
+static const struct yamltree_field ssh_fields[] = {
+    {"max_startups", ssh_max_startups},
+    {"per_source_max_startups", ssh_per_source},
+    {"kex_timeout", ssh_kex_timeout},
+    {"login_grace_time", ssh_login_grace},
+};
+
+static void
+top_ssh(void *ctx, void *obj, struct yamltree_node *key,
+	struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+
+	cfg->ssh.line = key->line;
+	cfg->ssh.col = key->col;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "ssh",
+			   "a mapping (max_startups:, "
+			   "per_source_max_startups:, kex_timeout:, "
+			   "login_grace_time:)"))
+		return;
+	yamltree_fields(c->t, n, ssh_fields,
+			sizeof(ssh_fields) / sizeof(ssh_fields[0]), c,
+			&cfg->ssh);
+	if (cfg->ssh.kex_timeout > cfg->ssh.login_grace)
+		yamltree_error_at(c->t, key->line, key->col,
+				  "ssh: kex_timeout (%u s) must not be longer "
+				  "than login_grace_time (%u s)",
+				  cfg->ssh.kex_timeout, cfg->ssh.login_grace);
+}
+
+static void
+limit_uint(struct config_ctx *c, struct yamltree_node *n, const char *what,
+	   uint64_t max, unsigned *out)
+{
+	uint64_t v;
+
+	if (yamltree_want_uint(c->t, n, what, 1, max, &v))
+		*out = (unsigned)v;
+}
+
+static void
+limits_conns_per_user(void *ctx, void *obj, struct yamltree_node *key,
+		      struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_connections_per_user",
+		   CONFIG_MAX_CONNS_PER_USER, &l->conns_per_user);
+}
+
+static void
+limits_sessions_per_conn(void *ctx, void *obj, struct yamltree_node *key,
+			 struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_sessions_per_connection",
+		   CONFIG_MAX_SESSIONS_PER_CONN, &l->sessions_per_conn);
+}
+
+static void
+limits_sessions_per_user(void *ctx, void *obj, struct yamltree_node *key,
+			 struct yamltree_node *n)
+{
+	struct config_limits *l = obj;
+
+	(void)key;
+	limit_uint(ctx, n, "max_sessions_per_user",
+		   CONFIG_MAX_SESSIONS_PER_USER, &l->sessions_per_user);
+}
+
+static const struct yamltree_field limits_fields[] = {
+    {"max_connections_per_user", limits_conns_per_user},
+    {"max_sessions_per_connection", limits_sessions_per_conn},
+    {"max_sessions_per_user", limits_sessions_per_user},
+};
+
+static void
+top_limits(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+
+	(void)key;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "limits",
+			   "a mapping (max_connections_per_user:, "
+			   "max_sessions_per_connection:, "
+			   "max_sessions_per_user:)"))
+		return;
+	yamltree_fields(c->t, n, limits_fields,
+			sizeof(limits_fields) / sizeof(limits_fields[0]), c,
+			&cfg->limits);
+}
+
 static const struct yamltree_field top_fields[] = {
     {"listen", top_listen},	    {"state_dir", top_state_dir},
     {"policy", top_policy},	    {"vms", top_vms},
-    {"recordings", top_recordings},
+    {"recordings", top_recordings}, {"ssh", top_ssh},
+    {"limits", top_limits},
 };
 
 void
@@ -638,6 +875,17 @@ config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
 	cfg->ssh_port = CONFIG_DEFAULT_SSH_PORT;
 	cfg->state_dir = config_join(&c, CONFIG_DEFAULT_STATE_DIR);
 	cfg->policy = config_join(&c, CONFIG_DEFAULT_POLICY);
+	cfg->ssh = (struct config_ssh){
+	    .startups_begin = CONFIG_DEFAULT_STARTUPS_BEGIN,
+	    .startups_rate = CONFIG_DEFAULT_STARTUPS_RATE,
+	    .startups_full = CONFIG_DEFAULT_STARTUPS_FULL,
+	    .per_source = CONFIG_DEFAULT_PER_SOURCE,
+	    .kex_timeout = CONFIG_DEFAULT_KEX_TIMEOUT,
+	    .login_grace = CONFIG_DEFAULT_LOGIN_GRACE,
+	};
+	cfg->limits.conns_per_user = CONFIG_DEFAULT_CONNS_PER_USER;
+	cfg->limits.sessions_per_conn = CONFIG_DEFAULT_SESSIONS_PER_CONN;
+	cfg->limits.sessions_per_user = CONFIG_DEFAULT_SESSIONS_PER_USER;
 	if (len > CONFIG_MAX_FILE) {
 		diag_error(d, name, 0, 0, "file is larger than %d bytes",
 			   CONFIG_MAX_FILE);

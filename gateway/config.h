@@ -23,6 +23,21 @@
  *	  replay: 4K			0..1M of scrollback a recording
  *					starts with
  *	  max_files: 1000		1..100000 files of the VM
+ *	ssh:				limits before login (sshd.c)
+ *	  max_startups: 64:30:256	start:rate:full, or one number
+ *					(= start = full), 1..4096
+ *	  per_source_max_startups: 16	1..4096, per IPv4 address and
+ *					per IPv6 /64
+ *	  kex_timeout: 10		1..600 s from connect to key
+ *					exchange done
+ *	  login_grace_time: 60		1..3600 s from connect to login,
+ *					>= kex_timeout
+ *	limits:				what a logged-in user may open (sshd.c)
+ *	  max_connections_per_user: 64	1..4096 connections at once
+ *	  max_sessions_per_connection: 10  1..1024 channels on one
+ *					connection (OpenSSH's MaxSessions)
+ *	  max_sessions_per_user: 64	1..65536 channels over all of the
+ *					user's connections
  *
  * A VM's recordings: mapping may set some of the keys; the others come from
  * the top-level one, then from the defaults.
@@ -61,6 +76,16 @@
 #define CONFIG_DEFAULT_REC_REPLAY (4ULL << 10)
 #define CONFIG_DEFAULT_REC_MAX_FILES 1000
 
+#define CONFIG_DEFAULT_STARTUPS_BEGIN 64
+#define CONFIG_DEFAULT_STARTUPS_RATE 30
+#define CONFIG_DEFAULT_STARTUPS_FULL 256
+#define CONFIG_DEFAULT_PER_SOURCE 16
+#define CONFIG_DEFAULT_KEX_TIMEOUT 10
+#define CONFIG_DEFAULT_LOGIN_GRACE 60
+#define CONFIG_DEFAULT_CONNS_PER_USER 64
+#define CONFIG_DEFAULT_SESSIONS_PER_CONN 10
+#define CONFIG_DEFAULT_SESSIONS_PER_USER 64
+
 #define CONFIG_MIN_MEMORY (16ULL << 20)
 #define CONFIG_MAX_MEMORY (64ULL << 30)
 #define CONFIG_MAX_CPUS 64
@@ -72,6 +97,12 @@
 #define CONFIG_MAX_REC_MAX_FILE (64ULL << 30)
 #define CONFIG_MAX_REC_REPLAY (1ULL << 20)
 #define CONFIG_MAX_REC_MAX_FILES 100000
+#define CONFIG_MAX_CONNS 4096 /* all of the gateway's connections (sshd.c) */
+#define CONFIG_MAX_KEX_TIMEOUT 600
+#define CONFIG_MAX_LOGIN_GRACE 3600
+#define CONFIG_MAX_CONNS_PER_USER CONFIG_MAX_CONNS
+#define CONFIG_MAX_SESSIONS_PER_CONN 1024
+#define CONFIG_MAX_SESSIONS_PER_USER 65536
 
 /* config_load flags */
 #define CONFIG_PARTIAL 0x1 /* on errors, still return what was read */
@@ -94,6 +125,34 @@ struct config_recordings {
 #define CONFIG_REC_MAX_FILE 0x2
 #define CONFIG_REC_REPLAY 0x4
 #define CONFIG_REC_MAX_FILES 0x8
+
+/*
+ * Connections that have not logged in yet (sshd.c), as OpenSSH's MaxStartups,
+ * PerSourceMaxStartups and LoginGraceTime: past startups_begin of them a new
+ * connection is refused with probability startups_rate % rising linearly to
+ * 100 % at startups_full; a source (an IPv4 address, an IPv6 /64) may have
+ * per_source of them; one is closed kex_timeout seconds after it connected if
+ * its key exchange is not done, login_grace seconds after if it has not
+ * logged in.
+ */
+struct config_ssh {
+	unsigned startups_begin, startups_rate, startups_full;
+	unsigned per_source;
+	unsigned kex_timeout; /* seconds */
+	unsigned login_grace; /* seconds, >= kex_timeout */
+	unsigned line, col;   /* of the ssh: key, 0 if none */
+};
+
+/*
+ * What one user may hold open after login. Each session (channel) can make
+ * the gateway hold a bounded amount of unread client input (session.h), so
+ * these also bound the memory one user can tie up.
+ */
+struct config_limits {
+	unsigned conns_per_user;
+	unsigned sessions_per_conn;
+	unsigned sessions_per_user;
+};
 
 struct config_vm {
 	char *name;
@@ -118,6 +177,8 @@ struct config {
 	char *state_dir; /* joined to the config folder if relative */
 	char *policy;	 /* joined to the config folder if relative */
 	struct config_recordings recordings; /* top level, defaults filled */
+	struct config_ssh ssh;		     /* defaults filled */
+	struct config_limits limits;	     /* defaults filled */
 	struct config_vm *vms;		     /* in file order */
 	size_t nvms;
 };

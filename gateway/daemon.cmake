@@ -11,7 +11,8 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/escape.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
     ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/record.c ${VMGATED_DIR}/session.c
-    ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
+    ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/startups.c
+    ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
     gateway_conf vmgate_ctl vmgate_logesc PkgConfig::LIBEVENT Threads::Threads)
@@ -33,6 +34,10 @@ vmgate_unit_test(test_gateway_command
     SOURCES ${VMGATED_DIR}/daemon-tests/test_command.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_json
     SOURCES ${VMGATED_DIR}/daemon-tests/test_json.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_startups
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_startups.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_audit
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_audit.c LIBS gateway_daemon)
 # record.c with only what it needs, so it builds on its own
 vmgate_unit_test(test_gateway_record
     SOURCES ${VMGATED_DIR}/tests/test_record.c ${VMGATED_DIR}/record.c
@@ -67,9 +72,12 @@ add_test(NAME gateway_ssh_audit
          COMMAND /usr/bin/python3 -m pytest -v -p no:cacheprovider
                  ${GATEWAY_TESTS}/test_gateway_crypto.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_chandata.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_kex.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_log.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_preauth.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)

@@ -33,6 +33,18 @@
 #define OVERFLOW_LIMIT_BYTES (4u << 20)
 #define WRITE_CHUNK 32768
 
+/*
+ * The most client data libssh may hold unread for one channel. libssh keeps
+ * what a client sends past the channel window instead of refusing it
+ * (0.10), and its window is its own: 32000 bytes at open, reopened to
+ * 1,280,000 whenever the window plus what it holds falls under 640,000.
+ * A client that respects that window can make it hold 1,920,000 bytes at
+ * most (2 MiB in libssh 0.11, which refuses the excess itself), so more
+ * than this was sent past the window: we end the connection, as OpenSSH's
+ * "peer ignored channel window" does.
+ */
+#define CHANNEL_HOLD_MAX (2u << 20)
+
 struct session;
 
 /* A session kind (STYLE.md: tables of function pointers, not switches). */
@@ -57,8 +69,11 @@ struct session {
 	unsigned long id;
 	const struct session_kind *kind;
 	bool started;
-	bool finished; /* channel closed by us; waiting to be freed */
-	bool closing;  /* close_ev scheduled */
+	bool finished;	  /* channel closed by us; waiting to be freed */
+	bool closing;	  /* close_ev scheduled */
+	bool peer_closed; /* the client closed its side */
+	bool violated;	  /* sent past the window: the connection ends */
+	bool in_input;	  /* filtering client bytes (see hc_input_ready) */
 	int exit_status;
 	char *end_msg; /* stderr line to send when closing */
 	const char *end_reason;
@@ -80,6 +95,10 @@ struct session {
 	struct escape esc;
 	uint8_t inbuf[1024];
 	size_t inlen, inoff;
+	/* Client bytes read out of libssh, not filtered yet: after inbuf,
+	 * before what libssh still holds. */
+	uint8_t *held;
+	size_t heldlen, heldoff;
 	size_t ssh_pending; /* client bytes libssh still holds for us */
 	struct record *rec;
 	char *rec_path;
@@ -473,28 +492,72 @@ flush_input(struct session *s)
 	s->inoff = s->inlen = 0;
 }
 
+/* Filters what is held, as far as the hub takes it; the rest stays. */
+static void
+take_held(struct session *s)
+{
+	while (s->held != NULL && s->inlen == 0 && !s->closing &&
+	       !s->finished) {
+		size_t used = console_take(s, s->held + s->heldoff,
+					   s->heldlen - s->heldoff);
+		if (used == 0)
+			break;
+		s->heldoff += used;
+		if (s->heldoff == s->heldlen) {
+			free(s->held);
+			s->held = NULL;
+			s->heldlen = s->heldoff = 0;
+		}
+	}
+	if (s->held != NULL && (s->closing || s->finished)) {
+		free(s->held);
+		s->held = NULL;
+		s->heldlen = s->heldoff = 0;
+	}
+}
+
 static void
 hc_input_ready(void *arg)
 {
 	struct session *s = arg;
-	uint8_t tmp[sizeof(s->inbuf)];
 
+	/* An escape answer written from here can make libssh read the socket
+	 * and call on_data; that data waits in libssh (in_input) so that
+	 * nothing overtakes what is held. */
+	if (s->in_input)
+		return;
+	s->in_input = true;
 	flush_input(s);
-	/* Pull what libssh kept for us while there was no room. */
-	while (s->inlen == 0 && s->ssh_pending > 0 && !s->closing &&
-	       !s->finished) {
-		size_t want =
-		    s->ssh_pending < sizeof(tmp) ? s->ssh_pending : sizeof(tmp);
-		int k =
-		    ssh_channel_read_nonblocking(s->ch, tmp, (uint32_t)want, 0);
+	take_held(s);
+	/*
+	 * Then what libssh kept for us while there was no room, all of it at
+	 * once. Bytes read from libssh cannot go back: what the hub does not
+	 * take now (an escape command ended a chunk and the room ran out)
+	 * stays held, in order. And a read that leaves bytes in libssh 0.10
+	 * reopens its window in full whatever it still holds, so reading a
+	 * little at a time would let a client that respects the window make
+	 * the gateway hold without end; emptying it keeps libssh's window plus
+	 * what it holds under CHANNEL_HOLD_MAX, and what is held here no
+	 * larger than that.
+	 */
+	while (s->inlen == 0 && s->held == NULL && s->ssh_pending > 0 &&
+	       !s->closing && !s->finished) {
+		size_t want = s->ssh_pending;
+		s->held = xmalloc(want);
+		int k = ssh_channel_read_nonblocking(s->ch, s->held,
+						     (uint32_t)want, 0);
 		if (k <= 0) {
+			free(s->held);
+			s->held = NULL;
 			s->ssh_pending = 0;
 			break;
 		}
-		s->ssh_pending -= (size_t)k;
-		size_t used = console_take(s, tmp, (size_t)k);
-		(void)used; /* all of it: tmp fits in the empty inbuf */
+		s->ssh_pending -= (size_t)k < want ? (size_t)k : want;
+		s->heldlen = (size_t)k;
+		s->heldoff = 0;
+		take_held(s);
 	}
+	s->in_input = false;
 	kick(s);
 }
 
@@ -631,13 +694,14 @@ console_take(struct session *s, const uint8_t *p, size_t n)
 static size_t
 console_data(struct session *s, const uint8_t *p, size_t n)
 {
-	size_t used;
-
+	if (s->in_input)
+		return 0; /* called back from inside hc_input_ready */
 	if (s->inlen > 0)
 		flush_input(s);
-	used = console_take(s, p, n);
-	s->ssh_pending = n - used;
-	return used;
+	take_held(s);
+	if (s->inlen > 0 || s->held != NULL)
+		return 0; /* older bytes wait: p stays with libssh */
+	return console_take(s, p, n);
 }
 
 static void
@@ -915,10 +979,26 @@ on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len, int is_stderr,
 	void *userdata)
 {
 	struct session *s = userdata;
+	size_t used;
 
 	(void)ss;
 	(void)ch;
-	(void)is_stderr;
+	/* Extended data from a client: nothing reads it. */
+	if (is_stderr)
+		return (int)len;
+	if (len > CHANNEL_HOLD_MAX && !s->violated) {
+		char why[200];
+		s->violated = true;
+		snprintf(why, sizeof(why),
+			 "session %lu: the client sent past the channel window "
+			 "(%u bytes unread, no window is over %u)",
+			 s->id, len, CHANNEL_HOLD_MAX);
+		s->peer.abort(s->peer.arg, why);
+	}
+	if (s->violated || s->finished || s->closing) {
+		s->ssh_pending = 0;
+		return (int)len; /* nobody to give it to: discard */
+	}
 	if (!s->started) {
 		/* Data can come in the same read as the exec request, which
 		 * waits in libssh's message queue: leave it with libssh until
@@ -926,9 +1006,9 @@ on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len, int is_stderr,
 		s->ssh_pending = len;
 		return 0;
 	}
-	if (s->finished || s->closing)
-		return (int)len; /* nobody to give it to: discard */
-	return (int)s->kind->data(s, data, len);
+	used = s->kind->data(s, data, len);
+	s->ssh_pending = len - used;
+	return (int)used;
 }
 
 static void
@@ -938,7 +1018,10 @@ on_close(ssh_session ss, ssh_channel ch, void *userdata)
 
 	(void)ss;
 	(void)ch;
+	s->peer_closed = true;
 	session_kill(s, 0, "client closed", NULL);
+	if (s->finished)
+		s->peer.done(s->peer.arg); /* it waited for this to be freed */
 }
 
 static int
@@ -991,6 +1074,7 @@ session_free(struct session *s)
 		ssh_channel_free(s->ch);
 	}
 	json_free(&s->out);
+	free(s->held);
 	free(s->end_msg);
 	free(s->rec_path);
 	free(s);
@@ -1074,7 +1158,9 @@ session_pump(struct session *s)
 bool
 session_finished(const struct session *s)
 {
-	return s->finished;
+	/* Until the client closes its side too, its channel stays open in
+	 * libssh, which would take its data with nobody to discard it. */
+	return s->finished && s->peer_closed;
 }
 
 void

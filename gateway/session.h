@@ -8,6 +8,13 @@
  * never frees itself: when it has finished (channel closed or to be closed)
  * it calls the done hook, and the connection frees it on a later loop pass
  * with session_free().
+ *
+ * What a client can make a session hold is bounded: unread client data is
+ * left with libssh, which holds at most its window's worth for a client that
+ * respects the window; a client that sends past it is reported with the
+ * abort hook and its further data is discarded. A console session also
+ * holds what it read from libssh and the VM could not take yet: never more
+ * than libssh held (session.c, CHANNEL_HOLD_MAX).
  */
 #ifndef VMGATE_SESSION_H
 #define VMGATE_SESSION_H
@@ -24,6 +31,9 @@ struct session_peer {
 	const char *addr;	 /* "ip:port" */
 	void (*done)(void *arg); /* a session finished: reap soon */
 	void (*kick)(void *arg); /* libssh has output: flush it */
+	/* The client broke the protocol: end the connection on a later loop
+	 * pass, logging and telling the client why (one line). */
+	void (*abort)(void *arg, const char *why);
 	void *arg;
 };
 
@@ -38,6 +48,8 @@ ssh_channel session_channel(const struct session *s);
 void session_request(struct session *s, ssh_message msg);
 /* The SSH side may take more output (window grew, socket drained). */
 void session_pump(struct session *s);
+/* Closed on both sides: free it. A session we closed stays (and counts)
+ * until the client closes its side of the channel too. */
 bool session_finished(const struct session *s);
 /* The policy changed: end or downgrade as the new rights say. */
 void session_recheck(struct session *s);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -21,9 +22,11 @@
 #include "audit.h"
 #include "config.h"
 #include "gwctx.h"
+#include "hub.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
+#include "startups.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -36,10 +39,12 @@
 
 /* Modern algorithms only: no NIST curves, no SHA-1 (DESIGN.md §4). libssh
  * 0.10 has no sntrup761x25519; it adds kex-strict-s-v00@openssh.com by
- * itself. */
-#define KEX_ALGOS                                                           \
-	"curve25519-sha256,curve25519-sha256@libssh.org,"                   \
-	"diffie-hellman-group18-sha512,diffie-hellman-group16-sha512"
+ * itself. Key exchange is curve25519 only: it runs on the one event loop,
+ * where a curve25519 handshake costs ~2 ms of CPU but a finite-field one
+ * 46 ms (group16) or 326 ms (group18), so a few unauthenticated clients
+ * looping those stalled every session (issue 8 #3). Every client since
+ * OpenSSH 6.5 (2014) and PuTTY 0.68 has curve25519. */
+#define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
 #define CIPHERS                                                             \
 	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,"             \
 	"aes128-gcm@openssh.com,aes256-ctr,aes128-ctr"
@@ -50,15 +55,13 @@
 	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"      \
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
-#define LOGIN_GRACE_SECS 120
 #define MAX_AUTH_FAILS 20
-#define MAX_SESSIONS_PER_CONN 16
 #define NONE_FREE 2 /* "none" requests before they count as failures */
 #define PENALTY_FREE 3		/* failures before replies slow down */
 #define PENALTY_BASE_MS 250
 #define PENALTY_MAX_MS 8000
 #define PENALTY_FORGET_SECS 300 /* an address quiet this long starts over */
-#define MAX_CONNS 4096
+#define MAX_CONNS CONFIG_MAX_CONNS
 
 struct penalty {
 	struct penalty *next;
@@ -90,6 +93,9 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	char addr[INET6_ADDRSTRLEN + NI_MAXSERV + 2];
 	enum conn_state st;
+	struct startups_src src; /* its source for the startups limits */
+	bool startup;		 /* counted there: not logged in yet */
+	uint64_t born_ms;	 /* hub_now_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
 	ssh_message held;	  /* an auth request whose reply waits */
 	bool held_is_password;	  /* ... for the worker */
@@ -97,6 +103,8 @@ struct conn {
 	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;
 	size_t nsessions;
+	unsigned long opens_refused; /* channel opens over the limits */
+	char abort_why[200];	     /* a protocol violation: close */
 };
 
 TAILQ_HEAD(conns, conn);
@@ -110,6 +118,9 @@ struct sshd {
 	struct conns conns;
 	size_t nconns;
 	struct penalty *penalties;
+	struct startups *startups;
+	unsigned long full_refused; /* at MAX_CONNS, since full_logged */
+	time_t full_logged;
 	unsigned long next_session;
 };
 
@@ -232,6 +243,10 @@ conn_close(struct conn *c, const char *why)
 	c->dead = true;
 	LOG("connection %s%s%s closed: %s", c->st == CONN_OPEN ? c->user : "",
 	    c->st == CONN_OPEN ? "@" : "", c->addr, why);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	event_del(c->rev);
 	event_del(c->wev);
 	event_del(c->grace);
@@ -292,15 +307,58 @@ auth_fail(struct conn *c, ssh_message msg)
 	evtimer_add(c->reply_timer, &tv);
 }
 
+/* Logged-in connections of a user, and the sessions they hold. */
+static size_t
+user_conns(struct sshd *d, const char *user, size_t *sessions)
+{
+	size_t n = 0;
+	struct conn *o;
+
+	*sessions = 0;
+	TAILQ_FOREACH(o, &d->conns, entry)
+	{
+		if (o->st != CONN_OPEN || strcmp(o->user, user) != 0)
+			continue;
+		n++;
+		*sessions += o->nsessions;
+	}
+	return n;
+}
+
 static void
 auth_success(struct conn *c, ssh_message msg, const char *user,
 	     const char *method)
 {
+	const struct config_limits *lim = &c->d->gw->cfg->limits;
 	char esc[100];
+	size_t sessions, have = user_conns(c->d, user, &sessions);
 
+	if (have >= lim->conns_per_user) {
+		/* The credential was right: say why, in the audit and to the
+		 * client, instead of a failure it would retry. */
+		char why[200];
+		snprintf(why, sizeof(why),
+			 "%s has %zu connections (max_connections_per_user)",
+			 user, have);
+		struct json *j = audit_begin(c->d->gw->audit, "auth");
+		json_kstr(j, "user", user);
+		json_kstr(j, "method", method);
+		json_kstr(j, "result", "refused");
+		json_kstr(j, "reason", why);
+		json_kstr(j, "addr", c->addr);
+		audit_end(c->d->gw->audit);
+		ssh_message_free(msg);
+		ssh_session_set_disconnect_message(c->ss, why);
+		conn_close(c, why);
+		return;
+	}
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->st = CONN_OPEN;
 	event_del(c->grace);
+	if (c->startup) {
+		c->startup = false;
+		startups_leave(c->d->startups, &c->src);
+	}
 	ssh_message_auth_reply_success(msg, 0);
 	ssh_message_free(msg);
 	audit_auth(c, c->user, method, "success");
@@ -469,14 +527,62 @@ sess_kick(void *arg)
 	conn_update(arg);
 }
 
+/* From inside libssh (a data callback): close on the next loop pass. */
+static void
+sess_abort(void *arg, const char *why)
+{
+	struct conn *c = arg;
+
+	if (c->dead || c->abort_why[0] != '\0')
+		return;
+	snprintf(c->abort_why, sizeof(c->abort_why), "%s", why);
+	event_active(c->reap_ev, EV_TIMEOUT, 0);
+}
+
+/* NULL if c may open one more session, else why not. */
+static const char *
+session_limit(struct conn *c, char *buf, size_t size)
+{
+	const struct config_limits *lim = &c->d->gw->cfg->limits;
+	size_t sessions;
+
+	if (c->nsessions >= lim->sessions_per_conn) {
+		snprintf(buf, size,
+			 "%zu sessions open on this connection "
+			 "(max_sessions_per_connection)",
+			 c->nsessions);
+		return buf;
+	}
+	user_conns(c->d, c->user, &sessions);
+	if (sessions >= lim->sessions_per_user) {
+		snprintf(buf, size,
+			 "%s has %zu sessions open (max_sessions_per_user)",
+			 c->user, sessions);
+		return buf;
+	}
+	return NULL;
+}
+
 static void
 on_channel_open(struct conn *c, ssh_message msg)
 {
 	struct sshd *d = c->d;
+	char buf[200];
+	const char *why = NULL;
 
 	if (c->st != CONN_OPEN ||
 	    ssh_message_subtype(msg) != SSH_CHANNEL_SESSION ||
-	    c->nsessions >= MAX_SESSIONS_PER_CONN) {
+	    (why = session_limit(c, buf, sizeof(buf))) != NULL) {
+		/* One line for the first refusal of a connection, then at
+		 * 10, 100, ...: a client cannot flood the log with them. */
+		unsigned long n = why ? ++c->opens_refused : 0;
+		unsigned long p = 1;
+		while (p < n && p <= ULONG_MAX / 10)
+			p *= 10;
+		if (why && p == n)
+			LOG("%s@%s: channel refused: %s (%lu refused on this "
+			    "connection)",
+			    c->user, c->addr, why, n);
 		ssh_message_reply_default(msg);
 		ssh_message_free(msg);
 		return;
@@ -490,6 +596,7 @@ on_channel_open(struct conn *c, ssh_message msg)
 		.addr = c->addr,
 		.done = sess_done,
 		.kick = sess_kick,
+		.abort = sess_abort,
 		.arg = c,
 	};
 	struct sess_node *n = xcalloc(1, sizeof(*n));
@@ -563,6 +670,11 @@ conn_process(struct conn *c)
 
 	if (c->dead)
 		return;
+	if (c->abort_why[0] != '\0') {
+		ssh_session_set_disconnect_message(c->ss, c->abort_why);
+		conn_close(c, c->abort_why);
+		return;
+	}
 	if (c->st == CONN_KEX) {
 		rc = ssh_handle_key_exchange(c->ss);
 		if (rc == SSH_ERROR) {
@@ -576,6 +688,15 @@ conn_process(struct conn *c)
 			return;
 		}
 		if (rc == SSH_OK) {
+			const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+			uint64_t left = (uint64_t)cs->login_grace * 1000,
+				 took = hub_now_ms() - c->born_ms;
+			struct timeval tv;
+			/* login_grace_time counts from the connect */
+			left = took < left ? left - took : 0;
+			tv.tv_sec = (time_t)(left / 1000);
+			tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+			evtimer_add(c->grace, &tv);
 			c->st = CONN_AUTH;
 			ssh_set_auth_methods(c->ss, SSH_AUTH_METHOD_PUBLICKEY |
 							    SSH_AUTH_METHOD_PASSWORD);
@@ -633,23 +754,45 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 static void
 on_grace(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+	const struct config_ssh *cs = &c->d->gw->cfg->ssh;
+	char why[100];
+
 	(void)fd;
 	(void)what;
-	conn_close(arg, "login grace time over");
+	if (c->st == CONN_KEX)
+		snprintf(why, sizeof(why),
+			 "no key exchange within %u s (ssh: kex_timeout)",
+			 cs->kex_timeout);
+	else
+		snprintf(why, sizeof(why),
+			 "not logged in within %u s (ssh: login_grace_time)",
+			 cs->login_grace);
+	conn_close(c, why);
 }
 
 static void
-conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
+conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
+	 socklen_t salen)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?", serv[NI_MAXSERV] = "?";
-	struct timeval grace = { LOGIN_GRACE_SECS, 0 };
+	struct timeval grace = {d->gw->cfg->ssh.kex_timeout, 0};
 
-	getnameinfo((const struct sockaddr *)sa, sizeof(*sa), host,
-		    sizeof(host), serv, sizeof(serv),
-		    NI_NUMERICHOST | NI_NUMERICSERV);
+	getnameinfo((const struct sockaddr *)sa, salen, host, sizeof(host),
+		    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(c->ip, sizeof(c->ip), "%s", host);
 	snprintf(c->addr, sizeof(c->addr), "%s:%s", host, serv);
+	/* Before any libssh state: a refused socket costs nothing more. An
+	 * address of no known family counts under one shared source. */
+	(void)startups_src_of((const struct sockaddr *)sa, salen, &c->src);
+	if (!startups_admit(d->startups, &c->src, c->addr)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->startup = true;
+	c->born_ms = hub_now_ms();
 	c->d = d;
 	c->refs = 1;
 	/* libssh closes its fd as soon as it sees an error; the loop watches
@@ -668,6 +811,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 		else if (sfd >= 0)
 			close(sfd);
 		close(fd);
+		startups_leave(d->startups, &c->src);
 		free(c);
 		return;
 	}
@@ -687,6 +831,22 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa)
 	conn_ref(c);
 	conn_process(c); /* sends our banner */
 	conn_unref(c);
+}
+
+/* A connection refused at MAX_CONNS: logged at most once a minute, with
+ * how many were refused since the last line. */
+static void
+conns_full(struct sshd *d)
+{
+	time_t now = time(NULL);
+
+	d->full_refused++;
+	if (d->full_logged != 0 && now - d->full_logged < 60)
+		return;
+	LOG("refused %lu connection%s: the gateway holds %d, its limit",
+	    d->full_refused, d->full_refused == 1 ? "" : "s", MAX_CONNS);
+	d->full_logged = now;
+	d->full_refused = 0;
 }
 
 static void
@@ -724,9 +884,10 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		if (d->nconns >= MAX_CONNS) {
 			close(fd);
+			conns_full(d);
 			continue;
 		}
-		conn_new(d, fd, &sa);
+		conn_new(d, fd, &sa, len);
 	}
 }
 
@@ -813,6 +974,7 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->gw = gw;
 	d->lfd = -1;
 	TAILQ_INIT(&d->conns);
+	d->startups = startups_new(gw->base, &gw->cfg->ssh);
 	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
 			       SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
 	    load_or_create_key(state_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
@@ -866,6 +1028,12 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->retry = evtimer_new(gw->base, on_retry, d);
 	event_add(d->lev, NULL);
 	LOG("ssh listening on %s port %u", gw->cfg->ssh_host, d->port);
+	LOG("before login: max_startups %u:%u:%u, per_source_max_startups %u "
+	    "(per IPv4 address, per IPv6 /64), kex_timeout %u s, "
+	    "login_grace_time %u s",
+	    gw->cfg->ssh.startups_begin, gw->cfg->ssh.startups_rate,
+	    gw->cfg->ssh.startups_full, gw->cfg->ssh.per_source,
+	    gw->cfg->ssh.kex_timeout, gw->cfg->ssh.login_grace);
 	return d;
 fail:
 	ssh_key_free(ed);
@@ -888,6 +1056,7 @@ sshd_free(struct sshd *d)
 		d->penalties = p->next;
 		free(p);
 	}
+	startups_free(d->startups);
 	if (d->lev)
 		event_free(d->lev);
 	if (d->retry)

@@ -16,9 +16,16 @@
  * Failures from one address are slowed down: from the 4th failure within
  * the penalty window, each failure reply waits 250 ms doubling up to 8 s.
  *
+ * Before login (startups.h, config.h struct config_ssh): a connection is
+ * refused at accept when its source (IPv4 address, IPv6 /64) has
+ * per_source_max_startups connections not logged in yet, or by MaxStartups'
+ * random early drop on their total; it is closed kex_timeout seconds after
+ * the connect if its key exchange is not done, login_grace_time seconds
+ * after if it has not logged in.
+ *
  * Host keys (ed25519 and rsa 3072) are created in the state directory on
- * first start, 0600, and reused. Algorithms: see sshd.c (no NIST curves, no
- * SHA-1; strict KEX stays on).
+ * first start, 0600, and reused. Algorithms: see sshd.c (key exchange
+ * curve25519 only, no NIST curves, no SHA-1; strict KEX stays on).
  */
 #ifndef VMGATE_SSHD_H
 #define VMGATE_SSHD_H

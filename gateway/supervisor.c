@@ -27,6 +27,7 @@
 #define BACKOFF_MAX 30
 #define STABLE_SECS 60 /* a monitor that lived this long resets the backoff */
 #define POWER_TIMEOUT 60
+#define AUDIT_TICK 5 /* s between writes of due audit repeat counts */
 
 enum run {
 	RUN_STOPPED,	/* no monitor, none wanted */
@@ -82,6 +83,7 @@ struct supervisor {
 	struct vmproc *vms;
 	size_t nvms;
 	struct pending *pending;
+	struct event *audit_tick;
 	uint8_t pkt[CTL_MAX_MSG];
 };
 
@@ -97,7 +99,20 @@ audit_vm(struct vmproc *v, const char *state, const char *detail)
 	json_kstr(j, "vm", v->cfg->name);
 	json_kstr(j, "state", state);
 	json_kstr(j, "detail", detail);
-	audit_end(v->sup->audit);
+	/* A guest can loop through states at will: repeats are counted. */
+	audit_end_repeat(v->sup->audit, v->cfg->name, state);
+}
+
+/* Writes the audit's repeat counts whose window has ended. */
+static void
+on_audit_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->audit != NULL)
+		audit_flush_due(s->audit);
 }
 
 /* Pending power requests ----------------------------------------------- */
@@ -602,7 +617,8 @@ vm_exited(struct vmproc *v, int status)
 			v->backoff = BACKOFF_MAX;
 		struct timeval tv = {v->backoff, 0};
 		v->run = RUN_RESTARTING;
-		snprintf(v->detail, sizeof(v->detail), "%s", why);
+		snprintf(v->detail, sizeof(v->detail), "%s; next start in %u s",
+			 why, v->backoff);
 		evtimer_add(v->restart_ev, &tv);
 		snprintf(msg, sizeof(msg), "%s: %s; restarting in %u s",
 			 v->cfg->name, why, v->backoff);
@@ -758,6 +774,9 @@ supervisor_new(struct event_base *base, const struct config *cfg,
 		v->hub = hub_new(v->cfg->name, v->cfg->scrollback, vm_input, v);
 		v->restart_ev = evtimer_new(base, on_restart, v);
 	}
+	struct timeval tick = {AUDIT_TICK, 0};
+	s->audit_tick = event_new(base, -1, EV_PERSIST, on_audit_tick, s);
+	event_add(s->audit_tick, &tick);
 	return s;
 }
 
@@ -793,6 +812,8 @@ supervisor_free(struct supervisor *s)
 		event_free(v->restart_ev);
 		hub_free(v->hub);
 	}
+	if (s->audit_tick != NULL)
+		event_free(s->audit_tick);
 	free(s->vms);
 	free(s->vmm_path);
 	free(s);

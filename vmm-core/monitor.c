@@ -4,6 +4,7 @@
 
 #include "ctl.h"
 #include "logesc.h"
+#include "rebootlimit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] */
@@ -32,27 +34,41 @@ struct mon {
 	struct vm *vm;
 	const struct monitor_options *opt;
 	int sig_fd;
-	int in_open;		/* stdin still readable */
-	int tty;		/* stdin is a terminal in raw mode */
+	int in_open; /* stdin still readable */
+	int tty;     /* stdin is a terminal in raw mode */
 	struct termios saved_tio;
-	int out_flags;		/* stdout's flags before O_NONBLOCK */
+	int out_flags; /* stdout's flags before O_NONBLOCK */
 	int escape_pending;
-	uint8_t in[256];	/* input read but not yet taken by the UART */
+	uint8_t in[256]; /* input read but not yet taken by the UART */
 	size_t in_len, in_off;
 	uint8_t out[OUTBUF + 128];
 	size_t out_len, out_off;
-	int exit_status;	/* -1 while running */
-	int hot;		/* output is streaming: coalesce wake-ups */
+	int exit_status; /* -1 while running */
+	int hot;	 /* output is streaming: coalesce wake-ups */
+
+	/* Guest resets (rebootlimit.h): a reboot loop waits until start_at
+	 * (monotonic ms; 0: no start pending), the VM "rebooting" meanwhile. */
+	struct rebootlimit reboots;
+	int64_t start_at;
 
 	/* Control channel (opt->ctl_fd >= 0). */
-	int ctl_hello;		/* the gateway's HELLO arrived */
+	int ctl_hello;		      /* the gateway's HELLO arrived */
 	struct ctl_credit out_credit; /* console bytes the gateway takes */
-	uint32_t in_granted;	/* console bytes we let the gateway send */
+	uint32_t in_granted; /* console bytes we let the gateway send */
 	uint8_t pkt[CTL_MAX_MSG];
 };
 
 static void
 note(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * Status lines go to stderr, which is the gateway's log when it runs us; in
@@ -401,6 +417,8 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 		}
 		break;
 	case CTL_POWER_RESET:
+		/* Also ends a reboot loop's wait: the host asked for it. */
+		m->start_at = 0;
 		vm_stop(m->vm);
 		ctl_send_state(m, seq, VM_STATE_REBOOTING,
 			       VM_REASON_HOST_REQUEST, -1, 0, "reset");
@@ -410,8 +428,9 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 			m->exit_status = MONITOR_EXIT_ERROR;
 			return;
 		}
-		ctl_send_state(m, seq, VM_STATE_RUNNING,
-			       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+		rebootlimit_started(&m->reboots, now_ms());
+		ctl_send_state(m, seq, VM_STATE_RUNNING, VM_REASON_HOST_REQUEST,
+			       -1, 0, NULL);
 		return;
 	case CTL_POWER_POWEROFF:
 		vm_stop(m->vm);
@@ -607,36 +626,63 @@ exit_status_for(const struct vm_event *ev)
 	}
 }
 
+/* Starts the guest again after its own reset. */
+static void
+restart_guest(struct mon *m)
+{
+	char err[256];
+
+	m->start_at = 0;
+	if (vm_start(m->vm, err, sizeof(err)) != 0) {
+		note(m, "restart failed: %s", err);
+		m->exit_status = MONITOR_EXIT_ERROR;
+		return;
+	}
+	rebootlimit_started(&m->reboots, now_ms());
+	ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT, -1, 0,
+		       NULL);
+}
+
 static void
 handle_event(struct mon *m)
 {
 	struct vm_event ev;
-	char err[256];
+	char detail[CTL_TEXT_MAX];
+	uint32_t wait = 0;
 
 	if (!vm_take_event(m->vm, &ev))
 		return;
 	vm_stop(m->vm);
+	int restart =
+	    ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot;
+	if (restart)
+		wait = rebootlimit_reset(&m->reboots, now_ms());
+	/* One line and one STATE per reset, the loop's wait in both. */
+	if (wait > 0)
+		snprintf(detail, sizeof(detail),
+			 "%s; reboot loop: %u resets, next start in %u s",
+			 ev.detail, rebootlimit_loop_resets(&m->reboots),
+			 (unsigned)(wait / 1000));
+	else
+		snprintf(detail, sizeof(detail), "%s", ev.detail);
 	if (ev.cpu >= 0)
 		note(m, "guest %s: %s (%s; cpu %d, rip 0x%llx)",
-		     vm_state_name(ev.state), vm_reason_name(ev.reason),
-		     ev.detail, ev.cpu, (unsigned long long)ev.rip);
+		     vm_state_name(ev.state), vm_reason_name(ev.reason), detail,
+		     ev.cpu, (unsigned long long)ev.rip);
 	else
 		note(m, "guest %s: %s (%s)", vm_state_name(ev.state),
-		     vm_reason_name(ev.reason), ev.detail);
+		     vm_reason_name(ev.reason), detail);
 	m->vm->state = ev.state;
 	ctl_flush_output(m); /* what the guest said before it went */
-	ctl_send_state(m, 0, ev.state, ev.reason, ev.cpu, ev.rip, ev.detail);
-	if (ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot) {
-		if (vm_start(m->vm, err, sizeof(err)) != 0) {
-			note(m, "restart failed: %s", err);
-			m->exit_status = MONITOR_EXIT_ERROR;
-			return;
-		}
-		ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT,
-			       -1, 0, NULL);
+	ctl_send_state(m, 0, ev.state, ev.reason, ev.cpu, ev.rip, detail);
+	if (!restart) {
+		m->exit_status = exit_status_for(&ev);
 		return;
 	}
-	m->exit_status = exit_status_for(&ev);
+	if (wait > 0)
+		m->start_at = now_ms() + wait; /* the I/O loop starts it */
+	else
+		restart_guest(m);
 }
 
 static void
@@ -695,6 +741,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	rebootlimit_init(&m.reboots, now_ms()); /* main() just started it */
 	tty_raw(&m);
 	if (opt->stdio) {
 		m.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
@@ -739,6 +786,13 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
+		if (m.start_at > 0) {
+			int64_t left = m.start_at - now_ms();
+			if (left < 0)
+				left = 0;
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
+		}
 		if (poll(p, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -748,6 +802,9 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 		}
 		if (p[0].revents)
 			handle_event(&m);
+		if (m.start_at > 0 && m.exit_status < 0 &&
+		    now_ms() >= m.start_at)
+			restart_guest(&m);
 		if (p[1].revents)
 			handle_signal(&m);
 		if (p[3].revents) {

@@ -367,7 +367,7 @@ test_errors(void **state)
 	       "  db2: 7\n",
 	       "t.yaml:3:3: error: unknown key 'vnc' (expected ssh)\n"
 	       "t.yaml:4:1: error: unknown key 'colour' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
@@ -421,7 +421,7 @@ test_yaml_level(void **state)
 	       "t.yaml:2:1: error: only one YAML document is allowed\n");
 	expect("base: &b {cpus: 1}\nvms:\n  a: *b\n",
 	       "t.yaml:1:1: error: unknown key 'base' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
 	       "t.yaml:3:6: error: aliases are not supported\n");
 	expect("vms:\n  a:\n    cpus: !!int 2\n",
 	       "t.yaml:3:11: error: tags are not supported\n");
@@ -435,7 +435,8 @@ test_yaml_level(void **state)
 	/* messages never carry raw control bytes from the file */
 	expect("\"\\e[31m\": 1\n", "t.yaml:1:1: error: unknown key "
 				   "'\\x1b[31m' (expected one of: listen, "
-				   "state_dir, policy, vms, recordings)\n");
+				   "state_dir, policy, vms, recordings, "
+				   "ssh, limits)\n");
 
 	/* nesting deeper than YAMLTREE_MAX_DEPTH */
 	char deep[200] = "vms: ";
@@ -583,6 +584,50 @@ test_files(void **state)
 	diag_clear(&d);
 }
 
+/* limits:, what a logged-in user may open: defaults, values, errors. */
+static void
+test_user_limits(void **state)
+{
+	struct config *cfg;
+	char *msgs;
+	int r;
+
+	(void)state;
+	cfg = load("vms: {}\n", &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->limits.conns_per_user, 64);
+	assert_int_equal(cfg->limits.sessions_per_conn, 10);
+	assert_int_equal(cfg->limits.sessions_per_user, 64);
+	config_free(cfg);
+	free(msgs);
+	cfg = load("limits:\n  max_sessions_per_user: 3\n"
+		   "  max_connections_per_user: 4096\n",
+		   &r, &msgs);
+	assert_string_equal(msgs, "");
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->limits.conns_per_user, 4096);
+	assert_int_equal(cfg->limits.sessions_per_conn, 10);
+	assert_int_equal(cfg->limits.sessions_per_user, 3);
+	config_free(cfg);
+	free(msgs);
+	expect("limits:\n  max_sessions_per_connection: 0\n"
+	       "  max_connections_per_user: 4097\n"
+	       "  max_sessions_per_user: -1\n  max_sessions: 2\n",
+	       "t.yaml:2:32: error: max_sessions_per_connection must be a "
+	       "number from 1 to 1024\n"
+	       "t.yaml:3:29: error: max_connections_per_user must be a number "
+	       "from 1 to 4096\n"
+	       "t.yaml:4:26: error: max_sessions_per_user must be a number "
+	       "from 1 to 65536\n"
+	       "t.yaml:5:3: error: unknown key 'max_sessions' (expected one "
+	       "of: max_connections_per_user, max_sessions_per_connection, "
+	       "max_sessions_per_user)\n");
+	expect("limits: 5\n", "t.yaml:1:9: error: limits must be a mapping "
+			      "(max_connections_per_user:, "
+			      "max_sessions_per_connection:, "
+			      "max_sessions_per_user:), not a string\n");
+}
+
 /* recordings:, at the top and per VM: defaults, inheritance, errors. */
 static void
 test_recordings(void **state)
@@ -659,6 +704,123 @@ test_recordings(void **state)
 	       "max_file:, replay:, max_files:), not a string\n");
 }
 
+/* ssh: the limits before login, their defaults and every error. */
+static void
+test_ssh(void **state)
+{
+	char *msgs;
+	int r;
+	struct config *cfg;
+
+	(void)state;
+	cfg = load("vms:\n", &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->ssh.startups_begin, 64);
+	assert_int_equal(cfg->ssh.startups_rate, 30);
+	assert_int_equal(cfg->ssh.startups_full, 256);
+	assert_int_equal(cfg->ssh.per_source, 16);
+	assert_int_equal(cfg->ssh.kex_timeout, 10);
+	assert_int_equal(cfg->ssh.login_grace, 60);
+	config_free(cfg);
+	free(msgs);
+
+	cfg = load("ssh:\n"
+		   "  max_startups: 10:30:100\n"
+		   "  per_source_max_startups: 3\n"
+		   "  kex_timeout: 5\n"
+		   "  login_grace_time: 5\n",
+		   &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_string_equal(msgs, "");
+	assert_int_equal(cfg->ssh.startups_begin, 10);
+	assert_int_equal(cfg->ssh.startups_rate, 30);
+	assert_int_equal(cfg->ssh.startups_full, 100);
+	assert_int_equal(cfg->ssh.per_source, 3);
+	assert_int_equal(cfg->ssh.kex_timeout, 5);
+	assert_int_equal(cfg->ssh.login_grace, 5);
+	config_free(cfg);
+	free(msgs);
+
+	/* one number: start = full, as OpenSSH reads it */
+	cfg = load("ssh: {max_startups: \"4096\"}\n", &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_int_equal(cfg->ssh.startups_begin, 4096);
+	assert_int_equal(cfg->ssh.startups_rate, 100);
+	assert_int_equal(cfg->ssh.startups_full, 4096);
+	config_free(cfg);
+	free(msgs);
+	expect("ssh: {max_startups: \"1:100:1\"}\n", "");
+	expect("ssh:\n", "");
+
+	/* each bad number where it is written */
+	expect("ssh:\n"
+	       "  max_startups: 0:30:100\n",
+	       "t.yaml:2:17: error: max_startups: start must be a number from "
+	       "1 to 4096\n");
+	expect("ssh:\n"
+	       "  max_startups: 10:0:100\n",
+	       "t.yaml:2:20: error: max_startups: rate must be a percentage "
+	       "from 1 to 100\n");
+	expect("ssh:\n"
+	       "  max_startups: \"10:101:100\"\n",
+	       "t.yaml:2:21: error: max_startups: rate must be a percentage "
+	       "from 1 to 100\n");
+	expect("ssh:\n"
+	       "  max_startups: 10:30:5\n",
+	       "t.yaml:2:23: error: max_startups: full (5) must not be less "
+	       "than start (10)\n");
+	expect("ssh:\n"
+	       "  max_startups: 10:30:4097\n",
+	       "t.yaml:2:23: error: max_startups: full must be a number from "
+	       "1 to 4096\n");
+	expect("ssh:\n"
+	       "  max_startups: 5000\n",
+	       "t.yaml:2:17: error: max_startups: the number must be a number "
+	       "from 1 to 4096\n");
+	static const char *const shapes[] = {
+	    "10:30", "1:2:3:4",	   "\"10:30:\"", "\":30:100\"",
+	    "a:b:c", "010:30:100", "-1",	 "10 30 100",
+	    "[10]",  "~",	   "10:3x:100",	 "\"\"",
+	};
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char *text = xasprintf("ssh:\n  max_startups: %s\n", shapes[i]);
+		char *want = xasprintf(
+		    "t.yaml:2:17: error: max_startups must be "
+		    "start:rate:full, like 64:30:256, or one number\n");
+		expect(text, want);
+		free(text);
+		free(want);
+	}
+	expect(
+	    "ssh:\n"
+	    "  per_source_max_startups: 0\n"
+	    "  kex_timeout: 601\n"
+	    "  login_grace_time: 0\n"
+	    "  LoginGraceTime: 5\n",
+	    "t.yaml:2:28: error: per_source_max_startups must be a number "
+	    "from 1 to 4096\n"
+	    "t.yaml:3:16: error: kex_timeout (seconds) must be a number from "
+	    "1 to 600\n"
+	    "t.yaml:4:21: error: login_grace_time (seconds) must be a number "
+	    "from 1 to 3600\n"
+	    "t.yaml:5:3: error: unknown key 'LoginGraceTime' (expected one "
+	    "of: max_startups, per_source_max_startups, kex_timeout, "
+	    "login_grace_time)\n");
+	expect("ssh:\n"
+	       "  kex_timeout: 30\n"
+	       "  login_grace_time: 20\n",
+	       "t.yaml:1:1: error: ssh: kex_timeout (30 s) must not be longer "
+	       "than login_grace_time (20 s)\n");
+	/* the default login_grace_time (60) bounds kex_timeout too */
+	expect("ssh: {kex_timeout: 90}\n",
+	       "t.yaml:1:1: error: ssh: kex_timeout (90 s) must not be longer "
+	       "than login_grace_time (60 s)\n");
+	expect("ssh: 22\n",
+	       "t.yaml:1:6: error: ssh must be a mapping (max_startups:, "
+	       "per_source_max_startups:, kex_timeout:, login_grace_time:), "
+	       "not a string\n");
+}
+
 int
 main(void)
 {
@@ -670,10 +832,12 @@ main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_yaml_level),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_user_limits),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_partial),
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_recordings),
+	    cmocka_unit_test(test_ssh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@ run warn 0 "$data" check --config good.yaml --policy warn-policy.yaml
 run empty-policy 0 "$data" check --config good.yaml --policy empty-policy.yaml
 run bad-config 1 "$data" check --config bad-config.yaml
 run bad-recordings 1 "$data" check --config bad-recordings.yaml
+run bad-ssh 1 "$data" check --config bad-ssh.yaml
 run bad-policy 1 "$data" check --config=good.yaml --policy=bad-policy.yaml
 run syntax 1 "$data" check --config syntax.yaml
 run missing 1 "$data" check --config nope.yaml --policy good-policy.yaml

@@ -89,7 +89,7 @@ class Gateway:
     bob, carol, dave (dave has a key but no rights)."""
 
     def __init__(self, vms=("web1", "web2"), users=("alice", "bob", "carol", "dave"),
-                 policy=None, vm_extra="", start=True):
+                 policy=None, vm_extra="", config_extra="", start=True):
         self.dir = tempfile.mkdtemp(prefix="vmgated-")
         self.port = free_port()
         self.keys = {}
@@ -109,7 +109,8 @@ class Gateway:
         self.config = os.path.join(self.dir, "vmgate.yaml")
         with open(self.config, "w") as f:
             f.write(f'listen:\n  ssh: "127.0.0.1:{self.port}"\n'
-                    f"state_dir: state\npolicy: policy.yaml\nvms:\n{vm_yaml}")
+                    f"state_dir: state\npolicy: policy.yaml\nvms:\n{vm_yaml}"
+                    f"{config_extra}")
         self.state = os.path.join(self.dir, "state")
         self.log_path = os.path.join(self.dir, "vmgated.log")
         self.proc = None

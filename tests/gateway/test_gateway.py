@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from gwharness import PROMPT, SLOW, Gateway, have_kvm
+from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm
 
 needs_kvm = pytest.mark.skipif(not have_kvm(), reason="needs /dev/kvm (run under tools/kvmbox)")
 pytestmark = needs_kvm
@@ -210,6 +210,113 @@ def _paramiko_client(gw, user):
     return cl
 
 
+def test_typed_input_survives_escapes_while_guest_is_slow(gw):
+    """A paste larger than the VM's input room, with an escape command on
+    every line: each line reaches the guest whole and in order (issue 8
+    #10: when an escape command ended a chunk the hub took only partly,
+    the rest of what had been read from the client was dropped)."""
+    n = 120                        # ~12 KB: well past the VM's input room
+    lines = [b"L%04d %s" % (i, bytes(97 + (i + j) % 26 for j in range(90)))
+             for i in range(n)]
+    blob = b"\x15" + b"".join(b"echo " + ln + b"\r\x1dw" for ln in lines)
+    cl = _paramiko_client(gw, "alice")
+    buf = bytearray()
+    try:
+        ch = cl.get_transport().open_session()
+        ch.exec_command("web1")
+        ch.settimeout(1)
+        time.sleep(2)
+        ch.sendall(blob)
+        end, last_new = time.time() + 300 * SLOW, time.time()
+        while time.time() < end and time.time() - last_new < 30 * SLOW:
+            try:
+                d = ch.recv(65536)
+            except Exception:
+                d = None
+            if d == b"":
+                break
+            if d:
+                buf.extend(d)
+                last_new = time.time()
+            if b"\n" + lines[-1] + b"\r\n" in buf:
+                break
+    finally:
+        cl.close()
+    # The answers to Ctrl-] w land in alice's stream between the guest's
+    # bytes, even inside a line: take them out whole.
+    out = re.sub(rb"\r\n\[vmgate: attached to web1:[^\]]*\]\r\n", b"", bytes(buf))
+    assert b"[vmgate: attached to web1" not in out
+    got = re.findall(rb"\n(L\d{4} [^\r\n]*)\r\n", out)
+    first = next((i for i, (a, b) in enumerate(zip(got, lines)) if a != b),
+                 min(len(got), n))
+    assert got == lines, "%d of %d lines came back; first difference at line %d: %r" % (
+        len(got), n, first, got[first:first + 2])
+
+
+def test_a_paste_flood_into_a_slow_console_holds_bounded_memory():
+    """A client that respects the window and types far faster than the VM
+    takes input: the gateway holds a bounded amount, not what was sent
+    (issue 8 #7: every time the VM took a few bytes, libssh reopened the
+    whole window, so everything the client sent piled up in the gateway)."""
+    import socket
+    # ASan's quarantine (sanitizer build) would count as held memory.
+    old = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = (old + ":" if old else "") + "quarantine_size_mb=4"
+    try:
+        g = Gateway(vms=("web1",))
+    finally:
+        if old is None:
+            del os.environ["ASAN_OPTIONS"]
+        else:
+            os.environ["ASAN_OPTIONS"] = old
+
+    def vm(field):
+        with open(f"/proc/{g.proc.pid}/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
+
+    cl = None
+    try:
+        g.wait_prompt("web1")
+        cl = _paramiko_client(g, "alice")
+        ch = cl.get_transport().open_session()
+        ch.exec_command("web1")
+        stop = threading.Event()
+
+        def drain():
+            ch.settimeout(0.5)
+            while not stop.is_set():
+                try:
+                    if ch.recv(65536) == b"":
+                        return
+                except Exception:
+                    pass
+
+        th = threading.Thread(target=drain, daemon=True)
+        th.start()
+        time.sleep(2)
+        rss0 = vm("VmRSS")
+        chunk = b"x" * 32768
+        sent, end = 0, time.time() + 40 * SLOW
+        ch.settimeout(0.5)
+        while time.time() < end and sent < 256 << 20:
+            try:
+                sent += ch.send(chunk)
+            except socket.timeout:
+                pass
+        time.sleep(1)
+        hwm = vm("VmHWM")
+        stop.set()
+        print(f"sent {sent >> 20} MiB to a slow console; vmgated RSS "
+              f"{rss0 / 2**20:.1f} MiB before, peak {hwm / 2**20:.1f} MiB")
+        assert hwm - rss0 < 32 << 20, f"vmgated grew by {(hwm - rss0) >> 20} MiB"
+        assert cl.get_transport().is_active()
+        assert "past the channel window" not in g.log()
+    finally:
+        if cl:
+            cl.close()
+        g.cleanup()
+
+
 def test_50_sessions_receive_identical_bulk_output(gw):
     n, size = 50, 20000   # the guest's UART is slow under nested TCG
     clients, chans, bufs = [], [], []
@@ -397,6 +504,62 @@ def test_audit_lines_are_json_with_fields(gw):
 
 
 # -- a gateway of their own ----------------------------------------------------
+
+def test_reboot_loop_guest_is_backed_off_and_audited_with_a_count():
+    """A guest that resets itself through the i8042 on every boot (issue 8
+    #11: 807 audit and 1,217 log lines in 10 s, without end). The monitor
+    backs the loop off, and the audit counts the repeated state changes:
+    over 12 s the audit and the log stay small, `status` says the VM is in
+    a reboot loop, and when the VM is stopped the count goes out as a
+    "repeat" line that, with the lines written, adds up to every reset."""
+    reset_elf = os.path.join(BUILD, "tests", "pvh-tiny", "pvh-reset64.elf")
+    assert os.path.isfile(reset_elf), reset_elf + " missing: build the vmgate-pvh-tiny target"
+    g = Gateway(vms=("web1",), start=False)
+    try:
+        with open(g.config) as f:
+            cfg = f.read()
+        with open(g.config, "w") as f:
+            f.write(cfg.replace("kernel: demo", "kernel: " + reset_elf))
+        g.start()
+        g.wait_log(r"vm web1: monitor \d+ up", 120)
+        log0 = len(g.log().splitlines())
+        time.sleep(12)
+        log_lines = len(g.log().splitlines()) - log0
+        audit = [l for l in g.audit() if l["event"] == "vm" and l["vm"] == "web1"]
+        resets = g.log().count("guest rebooting: guest reboot (keyboard controller reset line")
+        print("in 12 s: %d resets, %d audit lines for web1, %d log lines"
+              % (resets, len(audit), log_lines))
+        assert resets >= 6, g.log()[-3000:]        # it does loop
+        assert resets <= 12, "%d resets in 12 s: no backoff" % resets
+        assert len(audit) <= 8, "%d audit lines in 12 s:\n%s" % (len(audit), audit[-10:])
+        assert log_lines <= 60, "%d log lines in 12 s:\n%s" % (log_lines, g.log()[-3000:])
+        st, out, _ = g.ssh("alice", "status", "web1")
+        assert st == 0 and re.match(r"web1: rebooting \(guest reboot: keyboard controller reset "
+                                    r"line; reboot loop: \d+ resets, next start in \d+ s\)", out), out
+        st, out, err = g.ssh("alice", "power", "web1", "stop")
+        assert st == 0, out + err
+        g.wait_log(r"vm web1: stopped", 60)
+        time.sleep(1)
+        audit = [l for l in g.audit() if l["event"] == "vm" and l["vm"] == "web1"]
+        resets = g.log().count("guest rebooting: guest reboot (keyboard controller reset line")
+        for l in audit:
+            print(json.dumps(l))
+        rebooting = [l for l in audit if l["state"] == "rebooting"]
+        assert any(l.get("repeat", 0) >= 2 for l in rebooting), audit
+        counted = sum(l.get("repeat", 1) for l in rebooting)
+        assert counted == resets, "audit counts %d resets, the log shows %d:\n%s" % (
+            counted, resets, audit)
+        for l in audit:
+            if "repeat" in l:
+                assert l["first"] <= l["last"] <= l["ts"], l
+        # The count comes before the line that changed the VM's course.
+        last_repeat = max(i for i, l in enumerate(audit) if l["state"] == "rebooting")
+        first_stop = min(i for i, l in enumerate(audit) if l["state"] == "stopped")
+        assert last_repeat < first_stop, audit
+        assert g.proc.poll() is None
+    finally:
+        g.cleanup()
+
 
 def test_killed_monitor_is_reported_and_restarted():
     g = Gateway()

@@ -18,6 +18,7 @@ vmm_kvm runs the whole file in kvmbox.
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -68,6 +69,39 @@ def test_kvm_boots_prints_and_powers_off(image, tmp_path):
         assert "guest stopped: guest power-off" in err, err
         # the line, whole and once: no byte lost or repeated on the way
         assert bytes(vm.out).count(line) == 1, bytes(vm.out)
+
+
+RESET_LINE = b"pvh-reset: boot\r\n"
+
+
+@needs_kvm
+def test_kvm_reboot_loop_backs_off():
+    """pvh-reset64.elf resets through the i8042 on every boot (issue 8 #11:
+    ~40 reboots a second, a log line each, for ever). The monitor restarts
+    the first 5 resets at once, then waits 1, 2, 4, 8 s...: 13 s after the
+    first boot it has booted 9 times, and not once in the last 4 s."""
+    path = os.path.join(TINY_DIR, "pvh-reset64.elf")
+    assert os.path.isfile(path), "%s missing: build the vmgate-pvh-tiny target" % path
+    with Vmm("--kernel", path, "--mem", "16M", stdin=False) as vm:
+        vm.expect(RESET_LINE, timeout=60)
+        start = time.monotonic()
+        samples = []  # (seconds since the first boot, boots so far)
+        while time.monotonic() - start < 13:
+            time.sleep(0.1)
+            with vm.lock:
+                samples.append((time.monotonic() - start, bytes(vm.out).count(RESET_LINE)))
+        err = vm.stderr_text()
+    boots = samples[-1][1]
+    late = boots - max(n for t, n in samples if t <= 9)
+    resets = err.count("guest rebooting: guest reboot (keyboard controller reset line")
+    print("boots in 13 s: %d, in its last 4 s: %d, reset lines on stderr: %d" % (boots, late, resets))
+    assert boots >= 6, err  # the first resets restart at once
+    assert boots <= 12, "%d boots in 13 s: no backoff\n%s" % (boots, err[-2000:])
+    assert late == 0, "%d boots in the last 4 s: the wait does not grow" % late
+    # One line per reset, saying why it waits.
+    assert resets <= 12, err[-2000:]
+    assert "keyboard controller reset line; reboot loop: 6 resets, next start in 1 s" in err, err
+    assert "reboot loop: 8 resets, next start in 4 s" in err, err
 
 
 def phdr32(data, i):

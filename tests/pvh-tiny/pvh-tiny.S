@@ -3,6 +3,10 @@
  * powers off through the monitor's power register; the benchmark times its
  * first serial byte, so that byte goes out in the first instructions.
  *
+ * With -DPVH_TINY_RESET it is the reboot-loop guest instead (pvh-reset64.elf):
+ * the same line, then a reset through the i8042 (0xFE to port 0x64) on every
+ * boot, the smallest guest that makes its monitor reboot it for ever.
+ *
  * Assembled twice, for an ELF64 (-m64) and an ELF32 (-m32) image: the code
  * is 32-bit in both, because PVH starts every kernel in 32-bit protected
  * mode (flat segments, paging off, IF=0, DF unspecified) at the address in
@@ -17,6 +21,10 @@
 /* vmgate-vmm's power register (vmm-core/pmreg.h): SLP_EN | SLP_TYP=5. */
 #define PM_PORT 0x600
 #define PM_S5 0x34
+
+/* The i8042's command port and its "pulse the reset line" command. */
+#define I8042_CMD 0x64
+#define I8042_RESET 0xfe
 
 /*
  * The entry note.  ELF64: an 8-byte descriptor, as Linux has (QEMU reads
@@ -59,16 +67,25 @@ pvh_tiny_entry:
 	outb %al, %dx
 	loop 1b
 
+#ifdef PVH_TINY_RESET
+	/* The reboot-loop guest: pulse the reset line through the keyboard
+	 * controller, at once and on every boot. */
+	movb $I8042_RESET, %al
+	outb %al, $I8042_CMD
+#else
 	movw $PM_PORT, %dx
 	movb $PM_S5, %al
 	outb %al, %dx
+#endif
 3:	cli			/* a VMM without our power register */
 	hlt
 	jmp 3b
 
 	.section .rodata, "a"
 message:
-#ifdef __x86_64__
+#if defined(PVH_TINY_RESET)
+	.ascii "pvh-reset: boot\r\n"
+#elif defined(__x86_64__)
 	.ascii "pvh-tiny: hello from ELF64\r\n"
 #else
 	.ascii "pvh-tiny: hello from ELF32\r\n"
