@@ -654,7 +654,7 @@ static void
 vm_spawn(struct vmproc *v)
 {
 	struct supervisor *s = v->sup;
-	char fdarg[16], mem[32], cpus[16];
+	char fdarg[16], mem[32], cpus[16], display[24];
 	const char *argv[24];
 	int sv[2], n = 0;
 	size_t len;
@@ -684,6 +684,13 @@ vm_spawn(struct vmproc *v)
 	argv[n++] = cpus;
 	argv[n++] = "--on-reboot";
 	argv[n++] = "restart";
+	argv[n++] = "--display";
+	if (v->cfg->display_w == 0)
+		snprintf(display, sizeof(display), "none");
+	else
+		snprintf(display, sizeof(display), "%ux%u", v->cfg->display_w,
+			 v->cfg->display_h);
+	argv[n++] = display;
 	if (!v->cfg->demo_kernel && v->cfg->kernel) {
 		argv[n++] = "--kernel";
 		argv[n++] = v->cfg->kernel;

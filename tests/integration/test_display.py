@@ -2,6 +2,7 @@
 control channel's display messages, with real clients (vncprobe on
 libvncclient, gvnccapture from Debian)."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -64,7 +65,7 @@ def test_vnc_viewers_get_the_screen_and_a_screenshot_decodes(tmp):
     shot = os.path.join(tmp, "shot.png")
     with Vmm("--display", "800x600", "--vnc", "unix:" + sock, "--vnc", "127.0.0.1:5977",
              "--screenshot", shot) as vm:
-        vm.expect(PROMPT, timeout=60)
+        vm.expect(re.escape(PROMPT), timeout=60)
         assert os.stat(sock).st_mode & 0o077 == 0, "the socket is the owner's only"
         f = probe(sock, "--out", os.path.join(tmp, "first.ppm"))
         assert f["size"] == "800 600"
@@ -86,16 +87,14 @@ def test_vnc_viewers_get_the_screen_and_a_screenshot_decodes(tmp):
             assert im.format == "PNG" and im.size == (800, 600) and im.mode == "RGB"
             im.load()
         # The guest is unharmed by all of it.
-        vm.command("echo still-here")
-        vm.expect(b"still-here")
+        assert vm.command("echo still-here") == b"still-here\r\n"
 
 
 @needs_kvm
 def test_without_a_display_there_is_no_dispi_and_no_server(tmp):
     with Vmm("--display", "none") as vm:
-        vm.expect(PROMPT, timeout=60)
-        vm.command("echo ok")
-        vm.expect(b"ok")
+        vm.expect(re.escape(PROMPT), timeout=60)
+        assert vm.command("echo ok") == b"ok\r\n"
 
 
 def start_ctl(*args, name="web1"):
@@ -195,9 +194,10 @@ def test_linux_bzimage_draws_its_console_on_the_framebuffer(tmp):
     shot = os.path.join(tmp, "linux.png")
     with Vmm("--kernel", os.path.join(CACHE, "vmlinuz"), "--mem", "512M", "--screenshot", shot,
              "--cmdline", "console=tty0 console=ttyS0 panic=-1 nokaslr", stdin=False) as vm:
-        vm.expect(rb"vesafb: framebuffer at 0xe0000000", timeout=300)
-        vm.expect(rb"fb0: VESA VGA frame buffer device", timeout=300)
-        vm.expect(rb"Console: switching to colour frame buffer device 128x48", timeout=300)
+        vm.expect(rb"vesafb: mode is 1024x768x32, linelength=4096", timeout=300)
+        vm.expect(rb"vesafb: framebuffer at 0xe0000000", timeout=60)
+        vm.expect(rb"Console: switching to colour frame buffer device 128x48", timeout=60)
+        vm.expect(rb"fb0: VESA VGA frame buffer device", timeout=60)
         time.sleep(2)
         vm.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 30
