@@ -22,8 +22,14 @@
 #define FBCON_MAX_COLS (FB_MAX_WIDTH / FONT_WIDTH)
 #define FBCON_MAX_ROWS (FB_MAX_HEIGHT / FONT_HEIGHT)
 #define FBCON_TAB 8
-/* While output streams, redraw at most 10 times a second. */
+/*
+ * While output streams, redraw at most 10 times a second, and spend at
+ * most a fifth of the time redrawing: where drawing is slow (nested KVM,
+ * TCG, a 4K screen) a redraw of the whole text area after scrolling must
+ * not slow the serial console down.
+ */
 #define FBCON_BUSY_TICKS (PIT_HZ / 10)
+#define FBCON_BUSY_SHARE 5
 /* fbcon_shown: a cell drawn as the text cursor; 0: unknown, redraw. */
 #define FBCON_SHOWN_CURSOR 0x80
 #define FBCON_BAR_TITLE " vmgate demo guest"
@@ -39,6 +45,7 @@ static struct {
 	unsigned row; /* cursor: text line (0 = top of the text area) */
 	unsigned col; /* cursor column; == cols: wrap before the next char */
 	uint64_t synced_at;
+	uint64_t busy_gap; /* ticks between redraws during output */
 } fbcon;
 
 static uint8_t fbcon_text[FBCON_MAX_ROWS * FBCON_MAX_COLS];
@@ -176,14 +183,12 @@ fbcon_bar_text(void)
 	memcpy(fbcon_bar + fbcon.cols - n, right, n);
 }
 
-void
-fbcon_sync(void)
+/* The status bar, then the text area; the cursor cell is inverted. */
+static void
+fbcon_draw_changed(void)
 {
 	unsigned cur_col = fbcon.col < fbcon.cols ? fbcon.col : fbcon.cols - 1;
 
-	if (!fbcon.on)
-		return;
-	fbcon.synced_at = shared.ticks;
 	fbcon_bar_text();
 	for (unsigned c = 0; c < fbcon.cols; c++) {
 		uint8_t ch = (uint8_t)fbcon_bar[c];
@@ -216,9 +221,21 @@ fbcon_sync(void)
 }
 
 void
+fbcon_sync(void)
+{
+	if (!fbcon.on)
+		return;
+	fbcon.synced_at = shared.ticks;
+	fbcon_draw_changed();
+	fbcon.busy_gap = (shared.ticks - fbcon.synced_at) * FBCON_BUSY_SHARE;
+	if (fbcon.busy_gap < FBCON_BUSY_TICKS)
+		fbcon.busy_gap = FBCON_BUSY_TICKS;
+}
+
+void
 fbcon_sync_busy(void)
 {
-	if (fbcon.on && shared.ticks - fbcon.synced_at >= FBCON_BUSY_TICKS)
+	if (fbcon.on && shared.ticks - fbcon.synced_at >= fbcon.busy_gap)
 		fbcon_sync();
 }
 
