@@ -42,7 +42,8 @@ enum fb_dispi_reg {
 #define FB_VGA_ATTR 0x3c0
 #define FB_VGA_ATTR_PAS 0x20
 
-/* What a disabled display (QEMU's isa-vga after reset) is set to. */
+/* What a disabled display (QEMU's isa-vga after reset) is set to, unless
+ * the command line says display=WxH (bootinfo.c). */
 #define FB_DEFAULT_WIDTH 1024
 #define FB_DEFAULT_HEIGHT 768
 
@@ -72,8 +73,11 @@ fb_init(void)
 		return;
 	if ((fb_dispi_read(FB_DISPI_ENABLE) & FB_DISPI_ON) != FB_DISPI_ON) {
 		fb_dispi_write(FB_DISPI_ENABLE, 0);
-		fb_dispi_write(FB_DISPI_XRES, FB_DEFAULT_WIDTH);
-		fb_dispi_write(FB_DISPI_YRES, FB_DEFAULT_HEIGHT);
+		fb_dispi_write(FB_DISPI_XRES, fb->set_width ? fb->set_width
+							    : FB_DEFAULT_WIDTH);
+		fb_dispi_write(FB_DISPI_YRES, fb->set_height
+						  ? fb->set_height
+						  : FB_DEFAULT_HEIGHT);
 		fb_dispi_write(FB_DISPI_BPP, 32);
 		fb_dispi_write(FB_DISPI_ENABLE, FB_DISPI_ON);
 		(void)io_inb(FB_VGA_INPUT_STATUS1);

@@ -63,6 +63,8 @@ struct shared_fb {
 	uint32_t *base; /* virtual == physical (FB_PHYS) */
 	uint32_t width, height, stride;
 	uint32_t bpp, id; /* as read, for `display` when unusable */
+	/* display=WxH on the command line (bootinfo.c); 0: the default. */
+	uint32_t set_width, set_height;
 };
 
 /* The PS/2 mouse as ring 0 accumulates it from its packets (i8042.c). */

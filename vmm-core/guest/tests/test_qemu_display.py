@@ -36,9 +36,6 @@ from test_qemu_microvm import (  # noqa: E402
 
 CELL_W, CELL_H = 8, 16
 FG, BG = (0xAA, 0xAA, 0xAA), (0, 0, 0)  # fbcon.h: FBCON_FG, FBCON_BG
-WIDTH, HEIGHT = 1024, 768
-COLS, ROWS = WIDTH // CELL_W, HEIGHT // CELL_H
-LINES = ROWS - 1  # row 0 is the status bar
 CLOCK_CELLS = 9  # "hh:mm:ss " in the last cells of row 0
 SCREEN_TIMEOUT = 15.0
 
@@ -142,29 +139,36 @@ def read_ppm(path):
     return w, h, pix
 
 
+def row_patterns(fg, bg):
+    """The 24 bytes of an 8-pixel glyph row -> its font byte."""
+    fg, bg = bytes(fg), bytes(bg)
+    return {b"".join(fg if bits & (0x80 >> x) else bg
+                     for x in range(CELL_W)): bits for bits in range(256)}
+
+
 class Screen:
-    def __init__(self, font, path):
+    def __init__(self, font, path, size):
         self.w, self.h, self.pix = read_ppm(path)
-        if (self.w, self.h) != (WIDTH, HEIGHT):
+        if (self.w, self.h) != size:
             raise Failure("screen is %dx%d, expected %dx%d" % (
-                self.w, self.h, WIDTH, HEIGHT))
+                self.w, self.h, *size))
+        self.cols, self.rows = self.w // CELL_W, self.h // CELL_H
         self.glyphs = {}
         for c in range(0x20, 0x7F):
             self.glyphs.setdefault(font[c * CELL_H:(c + 1) * CELL_H], chr(c))
+        self.patterns = {}
 
     def cell_bits(self, row, col, fg, bg):
         """The cell as 16 font rows, or None if a pixel is neither colour."""
-        fg, bg = bytes(fg), bytes(bg)
+        pat = self.patterns.get((fg, bg))
+        if pat is None:
+            pat = self.patterns[(fg, bg)] = row_patterns(fg, bg)
         out = bytearray()
         for y in range(CELL_H):
             off = ((row * CELL_H + y) * self.w + col * CELL_W) * 3
-            bits = 0
-            for x in range(CELL_W):
-                p = self.pix[off + 3 * x:off + 3 * x + 3]
-                if p == fg:
-                    bits |= 0x80 >> x
-                elif p != bg:
-                    return None
+            bits = pat.get(self.pix[off:off + 3 * CELL_W])
+            if bits is None:
+                return None
             out.append(bits)
         return bytes(out)
 
@@ -176,11 +180,11 @@ class Screen:
     def text(self):
         """(bar, lines, cursor): row 0 in bar colours; the text rows, each
         cell decoded as text or, failing that, as the inverted cursor."""
-        bar = "".join(self.cell(0, c, BG, FG) for c in range(COLS))
+        bar = "".join(self.cell(0, c, BG, FG) for c in range(self.cols))
         lines, cursor = [], []
-        for r in range(1, ROWS):
+        for r in range(1, self.rows):
             line = ""
-            for c in range(COLS):
+            for c in range(self.cols):
                 ch = self.cell(r, c)
                 if ch == "\0":
                     ch = self.cell(r, c, BG, FG)
@@ -189,6 +193,16 @@ class Screen:
                 line += ch
             lines.append(line)
         return bar, lines, cursor
+
+    def margins_blank(self):
+        """Pixels right of and below the cells are background."""
+        bg = bytes(BG)
+        for y in range(self.h):
+            x0 = self.cols * CELL_W if y < self.rows * CELL_H else 0
+            if self.pix[(y * self.w + x0) * 3:(y + 1) * self.w * 3] != \
+                    bg * (self.w - x0):
+                return False
+        return True
 
 
 class Terminal:
@@ -233,8 +247,10 @@ class Terminal:
 
 
 class Run:
-    def __init__(self, guest, qmp, font, tmpdir):
+    def __init__(self, guest, qmp, font, tmpdir, size):
         self.guest, self.qmp, self.font, self.tmpdir = guest, qmp, font, tmpdir
+        self.size = size
+        self.cols, self.lines = size[0] // CELL_W, size[1] // CELL_H - 1
         self.dumps = 0
 
     def screen(self):
@@ -245,8 +261,8 @@ class Run:
             path = os.path.join(self.tmpdir, "screen%d.ppm" % self.dumps)
             self.qmp.cmd("screendump", filename=path)
             w, h, _ = read_ppm(path)
-            if (w, h) == (WIDTH, HEIGHT) or attempt == 19:
-                return Screen(self.font, path)
+            if (w, h) == self.size or attempt == 19:
+                return Screen(self.font, path, self.size)
             time.sleep(0.2)
 
     def expect_screen(self, what):
@@ -254,16 +270,20 @@ class Run:
         draws right after sending the prompt, so a dump may be early)."""
         deadline = time.monotonic() + SCREEN_TIMEOUT
         while True:
-            term = Terminal(COLS, LINES)
+            term = Terminal(self.cols, self.lines)
             term.feed(self.guest.out)
             want, want_cursor = term.text(), term.cursor()
-            bar, lines, cursor = self.screen().text()
+            screen = self.screen()
+            bar, lines, cursor = screen.text()
             if lines == want and cursor == [want_cursor]:
+                if not screen.margins_blank():
+                    raise Failure("%s: pixels outside the text cells are "
+                                  "not background" % what)
                 return bar, lines
             if time.monotonic() > deadline:
                 diff = ["  line %2d screen %r\n          want   %r" % (
                     i, lines[i].rstrip(), want[i].rstrip())
-                    for i in range(LINES) if lines[i] != want[i]]
+                    for i in range(self.lines) if lines[i] != want[i]]
                 raise Failure(
                     "%s: screen text differs from the serial console "
                     "(cursor %s, want %s):\n%s" % (
@@ -290,17 +310,43 @@ class Run:
             time.sleep(0.3)
 
 
-def run(r):
+def boot(r):
     g = r.guest
+    w, h = r.size
     g.expect(re.escape(PROMPT), BOOT_TIMEOUT, "banner and prompt")
     out = r.command("display")
-    want = (b"display: 1024x768, 32 bpp, stride 4096 bytes, framebuffer at "
-            b"0xe0000000\r\nkeyboard: PS/2 (i8042), typed into this shell\r\n")
+    want = ("display: %dx%d, 32 bpp, stride %d bytes, framebuffer at "
+            "0xe0000000\r\nkeyboard: PS/2 (i8042), typed into this shell"
+            "\r\n" % (w, h, w * 4)).encode()
     if out != want:
         raise Failure("display printed %r, expected %r" % (out, want))
     bar, lines = r.expect_screen("after boot")
     if not lines[0].startswith("vmgate demo guest 0.1 (x86_64, 64 MiB"):
         raise Failure("first screen line is %r" % lines[0])
+
+
+def run_other_size(r):
+    """Another mode (display=WxH): cells, wrap, scroll, clamp follow it."""
+    w, h = r.size
+    boot(r)
+    r.mouse((w // 2, h // 2, "none"))
+    for _ in range(12):
+        move_mouse(r.qmp, 400, 400)
+    r.mouse((w - 1, h - 1, "none"))
+    r.command("echo " + "".join("%03d" % i for i in range(0, 240, 3)))
+    r.expect_screen("after a line longer than the screen is wide")
+    r.command("bulk %d" % (64 * r.lines + 100))
+    bar, _ = r.expect_screen("after scrolling")
+    if not re.fullmatch(r" vmgate demo guest +mouse %d,%d ---  "
+                        r"\d\d:\d\d:\d\d " % (w - 1, h - 1), bar):
+        raise Failure("status bar reads %r" % bar)
+
+
+def run(r):
+    g = r.guest
+    width = r.size[0]
+    cols = r.cols
+    boot(r)
 
     # Keyboard: shifted symbols, a typo fixed with Backspace, Enter.
     text = "echo Typed, via PS/2: x=1+2_3 (ok)!?"
@@ -327,7 +373,7 @@ def run(r):
     mouse_button(r.qmp, "left", False)
     for _ in range(8):
         move_mouse(r.qmp, 400, -400)
-    r.mouse((WIDTH - 1, 0, "none"))
+    r.mouse((width - 1, 0, "none"))
 
     # A line longer than the screen wraps; enough output to scroll.
     r.command("echo " + "".join("%03d" % i for i in range(0, 216, 3)))
@@ -346,11 +392,11 @@ def run(r):
     a = r.screen()
     time.sleep(2.2)
     b = r.screen()
-    clock_x = (COLS - CLOCK_CELLS) * CELL_W
+    clock_x = (cols - CLOCK_CELLS) * CELL_W
     changed = set()
     for i in range(0, len(a.pix), 3):
         if a.pix[i:i + 3] != b.pix[i:i + 3]:
-            y, x = divmod(i // 3, WIDTH)
+            y, x = divmod(i // 3, width)
             if y >= CELL_H or x < clock_x:
                 raise Failure("idle screen changed at (%d,%d), outside the "
                               "clock" % (x, y))
@@ -387,28 +433,39 @@ def main():
         print("FAIL: %s is %d bytes, expected 4096" % (args.font, len(font)))
         return 1
 
-    with tempfile.TemporaryDirectory(prefix="vmgate-display-") as tmpdir:
-        sock = os.path.join(tmpdir, "qmp.sock")
-        argv = [qemu,
-                "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-                "-accel", "tcg", "-m", "64",
-                "-nodefaults", "-no-user-config", "-display", "none",
-                "-device", "isa-vga", "-device", "i8042",
-                "-qmp", "unix:%s,server=on,wait=off" % sock,
-                "-serial", "stdio", "-kernel", args.kernel]
-        print("running:", " ".join(argv))
-        guest = Guest(argv)
-        qmp = None
-        try:
-            qmp = Qmp(sock)
-            run(Run(guest, qmp, font, tmpdir))
-        except Failure as e:
-            print("FAIL:", e)
-            return 1
-        finally:
-            if qmp is not None:
-                qmp.close()
-            guest.stop()
+    phases = [
+        # The default mode: everything.
+        ("1024x768", (1024, 768), [], run),
+        # Not a multiple of the cell size: margins right and below.
+        ("1000x740", (1000, 740), ["-append", "display=1000x740"],
+         run_other_size),
+        # The largest mode the contract allows (needs 34 MiB of VRAM).
+        ("4096x2160", (4096, 2160), ["-append", "display=4096x2160"],
+         run_other_size),
+    ]
+    for name, size, extra, fn in phases:
+        with tempfile.TemporaryDirectory(prefix="vmgate-display-") as tmpdir:
+            sock = os.path.join(tmpdir, "qmp.sock")
+            argv = [qemu,
+                    "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+                    "-accel", "tcg", "-m", "64",
+                    "-nodefaults", "-no-user-config", "-display", "none",
+                    "-device", "isa-vga,vgamem_mb=64", "-device", "i8042",
+                    "-qmp", "unix:%s,server=on,wait=off" % sock,
+                    "-serial", "stdio", *extra, "-kernel", args.kernel]
+            print("running (%s):" % name, " ".join(argv))
+            guest = Guest(argv)
+            qmp = None
+            try:
+                qmp = Qmp(sock)
+                fn(Run(guest, qmp, font, tmpdir, size))
+            except Failure as e:
+                print("FAIL (%s):" % name, e)
+                return 1
+            finally:
+                if qmp is not None:
+                    qmp.close()
+                guest.stop()
     print("PASS")
     return 0
 
