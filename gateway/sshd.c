@@ -22,7 +22,9 @@
 #include "audit.h"
 #include "config.h"
 #include "gwctx.h"
+#include "hub.h"
 #include "log.h"
+#include "penalty.h"
 #include "policy.h"
 #include "session.h"
 #include "worker.h"
@@ -55,21 +57,10 @@
 #define MAX_AUTH_FAILS 20
 #define MAX_SESSIONS_PER_CONN 16
 #define NONE_FREE 2 /* "none" requests before they count as failures */
-#define PENALTY_FREE 3		/* failures before replies slow down */
-#define PENALTY_BASE_MS 250
-#define PENALTY_MAX_MS 8000
-#define PENALTY_FORGET_SECS 300 /* an address quiet this long starts over */
 #define MAX_CONNS 4096
 /* A connection whose credential a reload took away: its channels get the
  * message, then it is cut this much later (the message has gone by then). */
 #define REVOKE_FLUSH_MS 250
-
-struct penalty {
-	struct penalty *next;
-	char ip[INET6_ADDRSTRLEN];
-	unsigned fails;
-	time_t last;
-};
 
 struct sess_node {
 	struct sess_node *next;
@@ -120,56 +111,12 @@ struct sshd {
 	struct event *lev, *retry;
 	struct conns conns;
 	size_t nconns;
-	struct penalty *penalties;
+	struct penalty *pen; /* failed-auth delays, see penalty.h */
 	unsigned long next_session;
 };
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
-
-/* Penalties --------------------------------------------------------------- */
-
-static struct penalty *
-penalty_find(struct sshd *d, const char *ip, bool create)
-{
-	time_t now = time(NULL);
-	struct penalty **pp = &d->penalties, *p;
-
-	while ((p = *pp) != NULL) {
-		if (now - p->last > PENALTY_FORGET_SECS) {
-			*pp = p->next;
-			free(p);
-			continue;
-		}
-		if (strcmp(p->ip, ip) == 0)
-			return p;
-		pp = &p->next;
-	}
-	if (!create)
-		return NULL;
-	p = xcalloc(1, sizeof(*p));
-	snprintf(p->ip, sizeof(p->ip), "%s", ip);
-	p->last = now;
-	p->next = d->penalties;
-	d->penalties = p;
-	return p;
-}
-
-/* Records a failure; returns how long its reply should wait (ms). */
-static unsigned
-penalty_fail(struct sshd *d, const char *ip)
-{
-	struct penalty *p = penalty_find(d, ip, true);
-	unsigned ms;
-
-	p->fails++;
-	p->last = time(NULL);
-	if (p->fails <= PENALTY_FREE)
-		return 0;
-	unsigned shift = p->fails - PENALTY_FREE - 1;
-	ms = shift >= 6 ? PENALTY_MAX_MS : PENALTY_BASE_MS << shift;
-	return ms > PENALTY_MAX_MS ? PENALTY_MAX_MS : ms;
-}
 
 /* Connections ------------------------------------------------------------- */
 
@@ -288,7 +235,7 @@ on_reply_timer(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail(struct conn *c, ssh_message msg)
 {
-	unsigned ms = penalty_fail(c->d, c->ip);
+	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms());
 
 	if (++c->auth_fails >= MAX_AUTH_FAILS) {
 		ssh_message_free(msg);
@@ -959,6 +906,7 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 
 	d->gw = gw;
 	d->lfd = -1;
+	d->pen = penalty_new();
 	TAILQ_INIT(&d->conns);
 	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
 			       SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
@@ -1030,11 +978,7 @@ sshd_free(struct sshd *d)
 		return;
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
 		conn_close(c, "gateway shutting down");
-	while (d->penalties) {
-		struct penalty *p = d->penalties;
-		d->penalties = p->next;
-		free(p);
-	}
+	penalty_free(d->pen);
 	if (d->lev)
 		event_free(d->lev);
 	if (d->retry)
