@@ -65,7 +65,7 @@ def test_unknown_user_costs_what_a_known_sha512crypt_user_costs():
         g.write_policy(DEFAULT_POLICY.replace("{users}", users))
         g.start()
         known, unknown = [], []
-        n = 15
+        n = 25
         # one connection per source address and two failures each, so no
         # source reaches its penalty and the global budget is not reached
         # either: what is timed is the check alone
@@ -84,10 +84,11 @@ def test_unknown_user_costs_what_a_known_sha512crypt_user_costs():
               f"unknown user {1000 * mu:.1f} ms (ratio {max(mk, mu) / min(mk, mu):.2f}); "
               f"known {[round(1000 * x, 1) for x in known]}, "
               f"unknown {[round(1000 * x, 1) for x in unknown]}")
-        # Tolerance: the medians are within a factor of 1.5 of each other,
-        # or within 2 ms (loopback noise on a busy machine); before the fix
-        # the unknown user took a yescrypt check, 5-20 times the $6$ one.
-        assert max(mk, mu) / min(mk, mu) < 1.5 or abs(mk - mu) < 0.002, (mk, mu)
+        # Tolerance: the medians are within a factor of 2 of each other, or
+        # within 3 ms (loopback noise on a busy, shared machine); before the
+        # fix the unknown user took a yescrypt check: 5 to 40 times the $6$
+        # user's time here (4.7 ms vs 188 ms on a loaded machine).
+        assert max(mk, mu) / min(mk, mu) < 2.0 or abs(mk - mu) < 0.003, (mk, mu)
         assert all(e["result"] == "failure" for e in g.audit()
                    if e["event"] == "auth" and e["method"] == "password")
     finally:
