@@ -13,6 +13,9 @@
 
 #define PENALTY_SETS (PENALTY_SLOTS / PENALTY_WAYS)
 #define PENALTY_KEY_LEN 9 /* family tag, then 4 or 8 address bytes */
+_Static_assert(PENALTY_IPV6_PREFIX % 8 == 0 &&
+		   PENALTY_IPV6_PREFIX / 8 <= PENALTY_KEY_LEN - 1,
+	       "an IPv6 source must fit the key");
 /* How far past its budget a bucket may go: PENALTY_BASE_MS << 5 is
  * PENALTY_MAX_MS already, so more would only make it slower to forget. */
 #define PENALTY_OVERDRAFT 8
@@ -175,7 +178,8 @@ penalty_drain(struct penalty *p, uint64_t now_ms)
 }
 
 unsigned
-penalty_fail(struct penalty *p, const char *ip, uint64_t now_ms)
+penalty_fail(struct penalty *p, const char *ip, uint64_t now_ms,
+	     bool *over_budget)
 {
 	uint8_t key[PENALTY_KEY_LEN];
 	struct penalty_source *s;
@@ -193,6 +197,8 @@ penalty_fail(struct penalty *p, const char *ip, uint64_t now_ms)
 	if (p->level > PENALTY_GLOBAL_PER_MIN + PENALTY_OVERDRAFT)
 		p->level = PENALTY_GLOBAL_PER_MIN + PENALTY_OVERDRAFT;
 	all = penalty_delay(p->level, PENALTY_GLOBAL_PER_MIN);
+	if (over_budget != NULL)
+		*over_budget = all > 0;
 	return mine > all ? mine : all;
 }
 

@@ -30,6 +30,7 @@
 #ifndef VMGATE_PENALTY_H
 #define VMGATE_PENALTY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,8 +39,8 @@
 #define PENALTY_MAX_MS 8000
 #define PENALTY_FORGET_SECS 300
 #define PENALTY_GLOBAL_PER_MIN 60
-#define PENALTY_IPV6_PREFIX 64 /* bits of an IPv6 address that name a source   \
-				*/
+/* bits of an IPv6 address that name a source */
+#define PENALTY_IPV6_PREFIX 64
 #define PENALTY_SLOTS 4096
 #define PENALTY_WAYS 8
 
@@ -60,9 +61,11 @@ void penalty_free(struct penalty *p);
  * Records one failed authentication from 'ip' (numeric, as getnameinfo
  * writes it with NI_NUMERICHOST; an IPv6 zone "%if" is ignored; anything
  * unparsable counts as one shared source) at now_ms; returns how long its
- * reply should wait, in ms (0 .. PENALTY_MAX_MS).
+ * reply should wait, in ms (0 .. PENALTY_MAX_MS). *over_budget (may be
+ * NULL) tells whether all sources together are past the global budget.
  */
-unsigned penalty_fail(struct penalty *p, const char *ip, uint64_t now_ms);
+unsigned penalty_fail(struct penalty *p, const char *ip, uint64_t now_ms,
+		      bool *over_budget);
 
 void penalty_stats(const struct penalty *p, uint64_t now_ms,
 		   struct penalty_stats *st);

@@ -112,6 +112,7 @@ struct sshd {
 	struct conns conns;
 	size_t nconns;
 	struct penalty *pen; /* failed-auth delays, see penalty.h */
+	bool over_budget;    /* past penalty.h's global budget, last we saw */
 	unsigned long next_session;
 };
 
@@ -235,7 +236,17 @@ on_reply_timer(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail(struct conn *c, ssh_message msg)
 {
-	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms());
+	bool over;
+	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms(), &over);
+
+	if (over != c->d->over_budget) {
+		/* one line when a flood starts and one when it is over */
+		c->d->over_budget = over;
+		LOG(over ? "failed logins from all addresses passed %d a "
+			   "minute: every failure reply now waits"
+			 : "failed logins back under %d a minute",
+		    PENALTY_GLOBAL_PER_MIN);
+	}
 
 	if (++c->auth_fails >= MAX_AUTH_FAILS) {
 		ssh_message_free(msg);

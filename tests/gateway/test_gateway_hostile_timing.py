@@ -130,6 +130,9 @@ def test_penalty_holds_across_source_addresses():
             f"{failures} failures from {a - 1} addresses, none slowed"
         # within the budget plus what drained meanwhile (1 a second)
         assert GLOBAL_PER_MIN < slowed_at[1] <= GLOBAL_PER_MIN + 30, slowed_at
+        # the log says so, once
+        assert g.log().count(f"failed logins from all addresses passed "
+                             f"{GLOBAL_PER_MIN} a minute") == 1, g.log()
         # a fresh address is slowed from its first failure
         t = transport(g.port, "127.0.0.200")
         try:
