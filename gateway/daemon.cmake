@@ -58,6 +58,7 @@ add_test(NAME gateway_kvm
                  ${GATEWAY_TESTS}/test_gateway.py
                  ${GATEWAY_TESTS}/test_gateway_auth.py
                  ${GATEWAY_TESTS}/test_gateway_demo.py
+                 ${GATEWAY_TESTS}/test_gateway_sandbox.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
@@ -70,6 +71,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_demo.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_hold.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_log.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_spawn.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)
