@@ -65,6 +65,7 @@ add_test(NAME gateway_kvm
                  ${GATEWAY_TESTS}/test_gateway.py
                  ${GATEWAY_TESTS}/test_gateway_auth.py
                  ${GATEWAY_TESTS}/test_gateway_demo.py
+                 ${GATEWAY_TESTS}/test_gateway_sandbox.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
@@ -82,6 +83,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_preauth.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_revoke.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_timing.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_spawn.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)

@@ -7,6 +7,7 @@
 #include "guestmem.h"
 #include "logesc.h"
 #include "monitor.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ usage(FILE *f)
 		"                  [--console-buffer SIZE]\n"
 		"                  [--on-reboot restart|exit] [--ctl-fd FD "
 		"--name VM]\n"
+		"                  [--no-sandbox]\n"
 		"\n"
 		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
 		"                  default: the built-in demo guest\n"
@@ -50,6 +52,8 @@ usage(FILE *f)
 		"  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
 		"                  replaces the stdio console\n"
 		"  --name VM       the VM's name, checked against the gateway's\n"
+		"  --no-sandbox    debugging only: run without the sandbox\n"
+		"                  (README: \"The monitor's sandbox\")\n"
 		"\n"
 		"On a terminal the console is raw; Ctrl-] . quits.\n"
 		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
@@ -141,6 +145,7 @@ main(int argc, char **argv)
 		{ "ctl-fd", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "console-buffer", required_argument, NULL, 'b' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,7 +156,7 @@ main(int argc, char **argv)
 	const char *initrd_path = NULL;
 	char err[512];
 	struct vm vm;
-	int c, status;
+	int c, status, sandbox = 1;
 
 	cfg.kernel_path = "demo";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -228,6 +233,9 @@ main(int argc, char **argv)
 			cfg.console_buffer = (size_t)v;
 			break;
 		}
+		case 'S':
+			sandbox = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -272,8 +280,16 @@ main(int argc, char **argv)
 		return MONITOR_EXIT_ERROR;
 	}
 
+	/* The sandbox goes on once the VM is set up and before its first
+	 * vCPU runs: nothing is opened by path after this (sandbox.h). */
 	if (vm_create(&vm, &cfg, err, sizeof(err)) != 0 ||
-	    vm_start(&vm, err, sizeof(err)) != 0) {
+	    (sandbox && sandbox_enter(err, sizeof(err)) != 0)) {
+		print_error(err);
+		vm_destroy(&vm);
+		return MONITOR_EXIT_ERROR;
+	}
+	sandbox_test_hook(mopt.name);
+	if (vm_start(&vm, err, sizeof(err)) != 0) {
 		print_error(err);
 		vm_destroy(&vm);
 		return MONITOR_EXIT_ERROR;
