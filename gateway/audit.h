@@ -13,6 +13,9 @@
  *	session_end	session, user, vm, bytes_in, bytes_out, reason
  *	power		user, vm, action, result
  *	reload		ok (bool), policy, [error], [users, rules]
+ *	revoked		user, addr, method, [key], reason, sessions: a reload
+ *			took away the credential of a live connection, which
+ *			is closed
  *	vm		vm, state, detail (monitor started/died, state changes);
  *			repeats counted, see audit_end_repeat()
  *	daemon		what (start|stop|audit_recovered), ... (audit_recovered:

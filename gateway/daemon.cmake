@@ -10,8 +10,8 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/demo.c
     ${VMGATED_DIR}/escape.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
-    ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/record.c ${VMGATED_DIR}/session.c
-    ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/startups.c
+    ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/record.c
+    ${VMGATED_DIR}/session.c ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/startups.c
     ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
@@ -26,6 +26,8 @@ set_target_properties(vmgated PROPERTIES
 # ---- unit tests ----
 vmgate_unit_test(test_gateway_outq
     SOURCES ${VMGATED_DIR}/daemon-tests/test_outq.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_penalty
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_penalty.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_escape
     SOURCES ${VMGATED_DIR}/daemon-tests/test_escape.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_hub
@@ -63,6 +65,7 @@ add_test(NAME gateway_kvm
                  ${GATEWAY_TESTS}/test_gateway.py
                  ${GATEWAY_TESTS}/test_gateway_auth.py
                  ${GATEWAY_TESTS}/test_gateway_demo.py
+                 ${GATEWAY_TESTS}/test_gateway_sandbox.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
@@ -78,6 +81,9 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_kex.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_log.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_preauth.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_revoke.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_timing.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_spawn.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}" TIMEOUT 600)

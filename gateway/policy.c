@@ -14,8 +14,10 @@
 #include "yamltree.h"
 
 /*
- * Checked against when the user is unknown or has no password, so that a
- * miss costs as much as a hit (default yescrypt cost, as vmgatectl passwd).
+ * Checked against when the user is unknown or has no password and the
+ * policy holds no password at all (default yescrypt cost, as vmgatectl
+ * passwd). A policy with passwords checks a miss against the setting of its
+ * most common kind of hash instead (policy_pick_dummy).
  */
 static const char policy_dummy_hash[] =
     "$y$j9T$5zhcZdSkl/yykgeTZLISB1$cYtOUlT6b.aq8jBv.csB7.DqTSWlKGQCO6fkGpI4uf3";
@@ -30,6 +32,7 @@ struct policy_user {
 	ssh_key *keys;
 	size_t nkeys;
 	char *password; /* NULL: no password login */
+	unsigned pw_line, pw_col;
 	size_t *groups; /* sorted indexes into policy->groups */
 	size_t ngroups;
 };
@@ -67,6 +70,10 @@ struct policy {
 	size_t ngroups;
 	struct policy_rule *rules; /* in file order */
 	size_t nrules;
+	/* A miss (unknown user, no password) hashes the password with this
+	 * setting and fails: a copy of one user's hash of the most common
+	 * method and cost, or policy_dummy_hash. */
+	char *dummy;
 };
 
 /* Loader state: the top-level nodes, found first, then read in order. */
@@ -155,6 +162,9 @@ policy_free(struct policy *pol)
 		free(r->groups);
 	}
 	free(pol->rules);
+	if (pol->dummy != NULL)
+		explicit_bzero(pol->dummy, strlen(pol->dummy));
+	free(pol->dummy);
 	free(pol->file);
 	free(pol);
 }
@@ -514,7 +524,119 @@ user_password(void *ctx, void *obj, struct yamltree_node *k,
 			       "$y$... (make one with vmgatectl passwd)");
 		return;
 	}
+	free(u->password);
 	u->password = xstrdup(n->str);
+	u->pw_line = n->line;
+	u->pw_col = n->col;
+}
+
+#define POLICY_HASH_CLASS_MAX 64
+
+/*
+ * The method and cost of a checked crypt(3) hash without its salt, so that
+ * two hashes of one class cost the same to check: "$6$rounds=5000" (the
+ * default written out), "$y$j9T", "$2b$12", "$7$" and its 11 parameter
+ * characters.
+ */
+static void
+policy_hash_class(const char *h, char *out, size_t size)
+{
+	if (h[1] == '2') {
+		/* $2b$ and $2y$ are one algorithm */
+		snprintf(out, size, "$2b$%.2s", h + 4);
+	} else if (strncmp(h, "$5$", 3) == 0 || strncmp(h, "$6$", 3) == 0) {
+		unsigned long rounds = 5000;
+		if (strncmp(h + 3, "rounds=", 7) == 0)
+			rounds = strtoul(h + 10, NULL, 10);
+		snprintf(out, size, "%.3srounds=%lu", h, rounds);
+	} else if (strncmp(h, "$7$", 3) == 0) {
+		snprintf(out, size, "$7$%.11s", h + 3);
+	} else {
+		/* $y$ and $gy$: "$id$params$salt$hash" */
+		const char *p = strchr(h + 1, '$');
+		const char *q = p != NULL ? strchr(p + 1, '$') : NULL;
+		size_t n = q != NULL ? (size_t)(q - h) : strlen(h);
+		snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), h);
+	}
+}
+
+struct policy_hash_entry {
+	char cls[POLICY_HASH_CLASS_MAX];
+	size_t user; /* index in file order */
+};
+
+static int
+policy_hash_entry_cmp(const void *a, const void *b)
+{
+	const struct policy_hash_entry *x = a, *y = b;
+	int r = strcmp(x->cls, y->cls);
+
+	return r != 0 ? r : (x->user > y->user) - (x->user < y->user);
+}
+
+/*
+ * A failed password login must take as long for an unknown user as for a
+ * known one, or the time tells who exists. A miss is checked against a
+ * hash of the class most users' hashes have (ties: the first in the file);
+ * every user whose hash is of another class gets a warning at it, since
+ * its failures take another time. Called with the users in file order.
+ */
+static void
+policy_pick_dummy(struct policy_ctx *c)
+{
+	struct policy *pol = c->pol;
+	struct policy_hash_entry *v = NULL;
+	size_t n = 0, best = 0, best_count = 0, best_first = SIZE_MAX;
+	char q[DIAG_QUOTE_MAX];
+
+	for (size_t i = 0; i < pol->nusers; i++)
+		n += pol->users[i].password != NULL;
+	if (n == 0)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < pol->nusers; i++) {
+		if (pol->users[i].password == NULL)
+			continue;
+		policy_hash_class(pol->users[i].password, v[n].cls,
+				  sizeof(v[n].cls));
+		v[n++].user = i;
+	}
+	qsort(v, n, sizeof(*v), policy_hash_entry_cmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && strcmp(v[j].cls, v[i].cls) == 0; j++)
+			;
+		/* v[i] is the first of its run in file order */
+		if (j - i > best_count ||
+		    (j - i == best_count && v[i].user < best_first)) {
+			best = i;
+			best_count = j - i;
+			best_first = v[i].user;
+		}
+	}
+	pol->dummy = xstrdup(pol->users[best_first].password);
+	if (best_count < n) {
+		/* back to file order, so the warnings read top down */
+		for (size_t i = 0; i < pol->nusers; i++) {
+			const struct policy_user *u = &pol->users[i];
+			char cls[POLICY_HASH_CLASS_MAX];
+			if (u->password == NULL)
+				continue;
+			policy_hash_class(u->password, cls, sizeof(cls));
+			if (strcmp(cls, v[best].cls) == 0)
+				continue;
+			diag_warning(
+			    c->t->d, pol->file, u->pw_line, u->pw_col,
+			    "user %s: password hash %s is not of the kind "
+			    "and cost most users have (%s, %zu of %zu), so "
+			    "a failed login takes another time and tells "
+			    "this user from unknown ones; hash every "
+			    "password alike (vmgatectl passwd)",
+			    diag_quote(q, u->name, strlen(u->name)), cls,
+			    v[best].cls, best_count, n);
+		}
+	}
+	free(v);
 }
 
 static const struct yamltree_field user_fields[] = {
@@ -569,6 +691,7 @@ policy_read_users(struct policy_ctx *c)
 					 "so cannot log in",
 					 diag_quote(q, k->str, k->len));
 	}
+	policy_pick_dummy(c);
 	qsort(pol->users, pol->nusers, sizeof(*pol->users), policy_user_cmp);
 }
 
@@ -1168,9 +1291,10 @@ policy_user_password_ok(const struct policy *pol, const char *user,
 			const char *password)
 {
 	ssize_t i = policy_find_user(pol, user);
-	const char *want = i >= 0 && pol->users[i].password != NULL
-			       ? pol->users[i].password
-			       : policy_dummy_hash;
+	bool miss = i < 0 || pol->users[i].password == NULL;
+	const char *want = !miss		? pol->users[i].password
+			   : pol->dummy != NULL ? pol->dummy
+						: policy_dummy_hash;
 	struct crypt_data *cd = NULL;
 	const char *got;
 	bool ok = false;
@@ -1181,14 +1305,31 @@ policy_user_password_ok(const struct policy *pol, const char *user,
 	/* per call, not static: crypt_rn is reentrant only this way */
 	cd = xcalloc(1, sizeof(*cd));
 	got = crypt_rn(password, want, cd, sizeof(*cd));
+	/* a miss compares as a hit does, then fails whatever came out */
 	ok = got != NULL && got[0] != '*' && strlen(got) == strlen(want) &&
-	     CRYPTO_memcmp(got, want, strlen(want)) == 0 &&
-	     want != policy_dummy_hash;
+	     CRYPTO_memcmp(got, want, strlen(want)) == 0 && !miss;
 out:
 	if (cd != NULL)
 		explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok;
+}
+
+bool
+policy_user_password_id(const struct policy *pol, const char *user,
+			unsigned char id[POLICY_CRED_ID_LEN])
+{
+	ssize_t i = policy_find_user(pol, user);
+	const char *h = i >= 0 ? pol->users[i].password : NULL;
+	unsigned len = POLICY_CRED_ID_LEN;
+
+	memset(id, 0, POLICY_CRED_ID_LEN);
+	if (h == NULL)
+		return false;
+	if (EVP_Digest(h, strlen(h), id, &len, EVP_sha256(), NULL) != 1 ||
+	    len != POLICY_CRED_ID_LEN)
+		abort(); /* SHA-256 cannot fail but on memory exhaustion */
+	return true;
 }
 
 const char *

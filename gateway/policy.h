@@ -127,10 +127,24 @@ bool policy_user_key_matches(const struct policy *pol, const char *user,
 /*
  * Whether 'password' is the user's. Slow on purpose (the hash's cost) and
  * as slow for an unknown user or one without a password, so timing does not
- * tell which users exist: call it from a worker thread. Thread-safe.
+ * tell which users exist: such a miss is hashed with the method and cost
+ * most of the policy's password hashes have (yescrypt's default if none has
+ * a password), and policy_load warns at each hash of another kind or cost.
+ * Call it from a worker thread. Thread-safe.
  */
 bool policy_user_password_ok(const struct policy *pol, const char *user,
 			     const char *password);
+
+/*
+ * Which password the user has: a SHA-256 digest of its hash, so that a
+ * connection can remember the password it logged in with and a reload can
+ * tell whether that password still opens the account (a changed hash, even
+ * of the same password, counts as another). Returns false, id zeroed, for
+ * an unknown user or one without a password.
+ */
+#define POLICY_CRED_ID_LEN 32
+bool policy_user_password_id(const struct policy *pol, const char *user,
+			     unsigned char id[POLICY_CRED_ID_LEN]);
 
 /* "console:read" ... for a single right bit; NULL for anything else. */
 const char *policy_right_name(unsigned right);

@@ -1169,3 +1169,9 @@ session_recheck(struct session *s)
 	if (s->started && !s->finished && s->kind->recheck)
 		s->kind->recheck(s);
 }
+
+void
+session_end(struct session *s, const char *reason, const char *msg)
+{
+	session_kill(s, 1, reason, "%s", msg);
+}

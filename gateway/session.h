@@ -53,5 +53,11 @@ void session_pump(struct session *s);
 bool session_finished(const struct session *s);
 /* The policy changed: end or downgrade as the new rights say. */
 void session_recheck(struct session *s);
+/*
+ * Ends the session on a later loop pass: 'msg' (one line, without its line
+ * ending) on the channel's stderr, exit status 1, then EOF and close.
+ * 'reason' (static) is what session_end audits. Nothing if already ending.
+ */
+void session_end(struct session *s, const char *reason, const char *msg);
 
 #endif

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "gwctx.h"
 #include "hub.h"
 #include "log.h"
+#include "penalty.h"
 #include "policy.h"
 #include "session.h"
 #include "startups.h"
@@ -57,18 +59,10 @@
 
 #define MAX_AUTH_FAILS 20
 #define NONE_FREE 2 /* "none" requests before they count as failures */
-#define PENALTY_FREE 3		/* failures before replies slow down */
-#define PENALTY_BASE_MS 250
-#define PENALTY_MAX_MS 8000
-#define PENALTY_FORGET_SECS 300 /* an address quiet this long starts over */
 #define MAX_CONNS CONFIG_MAX_CONNS
-
-struct penalty {
-	struct penalty *next;
-	char ip[INET6_ADDRSTRLEN];
-	unsigned fails;
-	time_t last;
-};
+/* A connection whose credential a reload took away: its channels get the
+ * message, then it is cut this much later (the message has gone by then). */
+#define REVOKE_FLUSH_MS 250
 
 struct sess_node {
 	struct sess_node *next;
@@ -105,6 +99,13 @@ struct conn {
 	size_t nsessions;
 	unsigned long opens_refused; /* channel opens over the limits */
 	char abort_why[200];	     /* a protocol violation: close */
+	/* The credential the connection logged in with, so that a reload
+	 * that takes it away ends the connection (cred_gone). */
+	ssh_key cred_key;			   /* publickey: a copy */
+	unsigned char cred_pw[POLICY_CRED_ID_LEN]; /* password: its digest */
+	char cred_fp[80]; /* "SHA256:..." of cred_key, "" for a password */
+	bool revoked;	  /* being cut: no new channel or request */
+	struct event *revoke_timer;
 };
 
 TAILQ_HEAD(conns, conn);
@@ -117,7 +118,8 @@ struct sshd {
 	struct event *lev, *retry;
 	struct conns conns;
 	size_t nconns;
-	struct penalty *penalties;
+	struct penalty *pen; /* failed-auth delays, see penalty.h */
+	bool over_budget;    /* past penalty.h's global budget, last we saw */
 	struct startups *startups;
 	unsigned long full_refused; /* at MAX_CONNS, since full_logged */
 	time_t full_logged;
@@ -126,50 +128,6 @@ struct sshd {
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
-
-/* Penalties --------------------------------------------------------------- */
-
-static struct penalty *
-penalty_find(struct sshd *d, const char *ip, bool create)
-{
-	time_t now = time(NULL);
-	struct penalty **pp = &d->penalties, *p;
-
-	while ((p = *pp) != NULL) {
-		if (now - p->last > PENALTY_FORGET_SECS) {
-			*pp = p->next;
-			free(p);
-			continue;
-		}
-		if (strcmp(p->ip, ip) == 0)
-			return p;
-		pp = &p->next;
-	}
-	if (!create)
-		return NULL;
-	p = xcalloc(1, sizeof(*p));
-	snprintf(p->ip, sizeof(p->ip), "%s", ip);
-	p->last = now;
-	p->next = d->penalties;
-	d->penalties = p;
-	return p;
-}
-
-/* Records a failure; returns how long its reply should wait (ms). */
-static unsigned
-penalty_fail(struct sshd *d, const char *ip)
-{
-	struct penalty *p = penalty_find(d, ip, true);
-	unsigned ms;
-
-	p->fails++;
-	p->last = time(NULL);
-	if (p->fails <= PENALTY_FREE)
-		return 0;
-	unsigned shift = p->fails - PENALTY_FREE - 1;
-	ms = shift >= 6 ? PENALTY_MAX_MS : PENALTY_BASE_MS << shift;
-	return ms > PENALTY_MAX_MS ? PENALTY_MAX_MS : ms;
-}
 
 /* Connections ------------------------------------------------------------- */
 
@@ -190,6 +148,8 @@ conn_free(struct conn *c)
 	}
 	if (c->held)
 		ssh_message_free(c->held);
+	ssh_key_free(c->cred_key);
+	event_free(c->revoke_timer);
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->grace);
@@ -251,6 +211,7 @@ conn_close(struct conn *c, const char *why)
 	event_del(c->wev);
 	event_del(c->grace);
 	event_del(c->reply_timer);
+	event_del(c->revoke_timer);
 	TAILQ_REMOVE(&c->d->conns, c, entry);
 	c->d->nconns--;
 	conn_unref(c); /* the list's reference */
@@ -289,7 +250,17 @@ on_reply_timer(evutil_socket_t fd, short what, void *arg)
 static void
 auth_fail(struct conn *c, ssh_message msg)
 {
-	unsigned ms = penalty_fail(c->d, c->ip);
+	bool over;
+	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms(), &over);
+
+	if (over != c->d->over_budget) {
+		/* one line when a flood starts and one when it is over */
+		c->d->over_budget = over;
+		LOG(over ? "failed logins from all addresses passed %d a "
+			   "minute: every failure reply now waits"
+			 : "failed logins back under %d a minute",
+		    PENALTY_GLOBAL_PER_MIN);
+	}
 
 	if (++c->auth_fails >= MAX_AUTH_FAILS) {
 		ssh_message_free(msg);
@@ -325,9 +296,70 @@ user_conns(struct sshd *d, const char *user, size_t *sessions)
 	return n;
 }
 
+/* Our own copy of a client's public key (the message's goes with it). */
+static ssh_key
+cred_key_copy(const ssh_key key)
+{
+	char *b64 = NULL;
+	ssh_key copy = NULL;
+
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
+	    ssh_pki_import_pubkey_base64(b64, ssh_key_type(key), &copy) !=
+		SSH_OK) {
+		ssh_key_free(copy);
+		copy = NULL;
+	}
+	ssh_string_free_char(b64);
+	return copy;
+}
+
+static void
+cred_fingerprint(const ssh_key key, char *out, size_t size)
+{
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp = NULL;
+
+	out[0] = '\0';
+	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+				   &hlen) == 0)
+		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+					      hlen);
+	snprintf(out, size, "%s", fp ? fp : "?");
+	ssh_string_free_char(fp);
+	ssh_clean_pubkey_hash(&hash);
+}
+
+/*
+ * Why the credential c logged in with no longer opens its account under
+ * pol, or NULL if it still does: the same key, or a password hash with the
+ * same digest (a new hash of the same password counts as another).
+ */
+static const char *
+cred_gone(const struct conn *c, const struct policy *pol)
+{
+	unsigned char id[POLICY_CRED_ID_LEN];
+
+	if (!policy_user_exists(pol, c->user))
+		return "user removed from the policy";
+	if (c->cred_key != NULL)
+		return policy_user_key_matches(pol, c->user, c->cred_key)
+			   ? NULL
+			   : "key removed from the policy";
+	if (!policy_user_password_id(pol, c->user, id))
+		return "password removed from the policy";
+	return CRYPTO_memcmp(id, c->cred_pw, sizeof(id)) == 0
+		   ? NULL
+		   : "password changed";
+}
+
+/*
+ * Logs c in as 'user'. key is the client's key for publickey (its own
+ * copy is kept), NULL for a password checked under pol.
+ */
 static void
 auth_success(struct conn *c, ssh_message msg, const char *user,
-	     const char *method)
+	     const char *method, const ssh_key key, const struct policy *pol)
 {
 	const struct config_limits *lim = &c->d->gw->cfg->limits;
 	char esc[100];
@@ -352,6 +384,20 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 		conn_close(c, why);
 		return;
 	}
+	if (key != NULL) {
+		c->cred_key = cred_key_copy(key);
+		if (c->cred_key == NULL) {
+			/* what cannot be remembered cannot be revoked */
+			LOG("%s: cannot copy the client's key: refused",
+			    c->addr);
+			audit_auth(c, user, method, "failure");
+			auth_fail(c, msg);
+			return;
+		}
+		cred_fingerprint(key, c->cred_fp, sizeof(c->cred_fp));
+	} else {
+		policy_user_password_id(pol, user, c->cred_pw);
+	}
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->st = CONN_OPEN;
 	event_del(c->grace);
@@ -361,10 +407,57 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 	}
 	ssh_message_auth_reply_success(msg, 0);
 	ssh_message_free(msg);
-	audit_auth(c, c->user, method, "success");
-	LOG("%s@%s authenticated (%s)",
+	struct json *j = audit_begin(c->d->gw->audit, "auth");
+	json_kstr(j, "user", c->user);
+	json_kstr(j, "method", method);
+	json_kstr(j, "result", "success");
+	json_kstr(j, "addr", c->addr);
+	if (c->cred_key != NULL)
+		json_kstr(j, "key", c->cred_fp);
+	audit_end(c->d->gw->audit);
+	LOG("%s@%s authenticated (%s%s%s)",
 	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
-	    method);
+	    method, c->cred_key ? " " : "", c->cred_fp);
+}
+
+static void
+on_revoke_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_close(arg, "its credential was revoked");
+}
+
+/*
+ * The credential c logged in with is gone (why): every session ends with
+ * a message on its channel's stderr, the connection takes no new channel
+ * or request, and it is cut REVOKE_FLUSH_MS later.
+ */
+static void
+conn_revoke(struct conn *c, const char *why)
+{
+	struct timeval tv = {0, REVOKE_FLUSH_MS * 1000};
+	char esc[100], line[200];
+
+	c->revoked = true;
+	struct json *j = audit_begin(c->d->gw->audit, "revoked");
+	json_kstr(j, "user", c->user);
+	json_kstr(j, "addr", c->addr);
+	json_kstr(j, "method", c->cred_key ? "publickey" : "password");
+	if (c->cred_key != NULL)
+		json_kstr(j, "key", c->cred_fp);
+	json_kstr(j, "reason", why);
+	json_kint(j, "sessions", (long long)c->nsessions);
+	audit_end(c->d->gw->audit);
+	LOG("%s@%s: login %s%s revoked (%s): closing the connection and its "
+	    "%zu session(s)",
+	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
+	    c->cred_key ? "key " : "password", c->cred_fp, why, c->nsessions);
+	snprintf(line, sizeof(line),
+		 "vmgate: your login was revoked (%s); disconnecting", why);
+	for (struct sess_node *n = c->sessions; n; n = n->next)
+		session_end(n->s, "credential revoked", line);
+	evtimer_add(c->revoke_timer, &tv);
 }
 
 /* Whether a user name can be a policy user at all. */
@@ -402,8 +495,18 @@ pw_done(void *arg)
 	if (!c->dead && c->held != NULL && c->held_is_password) {
 		ssh_message msg = c->held;
 		c->held = NULL;
+		if (j->ok && j->pol != c->d->gw->policy) {
+			/* a reload came while hashing: the password must
+			 * still be the user's */
+			unsigned char was[POLICY_CRED_ID_LEN],
+			    now[POLICY_CRED_ID_LEN];
+			policy_user_password_id(j->pol, j->user, was);
+			j->ok = policy_user_password_id(c->d->gw->policy,
+							j->user, now) &&
+				CRYPTO_memcmp(was, now, sizeof(was)) == 0;
+		}
 		if (j->ok) {
-			auth_success(c, msg, j->user, "password");
+			auth_success(c, msg, j->user, "password", NULL, j->pol);
 		} else {
 			audit_auth(c, j->user, "password", "failure");
 			auth_fail(c, msg);
@@ -464,7 +567,7 @@ on_auth(struct conn *c, ssh_message msg)
 			return;
 		}
 		if (st == SSH_PUBLICKEY_STATE_VALID && match) {
-			auth_success(c, msg, u, "publickey");
+			auth_success(c, msg, u, "publickey", key, gw->policy);
 			return;
 		}
 		audit_auth(c, user ? user : "", "publickey", "failure");
@@ -570,7 +673,7 @@ on_channel_open(struct conn *c, ssh_message msg)
 	char buf[200];
 	const char *why = NULL;
 
-	if (c->st != CONN_OPEN ||
+	if (c->st != CONN_OPEN || c->revoked ||
 	    ssh_message_subtype(msg) != SSH_CHANNEL_SESSION ||
 	    (why = session_limit(c, buf, sizeof(buf))) != NULL) {
 		/* One line for the first refusal of a connection, then at
@@ -632,7 +735,7 @@ dispatch(struct conn *c, ssh_message msg)
 		on_channel_open(c, msg);
 		return;
 	case SSH_REQUEST_CHANNEL:
-		if (c->st == CONN_OPEN) {
+		if (c->st == CONN_OPEN && !c->revoked) {
 			on_channel_request(c, msg);
 			return;
 		}
@@ -823,6 +926,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	c->grace = evtimer_new(d->gw->base, on_grace, c);
 	c->reply_timer = evtimer_new(d->gw->base, on_reply_timer, c);
 	c->reap_ev = event_new(d->gw->base, -1, 0, on_reap, c);
+	c->revoke_timer = evtimer_new(d->gw->base, on_revoke_timer, c);
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;
 	event_add(c->rev, NULL);
@@ -973,6 +1077,7 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 
 	d->gw = gw;
 	d->lfd = -1;
+	d->pen = penalty_new();
 	TAILQ_INIT(&d->conns);
 	d->startups = startups_new(gw->base, &gw->cfg->ssh);
 	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
@@ -1051,11 +1156,7 @@ sshd_free(struct sshd *d)
 		return;
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
 		conn_close(c, "gateway shutting down");
-	while (d->penalties) {
-		struct penalty *p = d->penalties;
-		d->penalties = p->next;
-		free(p);
-	}
+	penalty_free(d->pen);
 	startups_free(d->startups);
 	if (d->lev)
 		event_free(d->lev);
@@ -1075,8 +1176,16 @@ sshd_recheck(struct sshd *d)
 
 	for (c = TAILQ_FIRST(&d->conns); c; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		for (struct sess_node *n = c->sessions; n; n = n->next)
-			session_recheck(n->s);
+		if (c->revoked)
+			continue;
+		const char *why =
+		    c->st == CONN_OPEN ? cred_gone(c, d->gw->policy) : NULL;
+		if (why != NULL) {
+			conn_revoke(c, why);
+		} else {
+			for (struct sess_node *n = c->sessions; n; n = n->next)
+				session_recheck(n->s);
+		}
 		conn_update(c);
 	}
 }

@@ -13,8 +13,10 @@
  * (policy_user_password_ok, run on the worker pool; the reply is sent when
  * it returns). Both methods are offered to every user, and an unknown user
  * gets exactly the failure a known one with a wrong key or password gets.
- * Failures from one address are slowed down: from the 4th failure within
- * the penalty window, each failure reply waits 250 ms doubling up to 8 s.
+ * Failures are slowed down (penalty.h): from the 4th failure of one
+ * address (an IPv6 /64) within the penalty window, each failure reply
+ * waits 250 ms doubling up to 8 s, and past a global budget of failures
+ * from all addresses together every failure reply waits.
  *
  * Before login (startups.h, config.h struct config_ssh): a connection is
  * refused at accept when its source (IPv4 address, IPv6 /64) has

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -593,7 +594,13 @@ vm_exited(struct vmproc *v, int status)
 
 	close_channel(v);
 	v->pid = -1;
-	if (WIFSIGNALED(status)) {
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+		/* The monitor's seccomp filter (vmm-core/sandbox.h) killed it:
+		 * it made a call it never makes, e.g. after a guest escape. */
+		snprintf(why, sizeof(why),
+			 "monitor killed by the sandbox (SIGSYS: a forbidden "
+			 "system call)");
+	} else if (WIFSIGNALED(status)) {
 		snprintf(why, sizeof(why), "monitor killed by signal %d (%s)",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	} else {
@@ -705,6 +712,16 @@ vm_spawn(struct vmproc *v)
 	}
 	argv[n] = NULL;
 
+	/* The monitor gets its stdio and the channel, nothing else (issue 8
+	 * #14): whatever the gateway holds without FD_CLOEXEC, or inherited
+	 * from whoever started it, is closed in the child. Measured before
+	 * fork: getrlimit is not async-signal-safe. */
+	struct rlimit nofile;
+	unsigned int maxfd = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < 1U << 20)
+		maxfd = (unsigned int)nofile.rlim_cur;
+
 	pid_t pid = fork();
 	if (pid < 0) {
 		LOG("vm %s: fork: %s", v->cfg->name, strerror(errno));
@@ -723,13 +740,20 @@ vm_spawn(struct vmproc *v)
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		/* The channel out of the way of 0, 1 and 3 first, whatever
+		 * sv[1] is; /dev/null without O_CLOEXEC, in case it lands on
+		 * 0 or 1 (dup2 onto itself keeps the flag); above 3, the
+		 * close_range below takes it. */
+		int ctl = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
 		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-		}
-		if (dup2(sv[1], 3) != 3) /* dup2 clears FD_CLOEXEC */
+		if (ctl < 0 || nul < 0 || dup2(nul, 0) != 0 ||
+		    dup2(nul, 1) != 1)
 			_exit(127);
+		if (dup2(ctl, 3) != 3) /* dup2 clears FD_CLOEXEC */
+			_exit(127);
+		if (close_range(4, ~0U, 0) != 0)
+			for (unsigned int fd = 4; fd < maxfd; fd++)
+				close((int)fd);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -147,6 +147,13 @@ reload(struct gwctx *gw, char *err, size_t errlen)
 		diag_clear(&d);
 		return -1;
 	}
+	/* warnings (a hash of another kind than most, say) are worth the
+	 * admin's eye on a reload as at start */
+	for (size_t i = 0; i < d.n; i++) {
+		char *line = diag_format(&d.v[i]);
+		LOG("%s", line);
+		free(line);
+	}
 	diag_clear(&d);
 	policy_unref(gw->policy);
 	gw->policy = pol;

@@ -8,6 +8,7 @@
 #include "logesc.h"
 #include "monitor.h"
 #include "vnc.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ usage(FILE *f)
 		"                  [--display WxH|none] [--vnc ADDR:PORT|unix:PATH]"
 		"\n"
 		"                  [--screenshot PATH]\n"
+		"                  [--no-sandbox]\n"
 		"\n"
 		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
 		"                  default: the built-in demo guest\n"
@@ -61,6 +63,8 @@ usage(FILE *f)
 		"                  socket (unix:PATH); no authentication: for\n"
 		"                  debugging, vmgated serves the network (repeatable)\n"
 		"  --screenshot PATH  write a PNG of the screen to PATH on SIGUSR1\n"
+		"  --no-sandbox    debugging only: run without the sandbox\n"
+		"                  (README: \"The monitor's sandbox\")\n"
 		"\n"
 		"On a terminal the console is raw; Ctrl-] . quits.\n"
 		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
@@ -155,6 +159,7 @@ main(int argc, char **argv)
 		{ "display", required_argument, NULL, 'd' },
 		{ "vnc", required_argument, NULL, 'v' },
 		{ "screenshot", required_argument, NULL, 's' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,11 +171,12 @@ main(int argc, char **argv)
 	const char *vnc_spec[VNC_MAX_LISTEN];
 	int nvnc = 0;
 	struct monitor_options mopt = { .restart_on_reboot = 1, .stdio = 1,
-					.ctl_fd = -1, .name = "vm" };
+					.ctl_fd = -1, .name = "vm",
+					.screenshot_fd = -1 };
 	const char *initrd_path = NULL;
 	char err[512];
 	struct vm vm;
-	int c, status;
+	int c, status, sandbox = 1;
 
 	cfg.kernel_path = "demo";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -269,6 +275,9 @@ main(int argc, char **argv)
 		case 's':
 			mopt.screenshot = optarg;
 			break;
+		case 'S':
+			sandbox = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -319,10 +328,21 @@ main(int argc, char **argv)
 		return MONITOR_EXIT_USAGE;
 	}
 
+	/* The sandbox goes on once the VM and what serves its display are
+	 * set up (listening sockets, the screenshot file) and before its
+	 * first vCPU runs: nothing is opened by path after this
+	 * (sandbox.h). */
 	if (vm_create(&vm, &cfg, err, sizeof(err)) != 0 ||
 	    monitor_display(&vm, &mopt, vnc_spec, nvnc, err, sizeof(err)) !=
 		0 ||
-	    vm_start(&vm, err, sizeof(err)) != 0) {
+	    (sandbox && sandbox_enter(err, sizeof(err)) != 0)) {
+		print_error(err);
+		vnc_destroy(mopt.vnc);
+		vm_destroy(&vm);
+		return MONITOR_EXIT_ERROR;
+	}
+	sandbox_test_hook(mopt.name);
+	if (vm_start(&vm, err, sizeof(err)) != 0) {
 		print_error(err);
 		vnc_destroy(mopt.vnc);
 		vm_destroy(&vm);

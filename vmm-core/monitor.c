@@ -1,4 +1,5 @@
 #include "monitor.h"
+#include "errmsg.h"
 #include "shot.h"
 #include "vnc.h"
 
@@ -694,11 +695,18 @@ handle_signal(struct mon *m)
 		return;
 	if (si.ssi_signo == SIGUSR1) {
 		char err[300];
-		if (m->opt->screenshot == NULL || !m->vm->has_display)
+		int fd = m->opt->screenshot_fd;
+		struct stat st;
+		if (fd < 0 || !m->vm->has_display)
 			note(m, "SIGUSR1: no --screenshot PATH to write to");
-		else if (shot_write_file(&m->vm->display, m->opt->screenshot,
-					 err, sizeof(err)) != 0)
-			note(m, "%s", err);
+		else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+			 shot_write_fd(&m->vm->display, fd, err, sizeof(err)) !=
+			     0 ||
+			 fstat(fd, &st) != 0)
+			note(m, "screenshot %s: failed", m->opt->screenshot);
+		else
+			note(m, "screenshot %s: %lld bytes", m->opt->screenshot,
+			     (long long)st.st_size);
 		return; /* the guest goes on */
 	}
 	if (si.ssi_signo == SIGUSR2) {
@@ -715,6 +723,14 @@ monitor_display(struct vm *vm, struct monitor_options *opt,
 {
 	if (!vm->has_display)
 		return 0;
+	if (opt->screenshot != NULL) {
+		opt->screenshot_fd =
+		    open(opt->screenshot,
+			 O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (opt->screenshot_fd < 0)
+			return errmsg(err, errlen, "--screenshot %s: %s",
+				      opt->screenshot, strerror(errno));
+	}
 	opt->vnc = vnc_create(vm, opt->name, NULL, vm, err, errlen);
 	if (opt->vnc == NULL)
 		return -1;

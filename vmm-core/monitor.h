@@ -36,13 +36,16 @@ struct monitor_options {
 	const char *name;
 	struct vnc *vnc;	/* the display's VNC server, or NULL */
 	const char *screenshot; /* PNG written here on SIGUSR1, or NULL */
+	int screenshot_fd;	/* ... opened before the sandbox, or -1 */
 };
 
 /*
  * Sets up what serves VM's display (a VM without one: nothing): the VNC
  * server in OPT->vnc, listening on the NSPEC addresses of SPEC (vnc.h),
- * its keys and pointer wired to the VM's keyboard and mouse.  Returns 0, or
- * -1 with the reason in ERR.
+ * its keys and pointer wired to the VM's keyboard and mouse, and the
+ * --screenshot file, opened now (the sandbox opens nothing later) and
+ * rewritten in place on each SIGUSR1.  Returns 0, or -1 with the reason in
+ * ERR.
  */
 int monitor_display(struct vm *vm, struct monitor_options *opt,
 		    const char *const *spec, int nspec, char *err,

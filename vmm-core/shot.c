@@ -3,20 +3,47 @@
 #include "errmsg.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
+struct sink {
+	int fd;
+	int error; /* errno of a failed write, 0 */
+};
+
+static void
+sink_write(png_structp png, png_bytep data, size_t len)
+{
+	struct sink *s = png_get_io_ptr(png);
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->error = n < 0 ? errno : EIO;
+			png_error(png, "write");
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+sink_flush(png_structp png)
+{
+	(void)png; /* write() keeps nothing back */
+}
+
 /* libpng reports errors by longjmp; everything it touches is set up before
  * setjmp, so nothing is left half-freed. */
-static int
-write_png(const struct display *d, FILE *f, char *err, size_t errlen)
+int
+shot_write_fd(const struct display *d, int fd, char *err, size_t errlen)
 {
+	struct sink sink = {fd, 0};
 	png_structp png =
 	    png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
 	png_infop info = png != NULL ? png_create_info_struct(png) : NULL;
@@ -27,11 +54,11 @@ write_png(const struct display *d, FILE *f, char *err, size_t errlen)
 		goto out;
 	}
 	if (setjmp(png_jmpbuf(png))) {
-		errmsg(err, errlen, "screenshot: libpng failed (%s)",
-		       ferror(f) ? strerror(errno) : "encoding");
+		errmsg(err, errlen, "screenshot: %s",
+		       sink.error ? strerror(sink.error) : "libpng failed");
 		goto out;
 	}
-	png_init_io(png, f);
+	png_set_write_fn(png, &sink, sink_write, sink_flush);
 	png_set_compression_level(png, Z_BEST_SPEED);
 	png_set_IHDR(png, info, d->width, d->height, 8, PNG_COLOR_TYPE_RGB,
 		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
@@ -43,54 +70,8 @@ write_png(const struct display *d, FILE *f, char *err, size_t errlen)
 	for (uint32_t y = 0; y < d->height; y++)
 		png_write_row(png, d->fb + (size_t)y * d->stride);
 	png_write_end(png, NULL);
-	if (fflush(f) != 0) {
-		errmsg(err, errlen, "screenshot: %s", strerror(errno));
-		goto out;
-	}
 	r = 0;
 out:
 	png_destroy_write_struct(&png, &info);
-	return r;
-}
-
-int
-shot_write_fd(const struct display *d, int fd, char *err, size_t errlen)
-{
-	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	FILE *f = dupfd >= 0 ? fdopen(dupfd, "wb") : NULL;
-	int r;
-
-	if (f == NULL) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return errmsg(err, errlen, "screenshot: %s", strerror(errno));
-	}
-	r = write_png(d, f, err, errlen);
-	if (fclose(f) != 0 && r == 0)
-		r = errmsg(err, errlen, "screenshot: %s", strerror(errno));
-	return r;
-}
-
-int
-shot_write_file(const struct display *d, const char *path, char *err,
-		size_t errlen)
-{
-	char tmp[4096];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return errmsg(err, errlen, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0)
-		return errmsg(err, errlen, "%s: %s", tmp, strerror(errno));
-	r = shot_write_fd(d, fd, err, errlen);
-	if (fsync(fd) != 0 && r == 0)
-		r = errmsg(err, errlen, "%s: %s", tmp, strerror(errno));
-	close(fd);
-	if (r == 0 && rename(tmp, path) != 0)
-		r = errmsg(err, errlen, "%s: %s", path, strerror(errno));
-	if (r != 0)
-		unlink(tmp);
 	return r;
 }

@@ -9,12 +9,11 @@
 
 #include <stddef.h>
 
-/* Writes the PNG to FILE (a new file beside it, renamed over it, so a
- * reader never sees half a picture).  Returns 0, or -1 with ERR. */
-int shot_write_file(const struct display *d, const char *path, char *err,
-		    size_t errlen);
-
-/* Writes the PNG to the open stream FD (not closed).  Returns 0 or -1. */
+/*
+ * Writes the PNG to FD (blocking writes, from its current offset; FD is not
+ * closed).  Uses write() only, so it works inside the monitor's sandbox.
+ * Returns 0, or -1 with the reason in ERR.
+ */
 int shot_write_fd(const struct display *d, int fd, char *err, size_t errlen);
 
 #endif

@@ -63,6 +63,11 @@ log_error(const char *fmt, ...)
 		n = (int)sizeof(line) - 1;
 	while (n > 0 && line[n - 1] == '\n')
 		n--;
+	/* A viewer the gateway hands over is on a UNIX socket, which has no
+	 * host name and no TCP_NODELAY: libvncserver says so every time. */
+	if (strstr(line, "getnameinfo") != NULL ||
+	    strstr(line, "TCP_NODELAY") != NULL)
+		return;
 	logesc_mem(esc, sizeof(esc), line, (size_t)n, LOGESC_KEEP_BACKSLASH);
 	fprintf(stderr, "vmgate-vmm: vnc: %s\n", esc);
 }

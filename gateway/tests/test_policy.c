@@ -782,6 +782,169 @@ test_passwords(void **state)
 	}
 }
 
+/* "secret" as sha512crypt, default rounds: far cheaper than HASH_SECRET */
+#define HASH6_SECRET                                                           \
+	"$6$saltsaltsaltsalt$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/"                 \
+	"JdzOu1Rl7dKzBYg3x"                                                    \
+	"gvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1"
+
+/* "secret", sha512crypt with rounds=40000 */
+#define HASH6_SLOW                                                             \
+	"$6$rounds=40000$saltsaltsaltsalt$fuPHCp8x."                           \
+	"rDjYjoIaKJPZgY3XX6Eu61mapAg"                                          \
+	"QsaUv0iRDaxKuOacq8nH5WeDdcorBRJaGKseMpUvSxeWJRgR//"
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* This thread's CPU time: the hash is all CPU, and unlike the wall clock
+ * this does not count the time other processes (a parallel ctest, a busy
+ * CI machine) hold the core, which made the comparison flaky. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Median CPU time of 9 failed checks of 'user' (seconds). */
+static double
+median_check(struct policy *pol, const char *user)
+{
+	double t[9];
+
+	for (int i = 0; i < 9; i++) {
+		double t0 = cpu_seconds();
+		assert_false(policy_user_password_ok(pol, user, "wrong"));
+		t[i] = cpu_seconds() - t0;
+	}
+	qsort(t, 9, sizeof(t[0]), dbl_cmp);
+	return t[4];
+}
+
+/*
+ * A miss costs what the policy's hashes cost: with sha512crypt users, an
+ * unknown user used to be checked against a yescrypt dummy (2-6 times
+ * slower), which told them apart (issue 8 #6). rounds=40000 (about 10 ms)
+ * keeps the noise of a busy machine small beside the hash.
+ */
+static void
+test_password_miss_cost(void **state)
+{
+	static const char text[] = "users:\n"
+				   "  alice: {password: '" HASH6_SLOW "'}\n"
+				   "  bob: {password: '" HASH6_SLOW "'}\n"
+				   "  carol: {keys: ['" KEY_CAROL "']}\n";
+	struct policy *pol;
+	double known, unknown, keyonly;
+	char *msgs;
+	int r;
+
+	(void)state;
+	pol = load(text, 0, &r, &msgs);
+	assert_int_equal(r, 0);
+	assert_string_equal(msgs, "");
+	assert_true(policy_user_password_ok(pol, "alice", "secret"));
+	known = median_check(pol, "alice");
+	unknown = median_check(pol, "mallory");
+	keyonly = median_check(pol, "carol");
+	printf("median failed check: known $6$ (rounds=40000) user %.2f ms, "
+	       "unknown user "
+	       "%.2f ms, user without a password %.2f ms\n",
+	       known * 1e3, unknown * 1e3, keyonly * 1e3);
+	if (unknown > known * 1.5 || unknown < known / 1.5 ||
+	    keyonly > known * 1.5 || keyonly < known / 1.5)
+		fail_msg("a miss costs another time than a hit: known %.2f ms, "
+			 "unknown %.2f ms, no password %.2f ms",
+			 known * 1e3, unknown * 1e3, keyonly * 1e3);
+	/* nothing but the real password opens an account, the dummy's
+	 * included: a miss fails even with alice's password */
+	assert_false(policy_user_password_ok(pol, "mallory", "secret"));
+	assert_false(policy_user_password_ok(pol, "carol", "secret"));
+	policy_unref(pol);
+	free(msgs);
+}
+
+/* Hashes of several kinds or costs: a warning at each one not of the most
+ * common class, naming its user; the first class in the file wins a tie. */
+static void
+test_password_mixed_kinds(void **state)
+{
+	(void)state;
+	expect("users:\n"
+	       "  a: {password: '" HASH_SECRET "'}\n"
+	       "  b: {password: '" HASH6_SECRET "'}\n"
+	       "  c: {password: '" HASH_SECRET "'}\n"
+	       "  d: {password: '$6$rounds=10000$abcdefgh$UBy3PCJfMu/"
+	       "g2Ol.CF.HwxSwplOuCdRzcqgGoHQ1Ok674Tm8641UV/"
+	       "reXGUa5C1BhDeeJaBkuk93HLA3pN8c2.'}\n",
+	       "p.yaml:3:17: warning: user 'b': password hash $6$rounds=5000 "
+	       "is not of the kind and cost most users have ($y$j9T, 2 of 4), "
+	       "so a failed login takes another time and tells this user "
+	       "from unknown ones; hash every password alike (vmgatectl "
+	       "passwd)\n"
+	       "p.yaml:5:17: warning: user 'd': password hash "
+	       "$6$rounds=10000 is not of the kind and cost most users have "
+	       "($y$j9T, 2 of 4), so a failed login takes another time and "
+	       "tells this user from unknown ones; hash every password alike "
+	       "(vmgatectl passwd)\n");
+	/* one each: the first wins, the other is named */
+	expect("users:\n"
+	       "  a: {password: '" HASH6_SECRET "'}\n"
+	       "  b: {password: '" HASH_SECRET "'}\n",
+	       "p.yaml:3:17: warning: user 'b': password hash $y$j9T is not "
+	       "of the kind and cost most users have ($6$rounds=5000, 1 of "
+	       "2), so a failed login takes another time and tells this user "
+	       "from unknown ones; hash every password alike (vmgatectl "
+	       "passwd)\n");
+	/* one class, written two ways: no warning */
+	expect("users:\n"
+	       "  a: {password: '" HASH6_SECRET "'}\n"
+	       "  b: {password: '$6$rounds=5000$saltsaltsaltsalt$"
+	       "Sy0.o8hcgdqYZlxkCK7DCUW2B6vZ2k0x4MpP2JOo4QkJS9FAVB4V2wuc5dSbJ"
+	       "Ia8.2ROpsnoE8h/4f5sFnd0a/'}\n",
+	       "");
+}
+
+/* A digest that tells whether a reload kept a user's password. */
+static void
+test_password_id(void **state)
+{
+	unsigned char a[POLICY_CRED_ID_LEN], b[POLICY_CRED_ID_LEN];
+	unsigned char zero[POLICY_CRED_ID_LEN] = {0};
+	struct policy *p1, *p2;
+	char *msgs;
+	int r;
+
+	(void)state;
+	p1 = load("users:\n  alice: {password: '" HASH_SECRET "'}\n"
+		  "  bob: {keys: ['" KEY_BOB "']}\n",
+		  0, &r, &msgs);
+	free(msgs);
+	p2 = load("users:\n  alice: {password: '" HASH6_SECRET "'}\n", 0, &r,
+		  &msgs);
+	free(msgs);
+	assert_true(policy_user_password_id(p1, "alice", a));
+	assert_true(policy_user_password_id(p1, "alice", b));
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_not_equal(a, zero, sizeof(a));
+	assert_true(policy_user_password_id(p2, "alice", b));
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_false(policy_user_password_id(p1, "bob", b));
+	assert_memory_equal(b, zero, sizeof(b));
+	assert_false(policy_user_password_id(p2, "bob", b));
+	assert_false(policy_user_password_id(p1, "nobody", b));
+	policy_unref(p1);
+	policy_unref(p2);
+}
+
 static void
 test_check_vms(void **state)
 {
@@ -848,6 +1011,9 @@ main(void)
 	    cmocka_unit_test(test_implications),
 	    cmocka_unit_test(test_key_match),
 	    cmocka_unit_test(test_passwords),
+	    cmocka_unit_test(test_password_miss_cost),
+	    cmocka_unit_test(test_password_mixed_kinds),
+	    cmocka_unit_test(test_password_id),
 	    cmocka_unit_test(test_check_vms),
 	    cmocka_unit_test(test_files),
 	};

@@ -31,6 +31,8 @@ run() {
 
 run good 0 "$data" check --config good.yaml
 run warn 0 "$data" check --config good.yaml --policy warn-policy.yaml
+# password hashes of several kinds and costs: a warning at each odd one
+run mixed-hashes 0 "$data" check --config good.yaml --policy mixed-hashes-policy.yaml
 run empty-policy 0 "$data" check --config good.yaml --policy empty-policy.yaml
 run bad-config 1 "$data" check --config bad-config.yaml
 run bad-recordings 1 "$data" check --config bad-recordings.yaml

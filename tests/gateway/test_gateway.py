@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm
+from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm, keygen
 
 needs_kvm = pytest.mark.skipif(not have_kvm(), reason="needs /dev/kvm (run under tools/kvmbox)")
 pytestmark = needs_kvm
@@ -698,6 +698,38 @@ def test_guest_panic_shows_as_crashed():
         states = [(l["state"], l["detail"]) for l in g.audit() if l["event"] == "vm"]
         assert any(st == "crashed" and d.startswith("guest panicked: pvpanic: PANICKED, cpu 0 rip 0x")
                    for st, d in states), states
+    finally:
+        g.cleanup()
+
+
+def test_replaced_key_cuts_an_attached_console():
+    """Issue 8 #8 with a real console: alice's key is replaced, SIGHUP, and
+    her attached ssh gets the message and ends within a second; bob, whose
+    key stays, keeps watching (the host-level cases are in
+    test_gateway_hostile_revoke.py)."""
+    g = Gateway(vms=("web1",))
+    try:
+        g.wait_prompt("web1")
+        alice = g.attach("alice", "web1")
+        alice.expect(b"[vmgate: attached to web1; Ctrl-] ? for help]")
+        bob = g.attach("bob", "web1")
+        bob.expect(b"read-only: you may watch web1")
+        g.pub["alice"] = keygen(os.path.join(g.dir, "id_alice_new"))
+        g.write_policy()
+        t0 = time.time()
+        g.hup()
+        alice.expect(b"vmgate: your login was revoked (key removed from the policy); "
+                     b"disconnecting", 10)
+        assert alice.wait(10) != 0
+        assert time.time() - t0 < 1 + 2 * SLOW
+        # bob's session goes on: what alice's new key types, he sees
+        assert bob.proc.poll() is None
+        new = g.attach("alice", "web1", key=os.path.join(g.dir, "id_alice_new"))
+        new.expect(b"[vmgate: attached to web1; Ctrl-] ? for help]")
+        new.send(b"echo still-watched\r")
+        bob.expect(b"still-watched", 30)
+        new.close()
+        bob.close()
     finally:
         g.cleanup()
 

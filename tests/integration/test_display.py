@@ -39,6 +39,17 @@ def probe(target, *args, timeout=60):
     return facts
 
 
+def shot_written(vm, path, count=1):
+    """SIGUSR1, then wait for the monitor's line saying the PNG is there
+    (the file is opened at start, before the sandbox, and rewritten)."""
+    vm.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 30
+    while vm.stderr_text().count("screenshot %s: " % path) < count:
+        assert time.monotonic() < deadline, vm.stderr_text()
+        time.sleep(0.1)
+    assert "bytes" in vm.stderr_text().split("screenshot %s: " % path)[count], vm.stderr_text()
+
+
 @pytest.fixture
 def tmp():
     # Sockets cannot live on kvmbox's shared folders: a local tmpfs.
@@ -78,11 +89,7 @@ def test_vnc_viewers_get_the_screen_and_a_screenshot_decodes(tmp):
         assert r.returncode == 0, r
         with Image.open(cap) as im:
             assert im.size == (800, 600)
-        vm.proc.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(shot):
-            assert time.monotonic() < deadline, vm.stderr_text()
-            time.sleep(0.1)
+        shot_written(vm, shot)
         with Image.open(shot) as im:
             assert im.format == "PNG" and im.size == (800, 600) and im.mode == "RGB"
             im.load()
@@ -199,11 +206,7 @@ def test_linux_bzimage_draws_its_console_on_the_framebuffer(tmp):
         vm.expect(rb"Console: switching to colour frame buffer device 128x48", timeout=60)
         vm.expect(rb"fb0: VESA VGA frame buffer device", timeout=60)
         time.sleep(2)
-        vm.proc.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(shot):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        shot_written(vm, shot)
         with Image.open(shot) as im:
             lit = sum(1 for p in im.convert("L").getdata() if p > 64)
         assert lit > 2000, "fbcon text on the screen: %d lit pixels" % lit

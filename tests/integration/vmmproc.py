@@ -25,10 +25,11 @@ class Stalled(AssertionError):
 
 
 class Vmm:
-    def __init__(self, *args, stdin=True):
+    def __init__(self, *args, stdin=True, env=None):
         self.cmd = [VMM, *args]
         self.proc = subprocess.Popen(
             self.cmd,
+            env=None if env is None else {**os.environ, **env},
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
