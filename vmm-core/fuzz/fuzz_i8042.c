@@ -110,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_init(&bus, irq, NULL);
 	i8042_init(&k, reset_line, NULL);
 	CHECK(i8042_register(&k, &bus) == 0);
-	while (in.n > 0 && steps++ < 4096) {
+	while (in.n > 0 && steps++ < 1024) {
 		switch (next(&in) % 10) {
 		case 0:
 			bus_access(&bus, BUS_PIO, 0x60, &v, 1, false);
