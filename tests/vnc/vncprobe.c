@@ -148,6 +148,8 @@ main(int argc, char **argv)
 	cl->FinishedFrameBufferUpdate = on_finished;
 	if (enc != NULL)
 		cl->appData.encodingsString = enc;
+	/* Lossless: the tests compare pixels with the font. */
+	cl->appData.enableJPEG = FALSE;
 	if (strncmp(target, "fd:", 3) == 0) {
 		cl->listenSpecified = TRUE;
 		cl->sock = atoi(target + 3);
