@@ -28,6 +28,7 @@
 
 static int watching;
 static long updates, frames;
+static long long covered; /* pixels received before watching */
 
 static void
 on_update(rfbClient *cl, int x, int y, int w, int h)
@@ -35,13 +36,18 @@ on_update(rfbClient *cl, int x, int y, int w, int h)
 	(void)cl;
 	if (watching)
 		printf("rect %d %d %d %d\n", x, y, w, h);
+	else
+		covered += (long long)w * h;
 }
 
+/* The first frame is the update that brought the whole screen: an update
+ * with only pseudo-rectangles (cursor, supported messages) comes first
+ * from some servers. */
 static void
 on_finished(rfbClient *cl)
 {
-	(void)cl;
-	frames++;
+	if (!watching && covered >= (long long)cl->width * cl->height)
+		frames++;
 	if (watching)
 		updates++;
 }
