@@ -59,6 +59,7 @@ static long updates, frames;
 static int stamp;
 static int track_top = -1;
 static uint8_t *reference; /* --track-top: the screen as last seen */
+static int ref_w, ref_h;   /* ... at the size it had then */
 static long long upd_area, last_area, consumed_before;
 static int upd_rects, upd_changed;
 static long long upd_top; /* pixels above --track-top */
@@ -119,7 +120,9 @@ on_update(rfbClient *cl, int x, int y, int w, int h)
 	if (y < track_top)
 		upd_top += (long long)w *
 			   ((y + h < track_top ? y + h : track_top) - y);
-	if (reference != NULL && watching)
+	/* A resized screen is not tracked (our server never resizes). */
+	if (reference != NULL && watching && cl->width == ref_w &&
+	    cl->height == ref_h)
 		track(cl, x, y, w, h);
 	if (watching && !stamp)
 		printf("rect %d %d %d %d\n", x, y, w, h);
@@ -302,6 +305,8 @@ main(int argc, char **argv)
 		size_t n = (size_t)cl->width * cl->height * 4;
 		if ((reference = malloc(n)) == NULL)
 			return 1;
+		ref_w = cl->width;
+		ref_h = cl->height;
 		memcpy(reference, cl->frameBuffer, n);
 	}
 	watching = 1;
