@@ -73,21 +73,36 @@ now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Bytes libvncclient has consumed from a TCP connection so far, or -1. */
+/* Bytes the kernel has received on a TCP connection, or -1. */
 static long long
-consumed(rfbClient *cl)
+received(int sock)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	int inq = 0;
 
 	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(cl->sock, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
 	    len < offsetof(struct tcp_info, tcpi_bytes_received) +
-		      sizeof(ti.tcpi_bytes_received) ||
-	    ioctl(cl->sock, SIOCINQ, &inq) != 0)
+		      sizeof(ti.tcpi_bytes_received))
 		return -1;
-	return (long long)ti.tcpi_bytes_received - inq - cl->buffered;
+	return (long long)ti.tcpi_bytes_received;
+}
+
+/* Bytes libvncclient has consumed from a TCP connection so far, or -1.
+ * What is queued is read between two equal counts of what was received:
+ * bytes arriving in between would otherwise count as consumed later. */
+static long long
+consumed(rfbClient *cl)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int inq = 0;
+		long long before = received(cl->sock);
+		if (before < 0 || ioctl(cl->sock, SIOCINQ, &inq) != 0)
+			return -1;
+		if (received(cl->sock) == before)
+			return before - inq - cl->buffered;
+	}
+	return -1;
 }
 
 /* Did the rectangle change a tracked pixel?  The reference follows. */
