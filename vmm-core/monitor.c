@@ -717,6 +717,39 @@ handle_signal(struct mon *m)
 	m->exit_status = MONITOR_EXIT_STOPPED;
 }
 
+/* A viewer's key goes to the PS/2 keyboard as the same key. */
+static void
+vnc_key(void *opaque, uint32_t keysym, bool down)
+{
+	struct vm *vm = opaque;
+
+	i8042_key(&vm->i8042, keysym, down);
+}
+
+/*
+ * VNC's pointer is absolute, with a button mask: bits 0-2 left, middle,
+ * right (as I8042_BUTTON_*), bits 3 and 4 the wheel's up and down notches,
+ * each a press and a release.  The PS/2 mouse reports motion: the
+ * difference from where it last told the guest the pointer was.
+ */
+static void
+vnc_pointer(void *opaque, int x, int y, unsigned buttons)
+{
+	struct vm *vm = opaque;
+	unsigned pressed = buttons & ~vm->vnc_buttons;
+	int dz = ((pressed >> 4) & 1) - ((pressed >> 3) & 1);
+
+	vm->vnc_buttons = buttons;
+	i8042_pointer_abs(&vm->i8042, &vm->vnc_pointer, x, y, dz,
+			  buttons & (I8042_BUTTON_LEFT | I8042_BUTTON_MIDDLE |
+				     I8042_BUTTON_RIGHT));
+}
+
+static const struct vnc_input_ops vnc_input = {
+	.key = vnc_key,
+	.pointer = vnc_pointer,
+};
+
 int
 monitor_display(struct vm *vm, struct monitor_options *opt,
 		const char *const *spec, int nspec, char *err, size_t errlen)
@@ -731,7 +764,7 @@ monitor_display(struct vm *vm, struct monitor_options *opt,
 			return errmsg(err, errlen, "--screenshot %s: %s",
 				      opt->screenshot, strerror(errno));
 	}
-	opt->vnc = vnc_create(vm, opt->name, NULL, vm, err, errlen);
+	opt->vnc = vnc_create(vm, opt->name, &vnc_input, vm, err, errlen);
 	if (opt->vnc == NULL)
 		return -1;
 	if (opt->vnc_damage_full)

@@ -710,6 +710,9 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		display_clear(&vm->display);
 		vm->display_gen++;
 	}
+	/* the guest's mouse driver starts over: VNC's next position is a
+	 * new origin, not a jump */
+	vm->vnc_pointer = (struct i8042_abs){ 0 };
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
 		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;

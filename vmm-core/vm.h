@@ -110,6 +110,8 @@ struct vm {
 	int has_display;
 	int fb_slot;		  /* its memslot */
 	unsigned display_gen;	  /* bumped when a start blanks the screen */
+	struct i8042_abs vnc_pointer; /* VNC's pointer as the mouse has it */
+	unsigned vnc_buttons;	      /* VNC's button mask last seen */
 	struct vm_vcpu vcpu[VM_MAX_CPUS];
 
 	atomic_int stopping;	/* vCPUs must leave KVM_RUN and exit */

@@ -313,6 +313,9 @@ vnc_clients(struct vnc *v)
 	return n;
 }
 
+static void ignore(void *opaque, uint32_t x1, uint32_t y1, uint32_t x2,
+		   uint32_t y2);
+
 int
 vnc_adopt(struct vnc *v, int fd, bool view_only)
 {
@@ -325,14 +328,22 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 	/* Room for a whole update of the largest screen, so a viewer that
 	 * reads as it asks never makes the loop wait (vnc.h). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	/* libvncserver first waits up to 100 ms for the viewer's first
+	 * bytes (is it WebSockets or TLS?), and on any failure it has closed
+	 * FD itself: closing it again could close an fd opened since. */
 	rfbClientPtr cl = rfbNewClient(v->screen, fd);
-	if (cl == NULL) {
-		close(fd);
+	if (cl == NULL)
 		return -1;
-	}
 	cl->viewOnly = view_only ? TRUE : FALSE;
-	if (v->next_frame_ms == 0)
+	if (v->next_frame_ms == 0) {
+		/* The first viewer: what the guest drew while nobody watched is
+		 * in its first (whole-screen) update, so the log and the hashes
+		 * start from now rather than resend it as damage. */
+		v->display_gen = v->vm->display_gen;
+		vm_display_dirty(v->vm, v->dirty);
+		display_damage(&v->vm->display, v->dirty, ignore, NULL);
 		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
+	}
 	return 0;
 }
 
@@ -359,6 +370,12 @@ vnc_timeout(struct vnc *v)
 		return -1;
 	uint64_t now = now_ms();
 	return now >= v->next_frame_ms ? 0 : (int)(v->next_frame_ms - now);
+}
+
+static void
+ignore(void *opaque, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2)
+{
+	(void)opaque, (void)x1, (void)y1, (void)x2, (void)y2;
 }
 
 static void

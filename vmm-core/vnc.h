@@ -59,8 +59,13 @@ void vnc_destroy(struct vnc *v);
  */
 int vnc_listen(struct vnc *v, const char *spec, char *err, size_t errlen);
 
-/* Serves a connected stream FD (the VNC server speaks first); takes it.
- * Returns 0, or -1 (FD closed) when VNC_MAX_CLIENTS are connected. */
+/*
+ * Serves a connected stream FD (the VNC server speaks first); takes it.
+ * Returns 0, or -1 (FD closed) when VNC_MAX_CLIENTS are connected or the
+ * viewer's first bytes were refused.  libvncserver (0.9.14) waits up to
+ * 100 ms here for the viewer's first bytes, to tell WebSockets and TLS
+ * from RFB: a new viewer costs the loop that once.
+ */
 int vnc_adopt(struct vnc *v, int fd, bool view_only);
 
 /*

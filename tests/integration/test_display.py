@@ -90,10 +90,15 @@ def test_vnc_viewers_get_the_screen_and_a_screenshot_decodes(tmp):
         assert r.returncode == 0, r
         with Image.open(cap) as im:
             assert im.size == (800, 600)
+        # Both pictures show the console's text, glyph for glyph.
+        assert "demo$" in screen_text(cap), "\n".join(screen_text(cap))
         shot_written(vm, shot)
         with Image.open(shot) as im:
             assert im.format == "PNG" and im.size == (800, 600) and im.mode == "RGB"
             im.load()
+        text = screen_text(shot)
+        assert "vmgate demo guest 0.1 (x86_64, 64 MiB, PVH)" in text, "\n".join(text)
+        assert "demo$" in text, "\n".join(text)
         # The guest is unharmed by all of it.
         assert vm.command("echo still-here") == b"still-here\r\n"
 
@@ -211,3 +216,132 @@ def test_linux_bzimage_draws_its_console_on_the_framebuffer(tmp):
         with Image.open(shot) as im:
             lit = sum(1 for p in im.convert("L").getdata() if p > 64)
         assert lit > 2000, "fbcon text on the screen: %d lit pixels" % lit
+
+
+# --- The demo guest's console on the display (vmm-core/guest/fbcon.c) ---
+
+FONT = os.path.join(BUILD, "vmm-core", "guest", "font8x16.bin")
+FG = (0xAA, 0xAA, 0xAA)  # fbcon.h: text colour on black; row 0 inverse
+
+
+def screen_text(ppm):
+    """The text on the screen, cell by cell: each 8x16 cell's pixels are
+    matched bit for bit against the font the guest was built with."""
+    with open(FONT, "rb") as f:
+        font = f.read()
+    glyphs = {}
+    for c in list(range(0x20, 0x7f)) + list(range(0x7f)):
+        glyphs.setdefault(font[c * 16:(c + 1) * 16], chr(c))
+    with Image.open(ppm) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        data = im.tobytes()
+    lines = []
+    for r in range(h // 16):
+        line = []
+        for col in range(w // 8):
+            bits = bytearray(16)
+            for y in range(16):
+                off = ((r * 16 + y) * w + col * 8) * 3
+                row = 0
+                for x in range(8):
+                    if tuple(data[off + 3 * x:off + 3 * x + 3]) == FG:
+                        row |= 0x80 >> x
+                bits[y] = row
+            b = bytes(bits)
+            inv = bytes(255 - v for v in b)
+            line.append(glyphs.get(b) or glyphs.get(inv) or "?")
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+def rects_outside_row0(rects):
+    return [r for r in rects if r[1] + r[3] > 16]
+
+
+@needs_kvm
+def test_vnc_shows_the_console_text_keys_type_and_the_pointer_moves(tmp):
+    sock = os.path.join(tmp, "vnc.sock")
+    with Vmm("--vnc", "unix:" + sock) as vm:
+        vm.expect(re.escape(PROMPT), timeout=60)
+        assert vm.command("echo hello-display") == b"hello-display\r\n"
+        first = os.path.join(tmp, "first.ppm")
+        probe(sock, "--out", first)
+        text = screen_text(first)
+        assert "demo$ echo hello-display" in text, "\n".join(text)
+        assert "hello-display" in text, "\n".join(text)
+        # Keys from the viewer reach the same shell as the serial line.
+        probe(sock, "--type", "echo typed-on-vnc\n")
+        vm.expect(rb"typed-on-vnc\r\n")
+        vm.expect(re.escape(PROMPT))
+        # The pointer: far to the bottom right, then to the top left (the
+        # guest clamps there, which lines the two up), then to (300, 200).
+        probe(sock, "--pointer", "1023,767,0", "--pointer", "0,0,0", "--pointer", "300,200,1",
+              "--pointer", "300,200,0")
+        out = vm.command("mouse")
+        assert re.search(rb"x=300 y=200 ", out), out
+
+
+@needs_kvm
+def test_an_idle_screen_and_a_one_character_change_send_only_what_changed(tmp):
+    sock = os.path.join(tmp, "vnc.sock")
+    with Vmm("--vnc", "unix:" + sock) as vm:
+        vm.expect(re.escape(PROMPT), timeout=60)
+        # Idle: only the clock in the status bar (row 0) changes.
+        f = probe(sock, "--watch", "2500")
+        assert f["rect"], "the clock updates while idle"
+        assert rects_outside_row0(f["rect"]) == [], f["rect"]
+        # One character typed: its cell and the cursor's, nothing else
+        # outside the status bar: under 1% of the screen.
+        f = probe(sock, "--type", "x", "--watch", "1500")
+        vm.expect(rb"x")
+        rest = rects_outside_row0(f["rect"])
+        assert rest, f["rect"]
+        area = sum(w * h for _, _, w, h in rest)
+        assert area <= 2 * 32 * 16, (area, rest)
+        assert area < 1024 * 768 // 100
+
+
+def grant(peer, n=1 << 20):
+    peer.send(0x12, struct.pack("<I", n))
+
+
+def console_until(peer, needle, timeout=60):
+    deadline = time.monotonic() + timeout
+    while needle not in peer.console:
+        left = deadline - time.monotonic()
+        assert left > 0, "no %r; console=%r errors=%r" % (needle, bytes(peer.console[-300:]), peer.errors)
+        assert peer.recv(left) is not None, "channel closed"
+
+
+@needs_kvm
+def test_a_view_only_viewer_cannot_type_or_point():
+    peer, proc = start_ctl()
+    try:
+        peer.hello("web1")
+        grant(peer)
+        console_until(peer, PROMPT)
+        for rights, text in ((VIEW, b"viewonly-typed"), (CONTROL, b"control-typed")):
+            ours, theirs = socket.socketpair()
+            send_fd(peer, DISPLAY_CLIENT, struct.pack("<I", rights), theirs.fileno(), seq=rights)
+            theirs.close()
+            r = subprocess.run([PROBE, "fd:%d" % ours.fileno(), "--type", "echo %s\n" % text.decode(),
+                                "--pointer", "1023,767,0", "--pointer", "0,0,1", "--pointer", "0,0,0",
+                                "--watch", "1000"],
+                               pass_fds=[ours.fileno()], capture_output=True, text=True, timeout=60)
+            ours.close()
+            assert r.returncode == 0, r
+            if rights == VIEW:
+                # Nothing typed, nothing moved: the shell's next command
+                # is ours, and the mouse never sent a packet.
+                mark = len(peer.console)
+                peer.send(0x11, b"mouse\r")
+                console_until(peer, b"packets=")
+                after = bytes(peer.console[mark:])
+                assert text not in bytes(peer.console), bytes(peer.console)
+                assert re.search(rb"x=\d+ y=\d+ buttons=\S* ?packets=0\b", after), after
+            else:
+                console_until(peer, text + b"\r\n")
+    finally:
+        proc.kill()
+        proc.wait()
