@@ -38,7 +38,7 @@ usage(FILE *f)
 		"--name VM]\n"
 		"                  [--display WxH|none] [--vnc ADDR:PORT|unix:PATH]"
 		"\n"
-		"                  [--screenshot PATH]\n"
+		"                  [--screenshot PATH] [--vnc-damage log|full]\n"
 		"                  [--no-sandbox]\n"
 		"\n"
 		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
@@ -63,6 +63,9 @@ usage(FILE *f)
 		"                  socket (unix:PATH); no authentication: for\n"
 		"                  debugging, vmgated serves the network (repeatable)\n"
 		"  --screenshot PATH  write a PNG of the screen to PATH on SIGUSR1\n"
+		"  --vnc-damage M  log (default): send what the guest changed\n"
+		"                  (dirty log); full: the whole screen every frame,\n"
+		"                  as kvmtool does (benchmarks and debugging only)\n"
 		"  --no-sandbox    debugging only: run without the sandbox\n"
 		"                  (README: \"The monitor's sandbox\")\n"
 		"\n"
@@ -160,6 +163,7 @@ main(int argc, char **argv)
 		{ "vnc", required_argument, NULL, 'v' },
 		{ "screenshot", required_argument, NULL, 's' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
+		{ "vnc-damage", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -277,6 +281,18 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			sandbox = 0;
+			break;
+		case 'D':
+			if (strcmp(optarg, "log") == 0) {
+				mopt.vnc_damage_full = 0;
+			} else if (strcmp(optarg, "full") == 0) {
+				mopt.vnc_damage_full = 1;
+			} else {
+				fprintf(stderr, "vmgate-vmm: --vnc-damage %s: "
+						"want log or full\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

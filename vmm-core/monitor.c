@@ -767,6 +767,8 @@ monitor_display(struct vm *vm, struct monitor_options *opt,
 	opt->vnc = vnc_create(vm, opt->name, &vnc_input, vm, err, errlen);
 	if (opt->vnc == NULL)
 		return -1;
+	if (opt->vnc_damage_full)
+		vnc_damage_full(opt->vnc);
 	for (int i = 0; i < nspec; i++)
 		if (vnc_listen(opt->vnc, spec[i], err, errlen) != 0)
 			return -1;

@@ -37,6 +37,7 @@ struct monitor_options {
 	struct vnc *vnc;	/* the display's VNC server, or NULL */
 	const char *screenshot; /* PNG written here on SIGUSR1, or NULL */
 	int screenshot_fd;	/* ... opened before the sandbox, or -1 */
+	int vnc_damage_full;	/* --vnc-damage full (vnc_damage_full()) */
 };
 
 /*

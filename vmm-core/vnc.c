@@ -28,7 +28,8 @@ struct vnc {
 	char *unix_path[VNC_MAX_LISTEN]; /* unlinked at the end */
 	uint64_t next_frame_ms;		 /* 0: no viewer, no timer */
 	unsigned display_gen;
-	uint64_t *dirty; /* display_pages() bits */
+	uint64_t *dirty;  /* display_pages() bits */
+	bool damage_full; /* vnc_damage_full(): the whole screen every frame */
 };
 
 static uint64_t
@@ -383,12 +384,25 @@ mark(void *opaque, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2)
 	rfbMarkRectAsModified(opaque, (int)x1, (int)y1, (int)x2, (int)y2);
 }
 
+void
+vnc_damage_full(struct vnc *v)
+{
+	v->damage_full = true;
+}
+
 /* One frame: what the guest wrote since the last one becomes damage. */
 static void
 frame(struct vnc *v)
 {
 	struct display *d = &v->vm->display;
 
+	if (v->damage_full) {
+		/* --vnc-damage full, the benchmark's peer (kvmtool's way):
+		 * no log, no hashes, the whole screen every frame. */
+		rfbMarkRectAsModified(v->screen, 0, 0, (int)d->width,
+				      (int)d->height);
+		return;
+	}
 	if (v->display_gen != v->vm->display_gen) {
 		/* a reset blanked the screen: all of it changed */
 		v->display_gen = v->vm->display_gen;

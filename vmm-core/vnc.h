@@ -68,6 +68,14 @@ int vnc_listen(struct vnc *v, const char *spec, char *err, size_t errlen);
  */
 int vnc_adopt(struct vnc *v, int fd, bool view_only);
 
+/*
+ * Debugging and benchmarks only (vmgate-vmm --vnc-damage full): from now
+ * on every frame marks the whole screen modified, as kvmtool's VNC loop
+ * does, instead of what the dirty log and the span hashes find.  Viewers
+ * then get the whole screen every frame; the guest sees no difference.
+ */
+void vnc_damage_full(struct vnc *v);
+
 /* Viewers connected now. */
 int vnc_clients(struct vnc *v);
 

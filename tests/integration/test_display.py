@@ -61,7 +61,8 @@ def tmp():
 def test_display_options_are_checked():
     for bad, want in (("--display=1024", b"WIDTHxHEIGHT"), ("--display=8000x600", b"width must be"),
                       ("--vnc=0.0.0.0:5900", b"only a loopback address"),
-                      ("--vnc=127.0.0.1:99999", b"bad port")):
+                      ("--vnc=127.0.0.1:99999", b"bad port"),
+                      ("--vnc-damage=some", b"want log or full")):
         r = subprocess.run([VMM, bad, "--console", "none"], capture_output=True, timeout=30)
         assert r.returncode in (1, 2), (bad, r)
         assert want in r.stderr, (bad, r.stderr)
