@@ -17,9 +17,9 @@ sys_call(long n, long arg)
 }
 
 void
-sys_wait_input(uint64_t until)
+sys_wait_input(void)
 {
-	sys_call(SYSNUM_WAIT_INPUT, (long)until);
+	sys_call(SYSNUM_WAIT_INPUT, 0);
 }
 
 void
