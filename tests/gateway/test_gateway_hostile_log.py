@@ -56,7 +56,20 @@ def talk(port, banner, after_banner=b""):
 
 
 def test_banner_and_kexinit_cannot_write_into_the_log():
-    g = Gateway(vms=("web1",))
+    # The test reads the shared log line by line. In the sanitizer build the
+    # monitor (which cannot start here: no KVM) prints LeakSanitizer's
+    # "==N==Unable to get registers from thread M." at exit into the same
+    # file, once in the middle of the gateway's line (seen in a full run):
+    # no leak check for this test's monitors, so only vmgated writes lines.
+    old = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = (old + ":" if old else "") + "detect_leaks=0"
+    try:
+        g = Gateway(vms=("web1",))
+    finally:
+        if old is None:
+            del os.environ["ASAN_OPTIONS"]
+        else:
+            os.environ["ASAN_OPTIONS"] = old
     try:
         # 1: a valid banner with terminal escapes, then a KEXINIT whose
         # host-key list carries "\n<a forged log line>" and escapes.
