@@ -12,7 +12,7 @@ function(vmgate_unit_test name)
   set_tests_properties(${name} PROPERTIES LABELS unit)
 endfunction()
 
-# vmgate_fuzz_target(NAME SOURCE CORPUS_DIR LIBS ...):
+# vmgate_fuzz_target(NAME SOURCE CORPUS_DIR [RUNS N] LIBS ...):
 # with VMGATE_FUZZ (clang) a libFuzzer binary that ctest runs for exactly
 # VMGATE_FUZZ_RUNS inputs (default one million, issue 8), however long that
 # takes: a run that cannot finish them in the test's timeout fails rather
@@ -23,14 +23,17 @@ set(VMGATE_FUZZ_RUNS 1000000 CACHE STRING
     "inputs each libFuzzer target runs under ctest (VMGATE_FUZZ=ON)")
 
 function(vmgate_fuzz_target name source corpus)
-  cmake_parse_arguments(F "" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(F "" "RUNS" "LIBS" ${ARGN})
+  if(NOT F_RUNS)
+    set(F_RUNS ${VMGATE_FUZZ_RUNS})
+  endif()
   if(VMGATE_FUZZ)
     add_executable(${name} ${source})
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(${name} PRIVATE ${F_LIBS})
     add_test(NAME ${name}
-             COMMAND ${name} -runs=${VMGATE_FUZZ_RUNS} -timeout=5
+             COMMAND ${name} -runs=${F_RUNS} -timeout=5
                      -rss_limit_mb=1024 -print_final_stats=1
                      ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus ${corpus})
     set_tests_properties(${name} PROPERTIES TIMEOUT 600)

@@ -395,6 +395,61 @@ vm_scrollback(void *ctx, void *obj, struct yamltree_node *key,
 		vm->scrollback = (size_t)v;
 }
 
+/* One decimal dimension of display: at s[0..len), no sign, no leading 0. */
+static long
+config_dimension(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (len == 0 || len > 4 || s[0] == '0')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static void
+vm_display(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vm *vm = obj;
+	const char *x;
+	long w, h;
+
+	(void)key;
+	if (n->type == YAMLTREE_INVALID)
+		return;
+	if (n->type == YAMLTREE_SCALAR && n->len == 4 &&
+	    strcmp(n->str, "none") == 0) {
+		vm->display_w = vm->display_h = 0;
+		return;
+	}
+	if (n->type != YAMLTREE_SCALAR || strlen(n->str) != n->len ||
+	    (x = strchr(n->str, 'x')) == NULL ||
+	    (w = config_dimension(n->str, (size_t)(x - n->str))) < 0 ||
+	    (h = config_dimension(x + 1, strlen(x + 1))) < 0) {
+		yamltree_error(c->t, n,
+			       "display must be WIDTHxHEIGHT, like 1024x768, "
+			       "or none");
+		return;
+	}
+	if (w < CONFIG_MIN_DISPLAY || w > CONFIG_MAX_DISPLAY_W ||
+	    h < CONFIG_MIN_DISPLAY || h > CONFIG_MAX_DISPLAY_H) {
+		yamltree_error(c->t, n,
+			       "display %ldx%ld: width must be %d to %d and "
+			       "height %d to %d",
+			       w, h, CONFIG_MIN_DISPLAY, CONFIG_MAX_DISPLAY_W,
+			       CONFIG_MIN_DISPLAY, CONFIG_MAX_DISPLAY_H);
+		return;
+	}
+	vm->display_w = (unsigned)w;
+	vm->display_h = (unsigned)h;
+}
+
 static void
 rec_quota(void *ctx, void *obj, struct yamltree_node *key,
 	  struct yamltree_node *n)
@@ -511,6 +566,7 @@ static const struct yamltree_field vm_fields[] = {
     {"on_crash", vm_on_crash},
     {"scrollback", vm_scrollback},
     {"recordings", vm_recordings},
+    {"display", vm_display},
 };
 
 static void
@@ -566,6 +622,8 @@ top_vms(void *ctx, void *obj, struct yamltree_node *key,
 		vm->autostart = CONFIG_DEFAULT_AUTOSTART;
 		vm->on_crash = CONFIG_ON_CRASH_RESTART;
 		vm->scrollback = CONFIG_DEFAULT_SCROLLBACK;
+		vm->display_w = CONFIG_DEFAULT_DISPLAY_W;
+		vm->display_h = CONFIG_DEFAULT_DISPLAY_H;
 		vm->line = k->line;
 		vm->col = k->col;
 		if (!yamltree_want(c->t, v, YAMLTREE_MAPPING, "a VM",

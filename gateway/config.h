@@ -16,6 +16,7 @@
  *	    autostart: true
  *	    on_crash: restart		restart | stop
  *	    scrollback: 64K		4K..16M
+ *	    display: 1024x768		WIDTHxHEIGHT (64x64..4096x2160) or none
  *	    recordings: {...}		this VM's own, see below
  *	recordings:			every VM's, unless it sets its own
  *	  quota: 256M			16K..1024G, the VM's recordings
@@ -89,6 +90,12 @@
 #define CONFIG_MIN_MEMORY (16ULL << 20)
 #define CONFIG_MAX_MEMORY (64ULL << 30)
 #define CONFIG_MAX_CPUS 64
+/* The monitor's framebuffer (vmm-core/display.h says the same). */
+#define CONFIG_DEFAULT_DISPLAY_W 1024
+#define CONFIG_DEFAULT_DISPLAY_H 768
+#define CONFIG_MIN_DISPLAY 64
+#define CONFIG_MAX_DISPLAY_W 4096
+#define CONFIG_MAX_DISPLAY_H 2160
 #define CONFIG_MIN_SCROLLBACK (4 << 10)
 #define CONFIG_MAX_SCROLLBACK (16 << 20)
 #define CONFIG_MIN_REC_QUOTA (16ULL << 10)
@@ -165,6 +172,7 @@ struct config_vm {
 	bool autostart;
 	enum config_on_crash on_crash;
 	size_t scrollback;		     /* bytes */
+	unsigned display_w, display_h;	     /* 0: no display */
 	struct config_recordings recordings; /* resolved: every key set */
 	unsigned line, col; /* where the VM is named, for cross-checks */
 };

@@ -73,6 +73,7 @@ struct vmproc {
 	unsigned backoff;
 	time_t started;
 	uint64_t bytes_out;
+	uint32_t display_w, display_h; /* DISPLAY_INFO; 0: no display */
 };
 
 struct supervisor {
@@ -363,6 +364,15 @@ on_lost(struct vmproc *v, const struct ctl_msg *m)
 	return 0;
 }
 
+/* The monitor has a display of this size (VNC sessions come later). */
+static int
+on_display_info(struct vmproc *v, const struct ctl_msg *m)
+{
+	v->display_w = m->u.display_info.width;
+	v->display_h = m->u.display_info.height;
+	return 0;
+}
+
 static int
 on_state(struct vmproc *v, const struct ctl_msg *m)
 {
@@ -414,6 +424,7 @@ static const struct {
     {CTL_T_CONSOLE_CREDIT, on_credit},
     {CTL_T_CONSOLE_LOST, on_lost},
     {CTL_T_STATE, on_state},
+    {CTL_T_DISPLAY_INFO, on_display_info},
 };
 
 static handler_fn
@@ -650,7 +661,7 @@ static void
 vm_spawn(struct vmproc *v)
 {
 	struct supervisor *s = v->sup;
-	char fdarg[16], mem[32], cpus[16];
+	char fdarg[16], mem[32], cpus[16], display[24];
 	const char *argv[24];
 	int sv[2], n = 0;
 	size_t len;
@@ -680,6 +691,13 @@ vm_spawn(struct vmproc *v)
 	argv[n++] = cpus;
 	argv[n++] = "--on-reboot";
 	argv[n++] = "restart";
+	argv[n++] = "--display";
+	if (v->cfg->display_w == 0)
+		snprintf(display, sizeof(display), "none");
+	else
+		snprintf(display, sizeof(display), "%ux%u", v->cfg->display_w,
+			 v->cfg->display_h);
+	argv[n++] = display;
 	if (!v->cfg->demo_kernel && v->cfg->kernel) {
 		argv[n++] = "--kernel";
 		argv[n++] = v->cfg->kernel;

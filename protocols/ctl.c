@@ -522,6 +522,86 @@ enc_state(struct ctl_wbuf *b, const struct ctl_msg *m)
 	return ctl_put_str(b, s->ptr, s->len, CTL_TEXT_MAX, false);
 }
 
+static int
+dec_display_client(struct ctl_rbuf *b, struct ctl_msg *m)
+{
+	uint32_t rights;
+	int r;
+
+	if ((r = ctl_get_u32(b, &rights)) != 0)
+		return r;
+	if (rights != CTL_DISPLAY_VIEW && rights != CTL_DISPLAY_CONTROL)
+		return CTL_E_ENUM;
+	m->u.display_client.rights = rights;
+	return 0;
+}
+
+static int
+enc_display_client(struct ctl_wbuf *b, const struct ctl_msg *m)
+{
+	uint32_t rights = m->u.display_client.rights;
+
+	if (rights != CTL_DISPLAY_VIEW && rights != CTL_DISPLAY_CONTROL)
+		return CTL_E_ENUM;
+	return ctl_put_u32(b, rights);
+}
+
+static bool
+valid_dim(uint32_t v)
+{
+	return v >= 1 && v <= CTL_DISPLAY_MAX;
+}
+
+static int
+dec_display_info(struct ctl_rbuf *b, struct ctl_msg *m)
+{
+	uint32_t w, h;
+	int r;
+
+	if ((r = ctl_get_u32(b, &w)) != 0 || (r = ctl_get_u32(b, &h)) != 0)
+		return r;
+	if (!valid_dim(w) || !valid_dim(h))
+		return CTL_E_LENGTH;
+	m->u.display_info.width = w;
+	m->u.display_info.height = h;
+	return 0;
+}
+
+static int
+enc_display_info(struct ctl_wbuf *b, const struct ctl_msg *m)
+{
+	uint32_t w = m->u.display_info.width, h = m->u.display_info.height;
+	int r;
+
+	if (!valid_dim(w) || !valid_dim(h))
+		return CTL_E_LENGTH;
+	if ((r = ctl_put_u32(b, w)) != 0)
+		return r;
+	return ctl_put_u32(b, h);
+}
+
+static int
+dec_screenshot_done(struct ctl_rbuf *b, struct ctl_msg *m)
+{
+	uint64_t n;
+	int r;
+
+	if ((r = ctl_get_u64(b, &n)) != 0)
+		return r;
+	if (n == 0)
+		return CTL_E_LENGTH;
+	m->u.screenshot_done.bytes = n;
+	return 0;
+}
+
+static int
+enc_screenshot_done(struct ctl_wbuf *b, const struct ctl_msg *m)
+{
+	if (m->u.screenshot_done.bytes == 0)
+		return CTL_E_LENGTH;
+	return ctl_put_u64(b, m->u.screenshot_done.bytes);
+}
+
 /*
  * The dispatch and permission table (OpenSSH monitor.c style): one row per
  * type, reserved types have a name and nothing else, so they neither decode
@@ -549,8 +629,13 @@ static const struct ctl_type_desc ctl_types[] = {
     [CTL_T_BREAK] = {"BREAK", GW, dec_empty, enc_empty},
     [CTL_T_POWER] = {"POWER", GW, dec_power, enc_power},
     [CTL_T_STATE] = {"STATE", VMM, dec_state, enc_state},
-    [CTL_T_DISPLAY_CLIENT] = {"DISPLAY_CLIENT", 0, NULL, NULL},
-    [CTL_T_DISPLAY_INFO] = {"DISPLAY_INFO", 0, NULL, NULL},
+    [CTL_T_DISPLAY_CLIENT] = {"DISPLAY_CLIENT", GW, dec_display_client,
+			      enc_display_client},
+    [CTL_T_DISPLAY_INFO] = {"DISPLAY_INFO", VMM, dec_display_info,
+			    enc_display_info},
+    [CTL_T_SCREENSHOT] = {"SCREENSHOT", GW, dec_empty, enc_empty},
+    [CTL_T_SCREENSHOT_DONE] = {"SCREENSHOT_DONE", VMM, dec_screenshot_done,
+			       enc_screenshot_done},
     [CTL_T_INPUT_KEY] = {"INPUT_KEY", 0, NULL, NULL},
     [CTL_T_INPUT_POINTER] = {"INPUT_POINTER", 0, NULL, NULL},
     [CTL_T_STATS_REQUEST] = {"STATS_REQUEST", 0, NULL, NULL},
@@ -707,6 +792,51 @@ ctl_encode_break(uint8_t *buf, size_t cap, size_t *len, uint32_t seq)
 	struct ctl_msg m = {.type = CTL_T_BREAK, .seq = seq};
 
 	return ctl_encode(&m, buf, cap, len);
+}
+
+int
+ctl_encode_display_client(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
+			  enum ctl_display_rights rights)
+{
+	struct ctl_msg m = {.type = CTL_T_DISPLAY_CLIENT, .seq = seq};
+
+	m.u.display_client.rights = rights;
+	return ctl_encode(&m, buf, cap, len);
+}
+
+int
+ctl_encode_display_info(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
+			uint32_t width, uint32_t height)
+{
+	struct ctl_msg m = {.type = CTL_T_DISPLAY_INFO, .seq = seq};
+
+	m.u.display_info.width = width;
+	m.u.display_info.height = height;
+	return ctl_encode(&m, buf, cap, len);
+}
+
+int
+ctl_encode_screenshot(uint8_t *buf, size_t cap, size_t *len, uint32_t seq)
+{
+	struct ctl_msg m = {.type = CTL_T_SCREENSHOT, .seq = seq};
+
+	return ctl_encode(&m, buf, cap, len);
+}
+
+int
+ctl_encode_screenshot_done(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
+			   uint64_t bytes)
+{
+	struct ctl_msg m = {.type = CTL_T_SCREENSHOT_DONE, .seq = seq};
+
+	m.u.screenshot_done.bytes = bytes;
+	return ctl_encode(&m, buf, cap, len);
+}
+
+bool
+ctl_carries_fd(uint16_t type)
+{
+	return type == CTL_T_DISPLAY_CLIENT || type == CTL_T_SCREENSHOT;
 }
 
 int

@@ -46,11 +46,13 @@
  *                                  u32 reason (enum ctl_reason),
  *                                  u64 rip, u32 cpu,
  *                                  str detail (0..CTL_TEXT_MAX bytes)
+ *  0x30  DISPLAY_CLIENT  gw->vmm   + 1 fd, u32 rights (enum ctl_display_rights)
+ *  0x31  DISPLAY_INFO    vmm->gw   u32 width, u32 height
+ *                                  (1..CTL_DISPLAY_MAX pixels each)
+ *  0x32  SCREENSHOT      gw->vmm   + 1 fd, empty
+ *  0x33  SCREENSHOT_DONE vmm->gw   u64 bytes (>= 1)
  * Reserved for later versions (ctl_decode() rejects them with CTL_E_TYPE and
  * ctl_allowed() refuses them; numbers must not be reused for anything else):
- *  0x30  DISPLAY_CLIENT  gw->vmm   + 1 fd: an authorized RFB byte stream
- *                                  (socketpair end), u32 rights (view/control)
- *  0x31  DISPLAY_INFO    vmm->gw   framebuffer geometry
  *  0x40  INPUT_KEY       gw->vmm   key events
  *  0x41  INPUT_POINTER   gw->vmm   pointer events
  *  0x50  STATS_REQUEST   gw->vmm   ask for counters
@@ -85,6 +87,22 @@
  *   (REBOOTING then RUNNING), POWEROFF is a hard stop (there is no guest
  *   visible power button in version 1). The VMM answers with STATE or with
  *   ERROR INVALID_STATE / UNSUPPORTED, carrying the request's seq.
+ * DISPLAY_CLIENT: a VNC viewer the gateway has authenticated and
+ *   authorized, as the fd of a connected stream (a socketpair end) on which
+ *   the monitor's VNC server speaks RFB from the first byte (ProtocolVersion).
+ *   VIEW: the viewer's keys, pointer and clipboard never reach the guest;
+ *   CONTROL: they do.  No answer on success; ERROR UNSUPPORTED (no display)
+ *   or INVALID_STATE (too many viewers) with the request's seq, the fd then
+ *   closed.  A DISPLAY_CLIENT without its fd is malformed (the receiver
+ *   treats it as a protocol error).
+ * DISPLAY_INFO: the VM has a display of this size; sent once after HELLO by
+ *   a monitor with a display (none: no display, and DISPLAY_CLIENT and
+ *   SCREENSHOT get ERROR UNSUPPORTED).
+ * SCREENSHOT: write a PNG of the screen into the fd (a regular file or a
+ *   memfd, written from offset 0 and truncated to the PNG's length; a pipe
+ *   or socket is refused, the monitor's loop must never wait on it).
+ *   Answered by SCREENSHOT_DONE with the PNG's length, or ERROR, with the
+ *   request's seq.
  * STATE: VM state changes, sent when they happen (and once after HELLO).
  *   cpu is the vCPU the reason concerns, with rip its instruction pointer;
  *   cpu == CTL_CPU_NONE when no vCPU is concerned, and rip must be 0 then
@@ -153,14 +171,23 @@ enum ctl_type {
 	CTL_T_BREAK = 0x14,
 	CTL_T_POWER = 0x20,
 	CTL_T_STATE = 0x21,
-	/* reserved, not implemented in version 1 */
 	CTL_T_DISPLAY_CLIENT = 0x30,
 	CTL_T_DISPLAY_INFO = 0x31,
+	CTL_T_SCREENSHOT = 0x32,
+	CTL_T_SCREENSHOT_DONE = 0x33,
+	/* reserved, not implemented in version 1 */
 	CTL_T_INPUT_KEY = 0x40,
 	CTL_T_INPUT_POINTER = 0x41,
 	CTL_T_STATS_REQUEST = 0x50,
 	CTL_T_STATS = 0x51,
 };
+
+enum ctl_display_rights {
+	CTL_DISPLAY_VIEW = 1,	 /* watch only */
+	CTL_DISPLAY_CONTROL = 2, /* watch, type and point */
+};
+
+#define CTL_DISPLAY_MAX 16384 /* DISPLAY_INFO width and height, pixels */
 
 enum ctl_role {
 	CTL_ROLE_GATEWAY = 1,
@@ -281,6 +308,15 @@ struct ctl_msg {
 			uint32_t cpu;
 			struct ctl_str detail;
 		} state;
+		struct {
+			enum ctl_display_rights rights;
+		} display_client;
+		struct {
+			uint32_t width, height;
+		} display_info;
+		struct {
+			uint64_t bytes;
+		} screenshot_done;
 	} u;
 };
 
@@ -373,6 +409,21 @@ int ctl_encode_power(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 int ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 		     enum ctl_vm_state state, enum ctl_reason reason,
 		     uint64_t rip, uint32_t cpu, const char *detail);
+
+int ctl_encode_display_client(uint8_t *buf, size_t cap, size_t *len,
+			      uint32_t seq, enum ctl_display_rights rights);
+int ctl_encode_display_info(uint8_t *buf, size_t cap, size_t *len,
+			    uint32_t seq, uint32_t width, uint32_t height);
+int ctl_encode_screenshot(uint8_t *buf, size_t cap, size_t *len, uint32_t seq);
+int ctl_encode_screenshot_done(uint8_t *buf, size_t cap, size_t *len,
+			       uint32_t seq, uint64_t bytes);
+
+/*
+ * True for the types that carry one fd (DISPLAY_CLIENT, SCREENSHOT): the
+ * receiver passes fd_out to ctl_recv() and, for these types only, requires
+ * an fd; for any other type a received fd is a protocol error.
+ */
+bool ctl_carries_fd(uint16_t type);
 
 /*
  * The permission table: true if a peer of role `sender` may send `type`.

@@ -6,9 +6,11 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssh-dev libvncserver-dev libevent-dev libssl-dev libyaml-dev
-	libcmocka-dev libseccomp-dev
+	libcmocka-dev libseccomp-dev libpng-dev libvncclient1
+	console-setup-linux
 	qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools
-	python3 python3-pytest python3-paramiko
+	python3 python3-pytest python3-paramiko python3-pil
+	gvncviewer vncsnapshot
 	openssh-client openssh-server ssh-audit asciinema
 )
 

@@ -1,6 +1,7 @@
 #include "acpi.h"
 #include "wire.h"
 
+#include "i8042.h"
 #include "mptable.h"
 #include "pmreg.h"
 #include "pvpanic.h"
@@ -336,7 +337,8 @@ write_dsdt(uint8_t *t, size_t cap)
 {
 	static const uint64_t s5[] = {5, 5, 0, 0}; /* SLP_TYPa, SLP_TYPb */
 	struct aml a = {.p = t, .cap = cap};
-	struct res com1 = {.len = 0}, panic = {.len = 0};
+	struct res com1 = {.len = 0}, panic = {.len = 0}, kbd = {.len = 0},
+		   mouse = {.len = 0};
 	size_t sb, dev;
 
 	if (cap < ACPI_HDR_LEN)
@@ -355,6 +357,27 @@ write_dsdt(uint8_t *t, size_t cap)
 	res_io(&com1, UART8250_COM1_BASE, 8);
 	res_irq(&com1, UART8250_COM1_IRQ);
 	aml_name_crs(&a, &com1);
+	aml_close(&a, dev);
+
+	/* The i8042's two ports, as a PC's firmware declares them: Linux's
+	 * i8042 driver takes its interrupts from these (a hardware-reduced
+	 * platform maps no ISA IRQ by itself). */
+	dev = aml_device(&a, "KBD");
+	aml_byte(&a, AML_NAME);
+	aml_name(&a, "_HID");
+	aml_eisaid(&a, "PNP0303");
+	res_io(&kbd, I8042_DATA_PORT, 1);
+	res_io(&kbd, I8042_CMD_PORT, 1);
+	res_irq(&kbd, I8042_KBD_IRQ);
+	aml_name_crs(&a, &kbd);
+	aml_close(&a, dev);
+
+	dev = aml_device(&a, "MOU");
+	aml_byte(&a, AML_NAME);
+	aml_name(&a, "_HID");
+	aml_eisaid(&a, "PNP0F13");
+	res_irq(&mouse, I8042_AUX_IRQ);
+	aml_name_crs(&a, &mouse);
 	aml_close(&a, dev);
 
 	dev = aml_device(&a, "PEVT");

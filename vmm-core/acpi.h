@@ -14,11 +14,14 @@
  *     PMREG_RESET_VALUE.  IAPC_BOOT_ARCH: an 8042 is present (our i8042),
  *     no VGA, no CMOS RTC.
  *   - DSDT: \_S5 (SLP_TYP 5, what pmreg.c takes for power-off); under
- *     \_SB: COM1 (PNP0501, ports 0x3f8-0x3ff, IRQ 4) and the pvpanic device
- *     (QEMU0001, port PVPANIC_PORT).  COM1 is declared because a
+ *     \_SB: COM1 (PNP0501, ports 0x3f8-0x3ff, IRQ 4), the i8042's
+ *     keyboard (KBD, PNP0303, ports 0x60 and 0x64, IRQ 1) and mouse (MOU,
+ *     PNP0F13, IRQ 12) and the pvpanic device (QEMU0001, port
+ *     PVPANIC_PORT).  COM1 and the i8042 are declared because a
  *     hardware-reduced platform has no legacy ISA IRQ map in Linux: the
- *     serial port gets its interrupt from this _CRS, not from a built-in
- *     list.
+ *     serial port and the i8042 driver get their interrupts from these
+ *     _CRS, not from a built-in list (without them Linux's i8042 probe
+ *     fails: request_irq(1) gives -EINVAL).
  *   - MADT: one enabled local APIC per vCPU (processor UID = APIC id =
  *     index), the IOAPIC at MPTABLE_IOAPIC_ADDR (id = ncpus, GSI base 0),
  *     NMI on LINT1 of every CPU, PCAT_COMPAT (the 8259 pair is there).

@@ -30,6 +30,35 @@
 #define ZP_CMD_LINE_PTR 0x228
 #define ZP_E820_TABLE 0x2d0
 
+/* Offsets in struct screen_info, at the start of the zero page. */
+#define SI_ORIG_VIDEO_ISVGA 0x0f
+#define SI_LFB_WIDTH 0x12
+#define SI_LFB_HEIGHT 0x14
+#define SI_LFB_DEPTH 0x16
+#define SI_LFB_BASE 0x18
+#define SI_LFB_SIZE 0x1c
+#define SI_LFB_LINELENGTH 0x24
+#define SI_RED_SIZE 0x26 /* then red_pos, green size/pos, blue, reserved */
+#define VIDEO_TYPE_VLFB 0x23
+
+void
+boot_screen_info(uint8_t *si, const struct boot_fb *fb)
+{
+	/* size, position of red, green, blue, unused: bytes B, G, R, X */
+	static const uint8_t layout[8] = { 8, 16, 8, 8, 8, 0, 8, 24 };
+
+	memset(si, 0, BOOT_SCREEN_INFO_LEN);
+	si[SI_ORIG_VIDEO_ISVGA] = VIDEO_TYPE_VLFB;
+	put16(si + SI_LFB_WIDTH, (uint16_t)fb->width);
+	put16(si + SI_LFB_HEIGHT, (uint16_t)fb->height);
+	put16(si + SI_LFB_DEPTH, 32);
+	put32(si + SI_LFB_BASE, (uint32_t)fb->base);
+	/* VESA counts the size in 64 KiB units */
+	put32(si + SI_LFB_SIZE, (uint32_t)((fb->size + 0xffff) >> 16));
+	put16(si + SI_LFB_LINELENGTH, (uint16_t)fb->stride);
+	memcpy(si + SI_RED_SIZE, layout, sizeof(layout));
+}
+
 struct e820 {
 	uint64_t addr, size;
 	uint32_t type;
@@ -188,6 +217,8 @@ prepare_bzimage(struct guestmem *gm, const struct boot_params_in *in,
 	zp[ZP_LOADFLAGS] |= 0x01 | 0x80; /* loaded high, heap usable */
 	put16(zp + ZP_HEAP_END_PTR, 0xfe00);
 	put16(zp + ZP_VID_MODE, 0xffff); /* "normal" */
+	if (in->fb != NULL)
+		boot_screen_info(zp, in->fb);
 	if (in->cmdline != NULL) {
 		put32(zp + ZP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE);
 		put32(zp + ZP_EXT_CMD_LINE_PTR, 0);

@@ -44,6 +44,13 @@ struct boot_entry {
 	uint64_t cr3;
 };
 
+/* The linear framebuffer, for Linux's screen_info (bzImage only). */
+struct boot_fb {
+	uint64_t base; /* guest-physical */
+	uint32_t width, height, stride;
+	uint64_t size; /* bytes */
+};
+
 struct boot_params_in {
 	const uint8_t *kernel;
 	size_t kernel_len;
@@ -52,7 +59,20 @@ struct boot_params_in {
 	size_t initrd_len;
 	const char *cmdline; /* may be NULL */
 	int ncpus;
+	const struct boot_fb *fb; /* NULL: no display */
 };
+
+#define BOOT_SCREEN_INFO_LEN 0x40
+
+/*
+ * Fills Linux's struct screen_info (the first BOOT_SCREEN_INFO_LEN bytes of
+ * the zero page) for FB: a VESA linear framebuffer (VIDEO_TYPE_VLFB), 32
+ * bpp XRGB.  Debian 12's kernel turns that into a "vesa-framebuffer"
+ * device, which vesafb drives (it is built without SYSFB_SIMPLEFB, which
+ * would make it simplefb's, and efifb needs VIDEO_TYPE_EFI, which is for
+ * EFI firmware: there is none here).
+ */
+void boot_screen_info(uint8_t *si, const struct boot_fb *fb);
 
 /*
  * Copies the kernel, initrd and boot structures into GM and fills OUT.

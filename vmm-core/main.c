@@ -7,6 +7,7 @@
 #include "guestmem.h"
 #include "logesc.h"
 #include "monitor.h"
+#include "vnc.h"
 #include "sandbox.h"
 #include "vm.h"
 
@@ -35,6 +36,9 @@ usage(FILE *f)
 		"                  [--console-buffer SIZE]\n"
 		"                  [--on-reboot restart|exit] [--ctl-fd FD "
 		"--name VM]\n"
+		"                  [--display WxH|none] [--vnc ADDR:PORT|unix:PATH]"
+		"\n"
+		"                  [--screenshot PATH] [--vnc-damage log|full]\n"
 		"                  [--no-sandbox]\n"
 		"\n"
 		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
@@ -52,6 +56,16 @@ usage(FILE *f)
 		"  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
 		"                  replaces the stdio console\n"
 		"  --name VM       the VM's name, checked against the gateway's\n"
+		"  --display WxH   the framebuffer's size (default 1024x768), "
+		"or none\n"
+		"  --vnc WHERE     serve the display to VNC viewers on a loopback\n"
+		"                  address (127.0.0.1:5900, [::1]:5900) or a UNIX\n"
+		"                  socket (unix:PATH); no authentication: for\n"
+		"                  debugging, vmgated serves the network (repeatable)\n"
+		"  --screenshot PATH  write a PNG of the screen to PATH on SIGUSR1\n"
+		"  --vnc-damage M  log (default): send what the guest changed\n"
+		"                  (dirty log); full: the whole screen every frame,\n"
+		"                  as kvmtool does (benchmarks and debugging only)\n"
 		"  --no-sandbox    debugging only: run without the sandbox\n"
 		"                  (README: \"The monitor's sandbox\")\n"
 		"\n"
@@ -145,14 +159,24 @@ main(int argc, char **argv)
 		{ "ctl-fd", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "console-buffer", required_argument, NULL, 'b' },
+		{ "display", required_argument, NULL, 'd' },
+		{ "vnc", required_argument, NULL, 'v' },
+		{ "screenshot", required_argument, NULL, 's' },
 		{ "no-sandbox", no_argument, NULL, 'S' },
+		{ "vnc-damage", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vm_config cfg = { .mem = 64ULL << 20, .ncpus = 1,
-				 .console_buffer = CONSOLE_CAP_DEFAULT };
+	struct vm_config cfg = { .mem = 64ULL << 20,
+				 .ncpus = 1,
+				 .console_buffer = CONSOLE_CAP_DEFAULT,
+				 .display_w = DISPLAY_DEFAULT_W,
+				 .display_h = DISPLAY_DEFAULT_H };
+	const char *vnc_spec[VNC_MAX_LISTEN];
+	int nvnc = 0;
 	struct monitor_options mopt = { .restart_on_reboot = 1, .stdio = 1,
-					.ctl_fd = -1, .name = "vm" };
+					.ctl_fd = -1, .name = "vm",
+					.screenshot_fd = -1 };
 	const char *initrd_path = NULL;
 	char err[512];
 	struct vm vm;
@@ -233,8 +257,42 @@ main(int argc, char **argv)
 			cfg.console_buffer = (size_t)v;
 			break;
 		}
+		case 'd':
+			if (strcmp(optarg, "none") == 0) {
+				cfg.display_w = cfg.display_h = 0;
+			} else if (display_parse_size(optarg, &cfg.display_w,
+						      &cfg.display_h, err,
+						      sizeof(err)) != 0) {
+				fprintf(stderr, "vmgate-vmm: --display %s\n",
+					err);
+				return MONITOR_EXIT_USAGE;
+			}
+			break;
+		case 'v':
+			if (nvnc == VNC_MAX_LISTEN) {
+				fprintf(stderr, "vmgate-vmm: --vnc: at most %d\n",
+					VNC_MAX_LISTEN);
+				return MONITOR_EXIT_USAGE;
+			}
+			vnc_spec[nvnc++] = optarg;
+			break;
+		case 's':
+			mopt.screenshot = optarg;
+			break;
 		case 'S':
 			sandbox = 0;
+			break;
+		case 'D':
+			if (strcmp(optarg, "log") == 0) {
+				mopt.vnc_damage_full = 0;
+			} else if (strcmp(optarg, "full") == 0) {
+				mopt.vnc_damage_full = 1;
+			} else {
+				fprintf(stderr, "vmgate-vmm: --vnc-damage %s: "
+						"want log or full\n",
+					optarg);
+				return MONITOR_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -280,21 +338,34 @@ main(int argc, char **argv)
 		return MONITOR_EXIT_ERROR;
 	}
 
-	/* The sandbox goes on once the VM is set up and before its first
-	 * vCPU runs: nothing is opened by path after this (sandbox.h). */
+	if ((nvnc > 0 || mopt.screenshot != NULL) && cfg.display_w == 0) {
+		fprintf(stderr, "vmgate-vmm: --vnc and --screenshot need a "
+				"display (--display none was given)\n");
+		return MONITOR_EXIT_USAGE;
+	}
+
+	/* The sandbox goes on once the VM and what serves its display are
+	 * set up (listening sockets, the screenshot file) and before its
+	 * first vCPU runs: nothing is opened by path after this
+	 * (sandbox.h). */
 	if (vm_create(&vm, &cfg, err, sizeof(err)) != 0 ||
+	    monitor_display(&vm, &mopt, vnc_spec, nvnc, err, sizeof(err)) !=
+		0 ||
 	    (sandbox && sandbox_enter(err, sizeof(err)) != 0)) {
 		print_error(err);
+		vnc_destroy(mopt.vnc);
 		vm_destroy(&vm);
 		return MONITOR_EXIT_ERROR;
 	}
 	sandbox_test_hook(mopt.name);
 	if (vm_start(&vm, err, sizeof(err)) != 0) {
 		print_error(err);
+		vnc_destroy(mopt.vnc);
 		vm_destroy(&vm);
 		return MONITOR_EXIT_ERROR;
 	}
 	status = monitor_run(&vm, &mopt);
+	vnc_destroy(mopt.vnc);
 	vm_destroy(&vm);
 	return status;
 }

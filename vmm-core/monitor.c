@@ -1,4 +1,7 @@
 #include "monitor.h"
+#include "errmsg.h"
+#include "shot.h"
+#include "vnc.h"
 
 #include "ctl.h"
 #include "logesc.h"
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -462,8 +466,66 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 			     m->opt->name) != 0)
 		return;
 	ctl_put(m, len);
+	if (m->vm->has_display &&
+	    ctl_encode_display_info(m->pkt, sizeof(m->pkt), &len, 0,
+				    m->vm->display.width,
+				    m->vm->display.height) == 0)
+		ctl_put(m, len);
 	ctl_send_state(m, 0, m->vm->state, VM_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
+}
+
+static void
+ctl_refuse(struct mon *m, uint32_t seq, enum ctl_errcode code,
+	   const char *why)
+{
+	size_t len;
+
+	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq, code, why) ==
+	    0)
+		ctl_put(m, len);
+}
+
+/* A viewer the gateway authorized: the VNC server takes the stream. */
+static void
+ctl_display_client(struct mon *m, const struct ctl_msg *msg, int fd)
+{
+	if (m->opt->vnc == NULL) {
+		close(fd);
+		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
+		return;
+	}
+	if (vnc_adopt(m->opt->vnc, fd,
+		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL) !=
+	    0)
+		ctl_refuse(m, msg->seq, CTL_ERR_INVALID_STATE,
+			   "too many viewers");
+}
+
+/* A PNG into the file the gateway passed: never a pipe or socket, whose
+ * reader could keep this loop waiting. */
+static void
+ctl_screenshot(struct mon *m, const struct ctl_msg *msg, int fd)
+{
+	char err[200];
+	struct stat st;
+	size_t len;
+
+	if (!m->vm->has_display) {
+		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL,
+			   "screenshot: not a regular file");
+	} else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+		   shot_write_fd(&m->vm->display, fd, err, sizeof(err)) != 0 ||
+		   fstat(fd, &st) != 0 || st.st_size <= 0) {
+		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL, "screenshot failed");
+	} else if (ctl_encode_screenshot_done(m->pkt, sizeof(m->pkt), &len,
+					      msg->seq,
+					      (uint64_t)st.st_size) == 0) {
+		ctl_put(m, len);
+	}
+	close(fd);
 }
 
 static void
@@ -471,9 +533,9 @@ ctl_read(struct mon *m)
 {
 	struct ctl_msg msg;
 	size_t len;
-	int r;
+	int r, fd = -1;
 
-	r = ctl_recv(m->opt->ctl_fd, m->pkt, sizeof(m->pkt), &len, NULL);
+	r = ctl_recv(m->opt->ctl_fd, m->pkt, sizeof(m->pkt), &len, &fd);
 	if (r == CTL_E_AGAIN)
 		return;
 	if (r == CTL_E_EOF) {
@@ -482,11 +544,21 @@ ctl_read(struct mon *m)
 	}
 	if (r == 0)
 		r = ctl_decode(m->pkt, len, &msg);
+	/* An fd comes with the messages that carry one, and only then. */
+	if (r == 0 && ctl_carries_fd(msg.type) != (fd >= 0))
+		r = fd >= 0 ? CTL_E_UNEXPECTED_FD : CTL_E_SHORT;
 	if (r != 0) {
+		if (fd >= 0)
+			close(fd);
 		ctl_fail(m, r == CTL_E_VERSION ? CTL_ERR_VERSION
 					       : CTL_ERR_PROTOCOL,
 			 ctl_strerror(r));
 		return;
+	}
+	if (fd >= 0 && (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type) ||
+			!m->ctl_hello)) {
+		close(fd);
+		fd = -1;
 	}
 	if (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type)) {
 		ctl_fail(m, CTL_ERR_NOT_PERMITTED, "message not permitted");
@@ -523,6 +595,12 @@ ctl_read(struct mon *m)
 		break;
 	case CTL_T_POWER:
 		ctl_power(m, msg.seq, msg.u.power.action);
+		break;
+	case CTL_T_DISPLAY_CLIENT:
+		ctl_display_client(m, &msg, fd);
+		break;
+	case CTL_T_SCREENSHOT:
+		ctl_screenshot(m, &msg, fd);
 		break;
 	default:
 		ctl_fail(m, CTL_ERR_PROTOCOL, "unexpected message");
@@ -615,12 +693,86 @@ handle_signal(struct mon *m)
 
 	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR1) {
+		char err[300];
+		int fd = m->opt->screenshot_fd;
+		struct stat st;
+		if (fd < 0 || !m->vm->has_display)
+			note(m, "SIGUSR1: no --screenshot PATH to write to");
+		else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+			 shot_write_fd(&m->vm->display, fd, err, sizeof(err)) !=
+			     0 ||
+			 fstat(fd, &st) != 0)
+			note(m, "screenshot %s: failed", m->opt->screenshot);
+		else
+			note(m, "screenshot %s: %lld bytes", m->opt->screenshot,
+			     (long long)st.st_size);
+		return; /* the guest goes on */
+	}
 	if (si.ssi_signo == SIGUSR2) {
 		vm_dump(m->vm); /* the guest goes on */
 		return;
 	}
 	note(m, "stopped by signal %u", si.ssi_signo);
 	m->exit_status = MONITOR_EXIT_STOPPED;
+}
+
+/* A viewer's key goes to the PS/2 keyboard as the same key. */
+static void
+vnc_key(void *opaque, uint32_t keysym, bool down)
+{
+	struct vm *vm = opaque;
+
+	i8042_key(&vm->i8042, keysym, down);
+}
+
+/*
+ * VNC's pointer is absolute, with a button mask: bits 0-2 left, middle,
+ * right (as I8042_BUTTON_*), bits 3 and 4 the wheel's up and down notches,
+ * each a press and a release.  The PS/2 mouse reports motion: the
+ * difference from where it last told the guest the pointer was.
+ */
+static void
+vnc_pointer(void *opaque, int x, int y, unsigned buttons)
+{
+	struct vm *vm = opaque;
+	unsigned pressed = buttons & ~vm->vnc_buttons;
+	int dz = ((pressed >> 4) & 1) - ((pressed >> 3) & 1);
+
+	vm->vnc_buttons = buttons;
+	i8042_pointer_abs(&vm->i8042, &vm->vnc_pointer, x, y, dz,
+			  buttons & (I8042_BUTTON_LEFT | I8042_BUTTON_MIDDLE |
+				     I8042_BUTTON_RIGHT));
+}
+
+static const struct vnc_input_ops vnc_input = {
+	.key = vnc_key,
+	.pointer = vnc_pointer,
+};
+
+int
+monitor_display(struct vm *vm, struct monitor_options *opt,
+		const char *const *spec, int nspec, char *err, size_t errlen)
+{
+	if (!vm->has_display)
+		return 0;
+	if (opt->screenshot != NULL) {
+		opt->screenshot_fd =
+		    open(opt->screenshot,
+			 O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (opt->screenshot_fd < 0)
+			return errmsg(err, errlen, "--screenshot %s: %s",
+				      opt->screenshot, strerror(errno));
+	}
+	opt->vnc = vnc_create(vm, opt->name, &vnc_input, vm, err, errlen);
+	if (opt->vnc == NULL)
+		return -1;
+	if (opt->vnc_damage_full)
+		vnc_damage_full(opt->vnc);
+	for (int i = 0; i < nspec; i++)
+		if (vnc_listen(opt->vnc, spec[i], err, errlen) != 0)
+			return -1;
+	return 0;
 }
 
 int
@@ -635,6 +787,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -651,8 +804,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	}
 
 	while (m.exit_status < 0) {
-		struct pollfd p[6];
-		int np = 0, i_in = -1, i_ctl = -1;
+		struct pollfd p[6 + VNC_MAX_POLLFDS];
+		int np = 0, i_in = -1, i_ctl = -1, i_vnc;
 
 		p[np++] = (struct pollfd){ vm->event_fd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ m.sig_fd, POLLIN, 0 };
@@ -677,6 +830,13 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
 		}
 		int timeout = m.hot ? COALESCE_MS : -1;
+		i_vnc = np;
+		if (opt->vnc != NULL) {
+			np += (int)vnc_poll(opt->vnc, p + np);
+			int t = vnc_timeout(opt->vnc);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
 		if (m.start_at > 0) {
 			int64_t left = m.start_at - now_ms();
 			if (left < 0)
@@ -709,6 +869,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			ctl_read(&m);
 		if (i_in >= 0 && p[i_in].revents)
 			read_input(&m);
+		if (opt->vnc != NULL)
+			vnc_service(opt->vnc, p + i_vnc, (size_t)(np - i_vnc));
 		size_t moved;
 		if (opt->stdio) {
 			moved = take_output(&m);

@@ -6,11 +6,12 @@
 #define SLP_TYP(v) (((v) >> 2) & 7)
 
 static void
-pmreg_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
-	 bool is_write)
+pmreg_io(struct bus_device *dev, uint64_t base, uint64_t addr, uint8_t *data,
+	 uint32_t len, bool is_write)
 {
 	struct pmreg *p = (struct pmreg *)dev;
 
+	(void)base;
 	if (!is_write) {
 		memset(data, 0, len);
 		return;
@@ -23,13 +24,16 @@ pmreg_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
 		p->event(p->opaque, PMREG_RESET);
 }
 
+/* No state of its own: nothing to reset or free. */
+static const struct bus_device_ops pmreg_dev_ops = {.access = pmreg_io};
+
 void
 pmreg_init(struct pmreg *p, void (*event)(void *, enum pmreg_event),
 	   void *opaque)
 {
 	memset(p, 0, sizeof(*p));
 	p->dev.name = "pmreg";
-	p->dev.handler = pmreg_io;
+	p->dev.ops = &pmreg_dev_ops;
 	p->event = event;
 	p->opaque = opaque;
 }

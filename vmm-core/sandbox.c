@@ -38,6 +38,18 @@ void __lsan_do_leak_check(void);
  * arguments matter get rules below instead.
  */
 static const int plain_calls[] = {
+    /* The display: vnc.c with libvncserver, screenshots (monitor.c). */
+    SCMP_SYS(select),	    /* libvncserver waits on its viewers */
+    SCMP_SYS(pselect6),	    /* ... with the C library's select() */
+    SCMP_SYS(accept4),	    /* a viewer on a --vnc listener */
+    SCMP_SYS(setsockopt),   /* a viewer's send buffer, TCP_NODELAY */
+    SCMP_SYS(getpeername),  /* libvncserver names each viewer */
+    SCMP_SYS(recvfrom),	    /* libvncserver's MSG_PEEK reads */
+    SCMP_SYS(shutdown),	    /* libvncserver dropping a viewer */
+    SCMP_SYS(ftruncate),    /* a screenshot replaces a file's contents */
+    SCMP_SYS(lseek),	    /* ... from its start */
+    SCMP_SYS(fstat),	    /* ... and checks what the gateway passed */
+    SCMP_SYS(gettimeofday), /* libvncserver's clock, if not the vDSO's */
     SCMP_SYS(read),
     SCMP_SYS(write),
     SCMP_SYS(close), /* vCPU and VM fds on a reset */
@@ -89,6 +101,7 @@ static const unsigned long ioctl_requests[] = {
     KVM_SET_FPU,
     KVM_IRQ_LINE,
     KVM_CHECK_EXTENSION,
+    KVM_GET_DIRTY_LOG, /* the display: what the guest drew since */
     TCGETS,
     TCSETS,
     TCSETSW,
@@ -122,6 +135,9 @@ static const struct rule arg_rules[] = {
     /* Threads (vCPUs after a reset), never a new process (see clone3). */
     {SCMP_SYS(clone),
      ARG_MASKED(0, CLONE_THREAD | CLONE_VM, CLONE_THREAD | CLONE_VM),
+     SCMP_ACT_ALLOW},
+    /* fstat() in the C library; with AT_EMPTY_PATH it names no path. */
+    {SCMP_SYS(newfstatat), ARG_MASKED(3, AT_EMPTY_PATH, AT_EMPTY_PATH),
      SCMP_ACT_ALLOW},
     /* A reset zeroes guest RAM by punching the whole memfd. */
     {SCMP_SYS(fallocate), ARG_EQ(1, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),

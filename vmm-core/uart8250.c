@@ -101,7 +101,7 @@ update_irq(struct uart8250 *u)
 
 	if (level != u->irq_level) {
 		u->irq_level = level;
-		u->ops->irq(u->opaque, level);
+		bus_irq(&u->dev, u->irq_line, level);
 	}
 }
 
@@ -199,8 +199,10 @@ reg_write(struct uart8250 *u, unsigned reg, uint8_t v)
 		if (u->mcr & MCR_LOOP)
 			rx_push(u, v);
 		else
-			u->ops->tx(u->opaque, v); /* a full backend counts a loss */
-		/* The byte left at once: THR is empty again if there is room. */
+			u->ops->tx(u->opaque,
+				   v); /* a full backend counts a loss */
+		/* The byte left at once: THR is empty again if there is room.
+		 */
 		u->thri_pending = 1;
 		break;
 	case R_IER:
@@ -217,7 +219,8 @@ reg_write(struct uart8250 *u, unsigned reg, uint8_t v)
 		/* The 64-byte mode bit keeps its value unless DLAB is set,
 		 * which is how Linux tells a 16750 from a 16550A. */
 		if (!(u->lcr & LCR_DLAB))
-			v = (uint8_t)((v & ~FCR_FIFO64) | (u->fcr & FCR_FIFO64));
+			v = (uint8_t)((v & ~FCR_FIFO64) |
+				      (u->fcr & FCR_FIFO64));
 		u->fcr = v & (FCR_ENABLE | FCR_TRIGGER | FCR_FIFO64);
 		if (!(u->fcr & FCR_ENABLE))
 			u->fcr = 0;
@@ -240,11 +243,12 @@ reg_write(struct uart8250 *u, unsigned reg, uint8_t v)
 }
 
 static void
-uart_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
-	bool is_write)
+uart_io(struct bus_device *dev, uint64_t base, uint64_t addr, uint8_t *data,
+	uint32_t len, bool is_write)
 {
 	struct uart8250 *u = (struct uart8250 *)dev;
 
+	(void)base;
 	pthread_mutex_lock(&u->lock);
 	/* Wider accesses are treated byte by byte, as the ISA bus would. */
 	for (uint32_t i = 0; i < len; i++) {
@@ -258,13 +262,31 @@ uart_io(struct bus_device *dev, uint64_t addr, uint8_t *data, uint32_t len,
 	pthread_mutex_unlock(&u->lock);
 }
 
+static void
+uart_dev_reset(struct bus_device *dev)
+{
+	uart8250_reset((struct uart8250 *)dev);
+}
+
+static void
+uart_dev_destroy(struct bus_device *dev)
+{
+	pthread_mutex_destroy(&((struct uart8250 *)dev)->lock);
+}
+
+static const struct bus_device_ops uart_dev_ops = {
+    .access = uart_io,
+    .reset = uart_dev_reset,
+    .destroy = uart_dev_destroy,
+};
+
 void
-uart8250_init(struct uart8250 *u, const struct uart8250_ops *ops,
-	      void *opaque)
+uart8250_init(struct uart8250 *u, const struct uart8250_ops *ops, void *opaque)
 {
 	memset(u, 0, sizeof(*u));
 	u->dev.name = "uart8250";
-	u->dev.handler = uart_io;
+	u->dev.ops = &uart_dev_ops;
+	u->irq_line = UART8250_COM1_IRQ;
 	u->ops = ops;
 	u->opaque = opaque;
 	pthread_mutex_init(&u->lock, NULL);
@@ -281,12 +303,6 @@ uart8250_reset(struct uart8250 *u)
 	u->thri_pending = u->bi_seen = u->overrun = 0;
 	u->irq_level = 0; /* the new irqchip starts with the line low */
 	pthread_mutex_unlock(&u->lock);
-}
-
-void
-uart8250_destroy(struct uart8250 *u)
-{
-	pthread_mutex_destroy(&u->lock);
 }
 
 size_t

@@ -9,12 +9,17 @@
  *
  * The UART knows nothing of where bytes go: the owner supplies the ops.
  * Transmit flow control is real: LSR.THRE is set only while the backend has
- * room for a full FIFO (1, 16 or 64 bytes, by the FIFO mode), so a guest that polls THRE, as Linux and
- * the demo guest do, waits for a slow reader instead of losing output; the
- * backend decides what happens if a reader stalls for good (console.h).
+ * room for a full FIFO (1, 16 or 64 bytes, by the FIFO mode), so a guest that
+ * polls THRE, as Linux and the demo guest do, waits for a slow reader instead
+ * of losing output; the backend decides what happens if a reader stalls for
+ * good (console.h).
  *
- * Thread safety: every entry point takes the UART's lock.  ops->tx and
- * ops->irq are called with it held; they must not call back into the UART.
+ * Its interrupt is line UART8250_COM1_IRQ of the bus it is registered on
+ * (or irq_line, if the owner sets another before the guest runs).
+ *
+ * Thread safety: every entry point takes the UART's lock.  ops->tx and the
+ * bus's interrupt callback are called with it held; they must not call back
+ * into the UART.
  */
 #ifndef VMGATE_UART8250_H
 #define VMGATE_UART8250_H
@@ -32,8 +37,6 @@
 #define UART8250_RXQ 4096 /* bytes queued for the guest beyond the FIFO */
 
 struct uart8250_ops {
-	/* Raise (1) or lower (0) the interrupt line. */
-	void (*irq)(void *opaque, int level);
 	/* Bytes the backend can take now. */
 	size_t (*tx_room)(void *opaque);
 	/* Hand one transmitted byte to the backend. */
@@ -53,6 +56,7 @@ struct uart8250 {
 	int bi_seen;	  /* LSR.BI for the head entry already reported */
 	int overrun;
 	int irq_level;
+	int irq_line;
 
 	/* Receive queue: low byte data, bit 8 marks a break character. */
 	uint16_t rxq[UART8250_RXQ];
@@ -61,9 +65,8 @@ struct uart8250 {
 
 void uart8250_init(struct uart8250 *u, const struct uart8250_ops *ops,
 		   void *opaque);
-void uart8250_destroy(struct uart8250 *u);
-
-/* Hardware reset: registers to power-on values; queued input is kept. */
+/* Hardware reset (also the bus device's reset): registers to power-on
+ * values; queued input is kept. */
 void uart8250_reset(struct uart8250 *u);
 
 /* Returns the bytes of BUF queued for the guest (the rest must wait). */

@@ -139,11 +139,12 @@ vm_take_event(struct vm *vm, struct vm_event *ev)
 
 /* Device callbacks. */
 
+/* The bus's interrupt line: the in-kernel irqchip (PIC and IOAPIC). */
 static void
-uart_irq(void *opaque, int level)
+vm_irq(void *opaque, int line, int level)
 {
 	struct vm *vm = opaque;
-	struct kvm_irq_level irq = { .irq = UART8250_COM1_IRQ, .level = level };
+	struct kvm_irq_level irq = { .irq = (uint32_t)line, .level = level };
 
 	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
@@ -169,7 +170,6 @@ uart_rx_space(void *opaque)
 }
 
 static const struct uart8250_ops uart_ops = {
-	.irq = uart_irq,
 	.tx_room = uart_tx_room,
 	.tx = uart_tx,
 	.rx_space = uart_rx_space,
@@ -514,17 +514,26 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 		return errmsg(err, errlen, "--console-buffer: %s",
 			      r == -EINVAL ? "must be 4K to 64M"
 					   : strerror(-r));
+	bus_init(&vm->bus, vm_irq, vm);
 	uart8250_init(&vm->uart, &uart_ops, vm);
 	i8042_init(&vm->i8042, i8042_reset, vm);
 	pmreg_init(&vm->pmreg, pm_event, vm);
 	pvpanic_init(&vm->pvpanic, panic_event, vm);
 	if (bus_register(&vm->bus, BUS_PIO, UART8250_COM1_BASE, 8,
 			 &vm->uart.dev) != 0 ||
-	    bus_register(&vm->bus, BUS_PIO, 0x60, 5, &vm->i8042.dev) != 0 ||
+	    i8042_register(&vm->i8042, &vm->bus) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0 ||
 	    bus_register(&vm->bus, BUS_PIO, PVPANIC_PORT, 1,
 			 &vm->pvpanic.dev) != 0)
 		return errmsg(err, errlen, "device ports overlap");
+	if (vm->has_display) {
+		struct display *d = &vm->display;
+		dispi_init(&vm->dispi, (uint16_t)d->width, (uint16_t)d->height,
+			   (uint16_t)(d->stride / 4));
+		if (bus_register(&vm->bus, BUS_PIO, DISPI_INDEX_PORT, 2,
+				 &vm->dispi.dev) != 0)
+			return errmsg(err, errlen, "device ports overlap");
+	}
 	return 0;
 }
 
@@ -559,24 +568,22 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 		return errmsg(err, errlen, "KVM_CREATE_PIT2: %s",
 			      strerror(errno));
 
-	struct kvm_userspace_memory_region slot = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.low_end,
-		.userspace_addr = (uintptr_t)vm->mem.host,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
-		return errmsg(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-			      strerror(errno));
-	if (vm->mem.size > vm->mem.low_end) {
-		slot.slot = 1;
-		slot.guest_phys_addr = GUESTMEM_HIGH_START;
-		slot.memory_size = vm->mem.size - vm->mem.low_end;
-		slot.userspace_addr = (uintptr_t)(vm->mem.host + vm->mem.low_end);
+	for (int i = 0; i < vm->slots.n; i++) {
+		const struct memslot *m = &vm->slots.s[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = (uint32_t)i,
+			.guest_phys_addr = m->gpa,
+			.memory_size = m->size,
+			.userspace_addr = (uintptr_t)m->host,
+		};
+		if (m->flags & MEMSLOT_DIRTY_LOG)
+			slot.flags |= KVM_MEM_LOG_DIRTY_PAGES;
+		if (m->flags & MEMSLOT_READONLY)
+			slot.flags |= KVM_MEM_READONLY;
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
 			return errmsg(err, errlen,
-				      "KVM_SET_USER_MEMORY_REGION: %s",
-				      strerror(errno));
+				      "KVM_SET_USER_MEMORY_REGION (%s): %s",
+				      m->name, strerror(errno));
 	}
 	return 0;
 }
@@ -627,6 +634,28 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 		return errmsg(err, errlen, "guest memory (%llu MiB): %s",
 			      (unsigned long long)(cfg->mem >> 20),
 			      strerror(-r));
+	if (memslot_add(&vm->slots, "RAM", 0, vm->mem.low_end, vm->mem.host, 0,
+			err, errlen) < 0)
+		return -1;
+	if (vm->mem.size > vm->mem.low_end &&
+	    memslot_add(&vm->slots, "RAM above 4G", GUESTMEM_HIGH_START,
+			vm->mem.size - vm->mem.low_end,
+			vm->mem.host + vm->mem.low_end, 0, err, errlen) < 0)
+		return -1;
+	if (cfg->display_w != 0) {
+		if ((r = display_create(&vm->display, cfg->display_w,
+					cfg->display_h)) != 0)
+			return errmsg(err, errlen, "display %ux%u: %s",
+				      cfg->display_w, cfg->display_h,
+				      strerror(-r));
+		vm->has_display = 1;
+		vm->fb_slot = memslot_add(&vm->slots, "framebuffer",
+					  DISPI_LFB_ADDR, vm->display.size,
+					  vm->display.fb, MEMSLOT_DIRTY_LOG, err,
+					  errlen);
+		if (vm->fb_slot < 0)
+			return -1;
+	}
 	if ((vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    (vm->rx_space_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
@@ -665,11 +694,25 @@ int
 vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	struct boot_entry be;
+	struct boot_fb fb = {
+		.base = DISPI_LFB_ADDR,
+		.width = vm->display.width,
+		.height = vm->display.height,
+		.stride = vm->display.stride,
+		.size = vm->display.size,
+	};
 	int r;
 
 	if (create_kvm_vm(vm, err, errlen) != 0)
 		goto fail;
-	uart8250_reset(&vm->uart);
+	bus_reset(&vm->bus); /* a reset looks like a cold boot to devices too */
+	if (vm->has_display) {
+		display_clear(&vm->display);
+		vm->display_gen++;
+	}
+	/* the guest's mouse driver starts over: VNC's next position is a
+	 * new origin, not a jump */
+	vm->vnc_pointer = (struct i8042_abs){ 0 };
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
 		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;
@@ -682,6 +725,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		.initrd_len = vm->cfg.initrd_len,
 		.cmdline = vm->cfg.cmdline,
 		.ncpus = vm->cfg.ncpus,
+		.fb = vm->has_display ? &fb : NULL,
 	};
 	char why[200];
 	if (boot_prepare(&vm->mem, &in, &be, why, sizeof(why)) != 0) {
@@ -792,15 +836,32 @@ vm_resume(struct vm *vm)
 	vm->state = VM_STATE_RUNNING;
 }
 
+int
+vm_display_dirty(struct vm *vm, uint64_t *bitmap)
+{
+	size_t words;
+
+	if (!vm->has_display)
+		return -1;
+	words = (display_pages(&vm->display) + 63) / 64;
+	struct kvm_dirty_log log = { .slot = (uint32_t)vm->fb_slot,
+				     .dirty_bitmap = bitmap };
+	if (vm->vm_fd < 0 || ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) != 0) {
+		memset(bitmap, 0xff, words * 8);
+		return -1;
+	}
+	return 0;
+}
+
 void
 vm_destroy(struct vm *vm)
 {
 	vm_stop(vm);
-	if (vm->console.ring != NULL) {
-		uart8250_destroy(&vm->uart);
-		i8042_destroy(&vm->i8042);
+	bus_destroy(&vm->bus);
+	if (vm->has_display)
+		display_destroy(&vm->display);
+	if (vm->console.ring != NULL)
 		console_destroy(&vm->console);
-	}
 	guestmem_destroy(&vm->mem);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);

@@ -20,9 +20,12 @@
 #include "boot.h"
 #include "bus.h"
 #include "console.h"
+#include "dispi.h"
+#include "display.h"
 #include "guestmem.h"
 #include "i8042.h"
 #include "loader.h"
+#include "memslot.h"
 #include "pmreg.h"
 #include "pvpanic.h"
 #include "uart8250.h"
@@ -72,6 +75,7 @@ struct vm_config {
 	size_t initrd_len;
 	const char *cmdline; /* may be NULL */
 	size_t console_buffer; /* guest output kept for a slow reader */
+	uint32_t display_w, display_h; /* 0: no display */
 };
 
 struct vm;
@@ -94,12 +98,20 @@ struct vm {
 	int tsc_deadline; /* KVM emulates the TSC-deadline timer */
 	size_t run_size;
 	struct guestmem mem;
-	struct bus bus;
+	struct memslot_table slots; /* given to every fresh KVM VM */
+	struct bus bus;		    /* every device below, reset on reboot */
 	struct console console;
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct pmreg pmreg;
 	struct pvpanic pvpanic;
+	struct dispi dispi;
+	struct display display; /* valid if has_display */
+	int has_display;
+	int fb_slot;		  /* its memslot */
+	unsigned display_gen;	  /* bumped when a start blanks the screen */
+	struct i8042_abs vnc_pointer; /* VNC's pointer as the mouse has it */
+	unsigned vnc_buttons;	      /* VNC's button mask last seen */
 	struct vm_vcpu vcpu[VM_MAX_CPUS];
 
 	atomic_int stopping;	/* vCPUs must leave KVM_RUN and exit */
@@ -140,6 +152,14 @@ void vm_resume(struct vm *vm);
 
 /* Takes the pending terminal event, if any.  Returns 1 if there was one. */
 int vm_take_event(struct vm *vm, struct vm_event *ev);
+
+/*
+ * The framebuffer's pages written since the last call (display_pages()
+ * bits), from KVM's dirty log.  Owner's thread.  Returns 0, or -1 if there
+ * is no display or no running KVM VM (BITMAP is then all ones, so the
+ * caller re-checks everything).
+ */
+int vm_display_dirty(struct vm *vm, uint64_t *bitmap);
 
 const char *vm_state_name(enum vm_state s);
 const char *vm_reason_name(enum vm_reason r);

@@ -116,6 +116,7 @@ test_full(void **state)
 			   "    autostart: true\n"
 			   "    on_crash: restart\n"
 			   "    scrollback: 64K\n"
+			   "    display: 1280x720\n"
 			   "  db.2_x-y:\n"
 			   "    kernel: images/bzImage\n"
 			   "    initrd: /boot/initrd.img\n"
@@ -124,6 +125,7 @@ test_full(void **state)
 			   "    autostart: False\n"
 			   "    on_crash: stop\n"
 			   "    scrollback: 16M\n"
+			   "    display: none\n"
 			   "  empty:\n"
 			   "  braces: {}\n";
 	const struct config_vm *vm;
@@ -151,6 +153,8 @@ test_full(void **state)
 	assert_true(vm->autostart);
 	assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_RESTART);
 	assert_int_equal(vm->scrollback, 64 << 10);
+	assert_int_equal(vm->display_w, 1280);
+	assert_int_equal(vm->display_h, 720);
 	assert_int_equal(vm->line, 6);
 	assert_int_equal(vm->col, 3);
 
@@ -165,6 +169,8 @@ test_full(void **state)
 	assert_false(vm->autostart);
 	assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_STOP);
 	assert_int_equal(vm->scrollback, 16 << 20);
+	assert_int_equal(vm->display_w, 0);
+	assert_int_equal(vm->display_h, 0);
 
 	/* null and {} give every default */
 	for (size_t i = 2; i < 4; i++) {
@@ -176,6 +182,8 @@ test_full(void **state)
 		assert_true(vm->autostart);
 		assert_int_equal(vm->on_crash, CONFIG_ON_CRASH_RESTART);
 		assert_int_equal(vm->scrollback, CONFIG_DEFAULT_SCROLLBACK);
+		assert_int_equal(vm->display_w, 1024);
+		assert_int_equal(vm->display_h, 768);
 	}
 	assert_null(config_find_vm(cfg, "nope"));
 	config_free(cfg);
@@ -304,6 +312,22 @@ test_sizes(void **state)
 	    {"cpus", "-1", 0},
 	    {"cpus", "1.0", 0},
 	    {"cpus", "\"2\"", 0},
+	    /* display: the width is what the table checks */
+	    {"display", "640x480", 640},
+	    {"display", "4096x2160", 4096},
+	    {"display", "64x64", 64},
+	    {"display", "4097x768", 0},
+	    {"display", "1024x2161", 0},
+	    {"display", "63x768", 0},
+	    {"display", "1024", 0},
+	    {"display", "1024x", 0},
+	    {"display", "x768", 0},
+	    {"display", "01024x768", 0},
+	    {"display", "1024X768", 0},
+	    {"display", "1024x768x", 0},
+	    {"display", "-1x768", 0},
+	    {"display", "[1024, 768]", 0},
+	    {"display", "\"1024x768\\0\"", 0},
 	};
 
 	(void)state;
@@ -329,6 +353,8 @@ test_sizes(void **state)
 				  ? cfg->vms[0].memory
 			      : strcmp(cases[i].key, "cpus") == 0
 				  ? cfg->vms[0].cpus
+			      : strcmp(cases[i].key, "display") == 0
+				  ? cfg->vms[0].display_w
 				  : cfg->vms[0].scrollback;
 			assert_int_equal(got, cases[i].want);
 		}
@@ -338,6 +364,12 @@ test_sizes(void **state)
 	}
 	expect("vms:\n  a:\n    memory: 16385K\n",
 	       "t.yaml:3:13: error: memory must be a multiple of 4K\n");
+	expect("vms:\n  a:\n    display: 8000x600\n",
+	       "t.yaml:3:14: error: display 8000x600: width must be 64 to "
+	       "4096 and height 64 to 2160\n");
+	expect("vms:\n  a:\n    display: big\n",
+	       "t.yaml:3:14: error: display must be WIDTHxHEIGHT, like "
+	       "1024x768, or none\n");
 }
 
 static void
@@ -371,7 +403,7 @@ test_errors(void **state)
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
-	       "scrollback, recordings)\n"
+	       "scrollback, recordings, display)\n"
 	       "t.yaml:9:11: error: cpus must be a number from 1 to 64\n"
 	       "t.yaml:10:16: error: autostart must be true or false\n"
 	       "t.yaml:11:15: error: on_crash must be restart or stop\n"

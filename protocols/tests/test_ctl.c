@@ -226,6 +226,78 @@ test_state_roundtrip(void **state)
 
 /* Malformed packets */
 
+/* The display messages: layouts byte by byte, and their range checks. */
+static void
+test_display_messages(void **state)
+{
+	static const uint8_t client_want[] = {0x30, 0, 0,    0, 9, 0,
+					      0,    0, 0x02, 0, 0, 0};
+	static const uint8_t info_want[] = {0x31, 0, 0, 0, 0,	 0,    0, 0,
+					    0x00, 4, 0, 0, 0x00, 0x03, 0, 0};
+	struct ctl_msg m;
+	size_t len;
+	uint8_t p[8] = {0};
+
+	(void)state;
+	assert_int_equal(ctl_encode_display_client(buf, sizeof(buf), &len, 9,
+						   CTL_DISPLAY_CONTROL),
+			 0);
+	assert_int_equal(len, sizeof(client_want));
+	assert_memory_equal(buf, client_want, len);
+	assert_int_equal(ctl_decode(buf, len, &m), 0);
+	assert_int_equal(m.u.display_client.rights, CTL_DISPLAY_CONTROL);
+	for (uint32_t r = 0; r < 5; r++) {
+		p[0] = (uint8_t)r;
+		int want = r == 1 || r == 2 ? 0 : CTL_E_ENUM;
+		assert_int_equal(decode_raw(CTL_T_DISPLAY_CLIENT, p, 4, &m),
+				 want);
+	}
+	assert_int_equal(ctl_encode_display_client(buf, sizeof(buf), &len, 0,
+						   (enum ctl_display_rights)3),
+			 CTL_E_ENUM);
+
+	assert_int_equal(
+	    ctl_encode_display_info(buf, sizeof(buf), &len, 0, 1024, 768), 0);
+	assert_int_equal(len, sizeof(info_want));
+	assert_memory_equal(buf, info_want, len);
+	assert_int_equal(ctl_decode(buf, len, &m), 0);
+	assert_int_equal(m.u.display_info.width, 1024);
+	assert_int_equal(m.u.display_info.height, 768);
+	assert_int_equal(
+	    ctl_encode_display_info(buf, sizeof(buf), &len, 0, 0, 768),
+	    CTL_E_LENGTH);
+	assert_int_equal(ctl_encode_display_info(buf, sizeof(buf), &len, 0,
+						 1024, CTL_DISPLAY_MAX + 1),
+			 CTL_E_LENGTH);
+	memset(p, 0, sizeof(p));
+	p[0] = 1;
+	assert_int_equal(decode_raw(CTL_T_DISPLAY_INFO, p, 8, &m),
+			 CTL_E_LENGTH);
+
+	assert_int_equal(ctl_encode_screenshot(buf, sizeof(buf), &len, 4), 0);
+	assert_int_equal(len, CTL_HDR_LEN);
+	assert_int_equal(ctl_decode(buf, len, &m), 0);
+	assert_int_equal(m.type, CTL_T_SCREENSHOT);
+	assert_int_equal(decode_raw(CTL_T_SCREENSHOT, p, 1, &m),
+			 CTL_E_TRAILING);
+
+	assert_int_equal(
+	    ctl_encode_screenshot_done(buf, sizeof(buf), &len, 4, 123456), 0);
+	assert_int_equal(ctl_decode(buf, len, &m), 0);
+	assert_true(m.u.screenshot_done.bytes == 123456);
+	memset(p, 0, sizeof(p));
+	assert_int_equal(decode_raw(CTL_T_SCREENSHOT_DONE, p, 8, &m),
+			 CTL_E_LENGTH);
+	assert_int_equal(decode_raw(CTL_T_SCREENSHOT_DONE, p, 7, &m),
+			 CTL_E_SHORT);
+
+	assert_true(ctl_carries_fd(CTL_T_DISPLAY_CLIENT));
+	assert_true(ctl_carries_fd(CTL_T_SCREENSHOT));
+	assert_false(ctl_carries_fd(CTL_T_SCREENSHOT_DONE));
+	assert_false(ctl_carries_fd(CTL_T_CONSOLE_IN));
+	assert_false(ctl_carries_fd(CTL_T_DISPLAY_INFO));
+}
+
 static void
 test_short_header(void **state)
 {
@@ -243,11 +315,11 @@ test_short_header(void **state)
 static void
 test_unknown_type_and_flags(void **state)
 {
-	static const uint16_t bad[] = {
-	    0x00, 0x03, 0x0f, 0x15, 0x22, 0xff, 0xffff,
-	    /* reserved, not implemented */
-	    CTL_T_DISPLAY_CLIENT, CTL_T_DISPLAY_INFO, CTL_T_INPUT_KEY,
-	    CTL_T_INPUT_POINTER, CTL_T_STATS_REQUEST, CTL_T_STATS};
+	static const uint16_t bad[] = {0x00, 0x03, 0x0f, 0x15, 0x22, 0xff,
+				       0xffff, 0x34,
+				       /* reserved, not implemented */
+				       CTL_T_INPUT_KEY, CTL_T_INPUT_POINTER,
+				       CTL_T_STATS_REQUEST, CTL_T_STATS};
 	uint8_t one = 'a';
 	struct ctl_msg m;
 	size_t len;
@@ -438,11 +510,11 @@ test_bad_enums(void **state)
 					  (enum ctl_vm_state)7, CTL_REASON_NONE,
 					  0, 0, NULL),
 			 CTL_E_ENUM);
-	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  CTL_VM_RUNNING,
-					  (enum ctl_reason)(CTL_REASON_GUEST_PANIC + 1),
-					  0, 0, NULL),
-			 CTL_E_ENUM);
+	assert_int_equal(
+	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_RUNNING,
+			     (enum ctl_reason)(CTL_REASON_GUEST_PANIC + 1), 0,
+			     0, NULL),
+	    CTL_E_ENUM);
 }
 
 static void
@@ -680,8 +752,10 @@ test_permissions(void **state)
 	    {CTL_T_BREAK, true, false},
 	    {CTL_T_POWER, true, false},
 	    {CTL_T_STATE, false, true},
-	    {CTL_T_DISPLAY_CLIENT, false, false},
-	    {CTL_T_DISPLAY_INFO, false, false},
+	    {CTL_T_DISPLAY_CLIENT, true, false},
+	    {CTL_T_DISPLAY_INFO, false, true},
+	    {CTL_T_SCREENSHOT, true, false},
+	    {CTL_T_SCREENSHOT_DONE, false, true},
 	    {CTL_T_INPUT_KEY, false, false},
 	    {CTL_T_INPUT_POINTER, false, false},
 	    {CTL_T_STATS_REQUEST, false, false},
@@ -978,6 +1052,7 @@ main(void)
 	    cmocka_unit_test(test_trailing_bytes),
 	    cmocka_unit_test(test_bad_enums),
 	    cmocka_unit_test(test_reserved_and_version),
+	    cmocka_unit_test(test_display_messages),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_oversize),
 	    cmocka_unit_test(test_encode_nospace),

@@ -7,10 +7,15 @@
 #   bench_gateway.py  vmgated vs OpenSSH's sshd: the ssh round trip on this
 #                     host (timings inside kvmbox are emulated), the console
 #                     sessions and keystroke latency in kvmbox (need KVM)
+#   bench_display.py  vmgate-vmm's VNC damage (dirty log, the default) vs
+#                     the whole screen every frame (--vnc-damage full,
+#                     kvmtool's way), same client (tests/vnc/vncprobe):
+#                     bytes of a one-character and a whole-screen update,
+#                     update latency, idle CPU, memory with one viewer
 # The KVM parts run on the host's /dev/kvm if it runs the demo guest, else in
 # tools/kvmbox (tools/kvm-select probes and says why; VMGATE_KVM=host|kvmbox
 # forces either).
-# Usage: tests/bench/run.sh [--only boot|gateway] [--runs N] [--sessions N]
+# Usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N]
 #   --runs N      boot runs per peer (default 10), ssh round trips per
 #                 server (default 30)
 #   --sessions N  console sessions the gateway benchmark holds (default 1000)
@@ -19,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only boot|gateway] [--runs N] [--sessions N]" >&2
+	echo "usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N]" >&2
 	exit 2
 }
 only= runs=() sessions=()
@@ -33,13 +38,13 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-case $only in "" | boot | gateway) ;; *) usage ;; esac
+case $only in "" | boot | gateway | display) ;; *) usage ;; esac
 
 tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
 BUILD=${VMGATE_BENCH_BUILD:-build-bench}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-targets=(vmgate-vmm vmgated vmgate-kvm-bare)
+targets=(vmgate-vmm vmgated vmgate-kvm-bare vncprobe)
 # The trivial PVH guest, once the tree has it (bench_boot.py says so if not).
 if grep -q '^VMGATE_PVH_TINY64:' "$BUILD/CMakeCache.txt"; then
 	targets+=(vmgate-pvh-tiny)
@@ -54,15 +59,20 @@ export VMGATE_KVM
 echo "benchmarks: KVM = $VMGATE_KVM (tools/kvm-select)"
 
 status=0
-if [ "$only" != gateway ]; then
+if [ "$only" = "" ] || [ "$only" = boot ]; then
 	# bench_boot.py exits 1 if a peer failed; the gateway part still runs.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" -- /usr/bin/python3 tests/bench/bench_boot.py \
 		--build "$BUILD" "${runs[@]}" || status=$?
 fi
-if [ "$only" != boot ]; then
+if [ "$only" = "" ] || [ "$only" = gateway ]; then
 	/usr/bin/python3 tests/bench/bench_gateway.py --part connect --build "$BUILD" "${runs[@]}"
 	# 1,000 sessions under nested KVM take about a quarter of an hour.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 7200 -- /usr/bin/python3 \
 		tests/bench/bench_gateway.py --part console --build "$BUILD" "${sessions[@]}"
+fi
+if [ "$only" = "" ] || [ "$only" = display ]; then
+	# Exits 1 if a peer could not be measured; never on a timing.
+	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 3600 -- /usr/bin/python3 \
+		tests/bench/bench_display.py --build "$BUILD" || status=$?
 fi
 exit $status

@@ -66,6 +66,7 @@ def test_monitor_is_sandboxed_and_a_forbidden_call_kills_only_it():
         assert fds[2] == g.log_path, fds
         assert re.match(r"socket:\[\d+\]$", fds[3]), fds
         own = re.compile(r"^(/dev/kvm|anon_inode:kvm-vm|anon_inode:kvm-vcpu:0|/memfd:vmgate-ram \(deleted\)|"
+                         r"/memfd:vmgate-framebuffer \(deleted\)|"
                          r"anon_inode:\[eventfd\]|anon_inode:\[signalfd\])$")
         rest = {fd: t for fd, t in fds.items() if fd > 3}
         assert all(own.match(t) for t in rest.values()), fds

@@ -78,3 +78,94 @@ def test_bzimage_reaches_the_decompressor_and_the_kernel():
         except AssertionError:
             crashed_cleanly(vm)
             raise
+
+
+def newc(entries):
+    """A cpio archive in the kernel's initramfs format (newc); ENTRIES are
+    (path, mode, data, rdev) tuples.  Written here rather than with cpio(1)
+    so that /dev/console, a device node, needs no privilege to create."""
+    out = bytearray()
+
+    def pad4():
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for ino, (path, mode, data, rdev) in enumerate(entries + [("TRAILER!!!", 0, b"", (0, 0))], 1):
+        name = path.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name), 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + name
+        pad4()
+        out += data
+        pad4()
+    return bytes(out)
+
+
+# The guest's /init: load psmouse (a module in Debian's kernel; atkbd is
+# built in), wait until both devices are registered, show the input device
+# list between markers and power off.
+PS2_INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+insmod /psmouse.ko || echo "ps2test: insmod psmouse failed"
+i=0
+while [ $i -lt 120 ]; do
+	grep -q 'AT Translated Set 2 keyboard' /proc/bus/input/devices &&
+		grep -q 'PS/2' /proc/bus/input/devices && break
+	sleep 1
+	i=$((i + 1))
+done
+echo PS2TEST-BEGIN
+cat /proc/bus/input/devices
+echo PS2TEST-END
+poweroff -f
+"""
+
+
+@needs_kvm
+@needs_kernel
+def test_linux_probes_the_ps2_keyboard_and_mouse(tmp_path):
+    # Linux's i8042 driver finds the controller, atkbd identifies the
+    # keyboard behind translation, psmouse does the IntelliMouse knock.
+    modules = os.path.join(CACHE, "modules")
+    psmouse = os.path.join(modules, "kernel/drivers/input/mouse/psmouse.ko")
+    if not os.path.exists(psmouse):
+        pytest.fail("no psmouse.ko under %s: run tools/fetch-linux.sh" % modules)
+    with open("/bin/busybox", "rb") as f:
+        busybox = f.read()
+    with open(psmouse, "rb") as f:
+        psmouse_ko = f.read()
+    initrd = tmp_path / "ps2.cpio"
+    initrd.write_bytes(newc([
+        ("bin", 0o40755, b"", (0, 0)),
+        ("dev", 0o40755, b"", (0, 0)),
+        ("dev/console", 0o20600, b"", (5, 1)),
+        ("proc", 0o40755, b"", (0, 0)),
+        ("bin/busybox", 0o100755, busybox, (0, 0)),
+        ("psmouse.ko", 0o100644, psmouse_ko, (0, 0)),
+        ("init", 0o100755, PS2_INIT.encode(), (0, 0)),
+    ]))
+    with Vmm("--kernel", os.path.join(CACHE, "vmlinux"), "--initrd", str(initrd),
+             "--mem", "512M", "--cmdline", CMDLINE, stdin=False) as vm:
+        try:
+            m = vm.expect(rb"(?s)PS2TEST-BEGIN\r?\n(.*?)PS2TEST-END", timeout=900)
+        except AssertionError:
+            crashed_cleanly(vm)
+            raise
+        devices = m.group(1).decode(errors="replace")
+        console = bytes(vm.out).decode(errors="replace")
+        # what the drivers said, for the failure messages
+        said = "\n".join(l for l in console.splitlines()
+                         if re.search(r"i8042|serio|input|atkbd|psmouse|PS2TEST", l))
+        # found through the DSDT's PNP0303/PNP0F13 (a hardware-reduced
+        # platform maps no ISA IRQ by itself), with the IRQs mapped from there
+        assert re.search(r"i8042: PNP: PS/2 Controller \[PNP0303:KBD,PNP0f13:MOU\] at 0x60,0x64 irq \d+,\d+",
+                         console, re.I), said
+        assert re.search(r"serio: i8042 KBD port at 0x60,0x64 irq \d+", console), said
+        assert re.search(r"serio: i8042 AUX port at 0x60,0x64 irq \d+", console), said
+        assert "Keylock active" not in console, said
+        # the keyboard, on the first port, behind the controller's translation
+        assert re.search(r'N: Name="AT Translated Set 2 keyboard"\s*\r?\nP: Phys=isa0060/serio0/input0',
+                         devices), said + "\n" + devices
+        # the wheel mouse (IntelliMouse ID 3), on the aux port
+        assert re.search(r'N: Name="ImPS/2 Generic Wheel Mouse"\s*\r?\nP: Phys=isa0060/serio1/input0',
+                         devices), said + "\n" + devices

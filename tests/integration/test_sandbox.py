@@ -54,7 +54,8 @@ def test_monitor_runs_sandboxed_with_only_its_own_fds():
             return
         fds = fd_targets(vm.proc.pid)
         allowed = re.compile(r"^(pipe:\[\d+\]|/dev/kvm|anon_inode:kvm-vm|anon_inode:kvm-vcpu:[01]|"
-                             r"/memfd:vmgate-ram \(deleted\)|anon_inode:\[eventfd\]|anon_inode:\[signalfd\])$")
+                             r"/memfd:vmgate-ram \(deleted\)|/memfd:vmgate-framebuffer \(deleted\)|"
+                             r"anon_inode:\[eventfd\]|anon_inode:\[signalfd\])$")
         assert all(allowed.match(t) for t in fds.values()), fds
         assert sorted(t for t in fds.values() if "kvm-vcpu" in t) == ["anon_inode:kvm-vcpu:0", "anon_inode:kvm-vcpu:1"]
         assert vm.command("echo sandboxed") == b"sandboxed\r\n"
@@ -63,7 +64,11 @@ def test_monitor_runs_sandboxed_with_only_its_own_fds():
 @needs_kvm
 def test_forbidden_open_kills_only_that_monitor(tmp_path):
     secret = secret_file(tmp_path)
-    hook = {"VMGATE_TEST_SANDBOX_OPEN": "victim:1500:" + secret}
+    # The hook fires this long after the filter is on; the guest must be
+    # at its prompt by then. Under kvmbox three demo guests booting at once,
+    # each drawing its framebuffer console from ring 3 (every first write
+    # to a page an exit to the nested KVM), took more than 1.5 s.
+    hook = {"VMGATE_TEST_SANDBOX_OPEN": "victim:10000:" + secret}
     with Vmm("--name", "victim", env=hook) as a, Vmm("--name", "other", env=hook) as b, \
             Vmm("--name", "victim", "--no-sandbox", env=hook) as c:
         a.expect(re.escape(PROMPT))

@@ -8,6 +8,7 @@
  * command line (both versions) may carry flags for testing (bootinfo.h).
  */
 #include "bootinfo.h"
+#include "fb.h"
 #include "shared.h"
 
 #include <stdbool.h>
@@ -63,6 +64,47 @@ bootinfo_word_is(const char *w, size_t n, const char *s)
 	return i == n && s[i] == '\0';
 }
 
+/* display=WxH: the mode fb.c sets on a display it finds disabled. */
+#define BOOTINFO_DISPLAY "display="
+
+/* Decimal digits at *p (advanced past them), at most max; false if none,
+ * or too big. */
+static bool
+bootinfo_number(const char **p, const char *end, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+	const char *s = *p;
+
+	if (s == end || *s < '0' || *s > '9')
+		return false;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (uint32_t)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/* A malformed or out-of-range display= is ignored like an unknown word. */
+static void
+bootinfo_display(const char *w, size_t n)
+{
+	size_t k = sizeof(BOOTINFO_DISPLAY) - 1;
+	const char *p = w + k, *end = w + n;
+	uint32_t width, height;
+
+	if (n <= k || !bootinfo_word_is(w, k, BOOTINFO_DISPLAY))
+		return;
+	if (!bootinfo_number(&p, end, FB_MAX_WIDTH, &width) || p == end ||
+	    *p++ != 'x' || !bootinfo_number(&p, end, FB_MAX_HEIGHT, &height) ||
+	    p != end || width == 0 || height == 0)
+		return;
+	shared.fb.set_width = width;
+	shared.fb.set_height = height;
+}
+
 /*
  * Space-separated words; unknown ones are ignored, as a kernel ignores
  * parameters meant for someone else. The line is NUL-terminated, but at
@@ -95,6 +137,7 @@ bootinfo_cmdline(const struct bootinfo_start_info *si)
 			if (bootinfo_word_is(p + start, i - start,
 					     bootinfo_flags[f].word))
 				*bootinfo_flags[f].flag = true;
+		bootinfo_display(p + start, i - start);
 	}
 }
 

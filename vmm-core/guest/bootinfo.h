@@ -16,6 +16,9 @@
  *   syscall=trap  shared.syscall_trap = true: kernel_main() gives the
  *                 int $0x80 gate DPL 0, so system calls take the fault
  *                 route PVM hosts need (idt.h), on any host.
+ *   display=WxH   the mode fb.c sets on a display it finds disabled
+ *                 (QEMU's isa-vga; default 1024x768), W <= 4096, H <=
+ *                 2160. A VMM that presents an enabled mode keeps its own.
  */
 void bootinfo_init(uint32_t start_info_paddr);
 

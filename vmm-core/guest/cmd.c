@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "bulk.h"
 #include "con.h"
+#include "fb.h"
 #include "line.h"
 #include "pit.h"
 #include "probe.h"
@@ -192,6 +193,64 @@ cmd_syscalls(int argc, char **argv)
 		con_puts("syscall=trap: the int $0x80 gate is DPL 0\r\n");
 }
 
+static void
+cmd_display(int argc, char **argv)
+{
+	const struct shared_fb *fb = &shared.fb;
+
+	(void)argc;
+	(void)argv;
+	switch (fb->status) {
+	case SHARED_FB_OK:
+		con_printf("display: %ux%u, 32 bpp, stride %u bytes, "
+			   "framebuffer at 0x%lx\r\n",
+			   fb->width, fb->height, fb->stride * 4, FB_PHYS);
+		break;
+	case SHARED_FB_NONE:
+		con_printf("display: none (no Bochs VBE at port 0x1ce: id "
+			   "0x%x)\r\n",
+			   fb->id);
+		break;
+	case SHARED_FB_BAD_MODE:
+		con_printf("display: unusable, %u bpp or LFB off (need 32 bpp "
+			   "linear)\r\n",
+			   fb->bpp);
+		break;
+	case SHARED_FB_BAD_SIZE:
+		con_printf("display: unusable geometry %ux%u stride %u pixels "
+			   "(at most %ux%u)\r\n",
+			   fb->width, fb->height, fb->stride, FB_MAX_WIDTH,
+			   FB_MAX_HEIGHT);
+		break;
+	}
+	con_printf("keyboard: %s\r\n",
+		   shared.keyboard ? "PS/2 (i8042), typed into this shell"
+				   : "none");
+}
+
+static void
+cmd_mouse(int argc, char **argv)
+{
+	uint32_t b = shared.mouse.buttons;
+
+	(void)argc;
+	(void)argv;
+	if (!shared.mouse.present) {
+		con_puts("mouse: none (no PS/2 mouse answered)\r\n");
+		return;
+	}
+	con_printf("mouse: x=%d y=%d buttons=", shared.mouse.x, shared.mouse.y);
+	if (b == 0)
+		con_puts("none");
+	if (b & SHARED_MOUSE_LEFT)
+		con_puts((b & SHARED_MOUSE_LEFT) == b ? "left" : "left,");
+	if (b & SHARED_MOUSE_MIDDLE)
+		con_puts((b & SHARED_MOUSE_RIGHT) ? "middle," : "middle");
+	if (b & SHARED_MOUSE_RIGHT)
+		con_puts("right");
+	con_printf(" packets=%u\r\n", shared.mouse.packets);
+}
+
 /* A fatal exception on purpose, from ring 3: page 0 is never mapped. */
 static void
 cmd_fault(int argc, char **argv)
@@ -226,6 +285,9 @@ static const struct cmd cmd_table[] = {
      cmd_ports},
     {"syscalls", "", "how system calls reached ring 0 since boot",
      cmd_syscalls},
+    {"display", "", "the framebuffer's geometry, or why there is none",
+     cmd_display},
+    {"mouse", "", "PS/2 mouse position (pixels) and buttons held", cmd_mouse},
     {"reboot", "", "reset the machine", cmd_reboot},
     {"poweroff", "", "power the machine off", cmd_poweroff},
     {"crash", "", "triple-fault the CPU", cmd_crash},

@@ -6,8 +6,13 @@
  * without looking at LSR again, as one `rep outsb`. Each port instruction
  * is a VM exit, so a 16-byte burst (64 on a 16750) costs two exits, not 17,
  * and it never writes into a full FIFO.
+ *
+ * Everything sent is mirrored on the framebuffer console (fbcon.c), which
+ * is redrawn while the shell waits for input and, during long output,
+ * every FBCON_BUSY_TICKS from con_flush().
  */
 #include "con.h"
+#include "fbcon.h"
 #include "fmt.h"
 #include "io.h"
 #include "shared.h"
@@ -38,6 +43,7 @@ con_flush(void)
 		n -= burst;
 	}
 	con_len = 0;
+	fbcon_sync_busy();
 }
 
 void
@@ -46,6 +52,7 @@ con_putc(char c)
 	if (con_len == sizeof(con_buf))
 		con_flush();
 	con_buf[con_len++] = c;
+	fbcon_putc(c);
 }
 
 void
@@ -84,7 +91,9 @@ con_getc(void)
 		if (c >= 0)
 			return c == SHARED_RX_BREAK ? CON_BREAK : c;
 		con_flush();
-		sys_wait_input();
+		fbcon_sync();
+		/* With a display, wake when its clock changes. */
+		sys_wait_input(fbcon_active() ? fbcon_next_tick() : 0);
 	}
 }
 

@@ -25,6 +25,21 @@ io_outb(uint16_t port, uint8_t v)
 	__asm__ volatile("outb %b0, %w1" : : "a"(v), "Nd"(port));
 }
 
+static inline uint16_t
+io_inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ volatile("inw %w1, %w0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void
+io_outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %w0, %w1" : : "a"(v), "Nd"(port));
+}
+
 /*
  * Writes N bytes from P to PORT with one `rep outsb`: a VMM sees the whole
  * string in one exit (KVM passes it up as one KVM_EXIT_IO with a count)

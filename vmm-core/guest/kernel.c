@@ -9,7 +9,9 @@
  */
 #include "kernel.h"
 #include "bootinfo.h"
+#include "fb.h"
 #include "gdt.h"
+#include "i8042.h"
 #include "idt.h"
 #include "lapic.h"
 #include "paging.h"
@@ -29,6 +31,7 @@ kernel_main(uint32_t start_info_paddr)
 	gdt_init();
 	idt_init(shared.syscall_trap);
 	paging_init();
+	fb_init();
 
 	pic_init();
 	lapic_init();
@@ -36,6 +39,11 @@ kernel_main(uint32_t start_info_paddr)
 	uart_enable_rx_irq();
 	pic_unmask(PIT_IRQ);
 	pic_unmask(UART_COM1_IRQ);
+	i8042_init(); /* after fb_init(): the mouse starts mid-screen */
+	if (shared.keyboard) {
+		pic_unmask(I8042_KBD_IRQ);
+		pic_unmask(I8042_AUX_IRQ);
+	}
 
 	trapentry_enter_user(shell_main, shell_stack + sizeof(shell_stack));
 }

@@ -29,6 +29,14 @@ extern uint64_t paging_pd[PAGING_PD_COUNT][512];
 
 /* Switch the first 2 MiB to 4 KiB pages with user/supervisor split. */
 void paging_init(void);
+/*
+ * Give ring 3 read/write access to [phys, phys + bytes), in 4 KiB pages,
+ * write-back, identity-mapped: the framebuffer (fb.c). phys must be 2 MiB
+ * aligned, in the 3-4 GiB hole, and bytes at most FB_MAX_BYTES; anything
+ * else maps nothing. The rest of the 2 MiB pages it touches becomes
+ * not-present.
+ */
+void paging_map_user(uint64_t phys, uint64_t bytes);
 #endif
 
 #endif

@@ -45,6 +45,39 @@ struct shared_rx {
 	uint16_t buf[SHARED_RX_SIZE];
 };
 
+/* Why there is no display (fb.c fills this in; `display` prints it). */
+enum shared_fb_status {
+	SHARED_FB_OK,
+	SHARED_FB_NONE,	    /* no Bochs DISPI at 0x1ce/0x1cf (ID not 0xb0c5) */
+	SHARED_FB_BAD_MODE, /* DISPI present, but not 32 bpp LFB */
+	SHARED_FB_BAD_SIZE, /* geometry out of range (see fb.h) */
+};
+
+/*
+ * The framebuffer, once ring 0 has checked its geometry and mapped it
+ * into ring 3's pages (paging.c): 32 bpp XRGB, `stride` pixels per row.
+ * Ring 3 draws only inside width x height.
+ */
+struct shared_fb {
+	enum shared_fb_status status;
+	uint32_t *base; /* virtual == physical (FB_PHYS) */
+	uint32_t width, height, stride;
+	uint32_t bpp, id; /* as read, for `display` when unusable */
+	/* display=WxH on the command line (bootinfo.c); 0: the default. */
+	uint32_t set_width, set_height;
+};
+
+/* The PS/2 mouse as ring 0 accumulates it from its packets (i8042.c). */
+struct shared_mouse {
+	bool present;		   /* the aux port acknowledged "enable" */
+	volatile int32_t x, y;	   /* clamped to the screen */
+	volatile uint32_t buttons; /* SHARED_MOUSE_LEFT | ... */
+	volatile uint32_t packets; /* complete packets since boot */
+};
+#define SHARED_MOUSE_LEFT 0x1
+#define SHARED_MOUSE_RIGHT 0x2
+#define SHARED_MOUSE_MIDDLE 0x4
+
 struct shared {
 	volatile uint64_t ticks;  /* PIT interrupts since boot (PIT_HZ) */
 	uint32_t uart_fifo_depth; /* bytes ring 3 may write per THRE */
@@ -56,6 +89,9 @@ struct shared {
 	bool syscall_trap;  /* booted with syscall=trap: the gate is DPL 0 */
 	volatile uint64_t syscalls[SHARED_SYSCALL_ROUTES]; /* calls per route */
 	struct shared_rx rx;
+	struct shared_fb fb;
+	bool keyboard; /* an i8042 answered; keys arrive in rx */
+	struct shared_mouse mouse;
 };
 
 extern struct shared shared;

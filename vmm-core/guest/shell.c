@@ -4,6 +4,7 @@
 #include "shell.h"
 #include "cmd.h"
 #include "con.h"
+#include "fbcon.h"
 #include "line.h"
 #include "shared.h"
 
@@ -29,6 +30,7 @@ shell_main(void)
 {
 	char line[LINE_MAX + 1];
 
+	(void)fbcon_init();
 	shell_banner();
 	for (;;) {
 		con_puts("demo$ ");

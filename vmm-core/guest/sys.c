@@ -17,9 +17,9 @@ sys_call(long n, long arg)
 }
 
 void
-sys_wait_input(void)
+sys_wait_input(uint64_t until)
 {
-	sys_call(SYSNUM_WAIT_INPUT, 0);
+	sys_call(SYSNUM_WAIT_INPUT, (long)until);
 }
 
 void

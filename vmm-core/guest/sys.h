@@ -4,8 +4,11 @@
 #ifndef GUEST_SYS_H
 #define GUEST_SYS_H
 
-/* Sleep (hlt, in ring 0) until input is pending. */
-void sys_wait_input(void);
+#include <stdint.h>
+
+/* Sleep (hlt, in ring 0) until input is pending, a mouse packet came or,
+ * if `until` is not 0, shared.ticks reaches it. */
+void sys_wait_input(uint64_t until);
 __attribute__((noreturn)) void sys_reboot(void);
 /* Returns only if the machine did not power off. */
 void sys_poweroff(void);

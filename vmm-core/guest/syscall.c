@@ -36,15 +36,21 @@
  * Timer ticks wake the hlt too; going back to sleep here instead of
  * returning to ring 3 saves an exit and re-entry (all emulated, on nested
  * KVM) 100 times a second while the shell is idle.
+ *
+ * arg: 0, or the tick count (shared.ticks) at which to return anyway; a
+ * mouse packet also ends the wait. The display's clock and pointer
+ * position are what the shell does when woken without input.
  */
 static long
-syscall_wait_input(uint64_t arg)
+syscall_wait_input(uint64_t until)
 {
-	(void)arg;
+	uint32_t packets = shared.mouse.packets;
+
 	/* The shell has read everything: input held back by a full ring may
 	 * come in again. */
 	uart_rx_resume();
-	while (shared_rx_empty())
+	while (shared_rx_empty() && (until == 0 || shared.ticks < until) &&
+	       shared.mouse.packets == packets)
 		cpu_wait_for_interrupt();
 	return 0;
 }

@@ -10,7 +10,9 @@
 #define GUEST_SYSNUM_H
 
 enum sysnum {
-	SYSNUM_WAIT_INPUT, /* sleep (hlt) until input is pending; returns 0 */
+	SYSNUM_WAIT_INPUT, /* sleep (hlt) until input is pending, a mouse
+			      packet came, or (argument not 0) until
+			      shared.ticks reaches the argument; returns 0 */
 	SYSNUM_REBOOT,	   /* i8042 reset, port 0x600 reset, triple fault */
 	SYSNUM_POWEROFF,   /* returns -1 if the machine did not power off */
 	SYSNUM_CRASH,	   /* triple fault on purpose; never returns */

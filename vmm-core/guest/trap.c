@@ -18,6 +18,7 @@
  */
 #include "trap.h"
 #include "cpu.h"
+#include "i8042.h"
 #include "idt.h"
 #include "kernel.h"
 #include "pic.h"
@@ -49,6 +50,8 @@ static const struct {
 static void (*const trap_irq_handlers[IDT_IRQS])(void) = {
     [PIT_IRQ] = pit_irq,
     [UART_COM1_IRQ] = uart_irq,
+    [I8042_KBD_IRQ] = i8042_irq,
+    [I8042_AUX_IRQ] = i8042_irq,
 };
 
 static void

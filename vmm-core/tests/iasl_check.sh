@@ -44,7 +44,7 @@ for n in 1 2 64; do
 		fi
 	done
 	dsdt="$dir/$n/dsdt.dsl"
-	for want in '_S5' 'QEMU0001' 'PNP0501'; do
+	for want in '_S5' 'QEMU0001' 'PNP0501' 'PNP0303' 'PNP0F13'; do
 		if ! grep -q "$want" "$dsdt"; then
 			echo "iasl_check: DSDT ($n CPUs) has no $want" >&2
 			fail=1
@@ -56,7 +56,7 @@ for n in 1 2 64; do
 		fail=1
 	fi
 	out=$(cd "$dir/$n" && timeout 60 acpiexec -b \
-		'evaluate \_S5_; evaluate \_SB.PEVT._HID; evaluate \_SB.PEVT._CRS; evaluate \_SB.COM1._CRS' \
+		'evaluate \_S5_; evaluate \_SB.PEVT._HID; evaluate \_SB.PEVT._CRS; evaluate \_SB.COM1._CRS; evaluate \_SB.KBD_._CRS; evaluate \_SB.MOU_._CRS' \
 		facp.dat dsdt.dat apic.dat 2>&1)
 	rc=$?
 	s5=$(printf '%s\n' "$out" | sed -n '/Evaluating \\_S5_/,/Evaluating/p' | grep -m1 '\[Integer\]')
@@ -64,7 +64,9 @@ for n in 1 2 64; do
 	   ! printf '%s\n' "$s5" | grep -q '= 0000000000000005' ||
 	   ! printf '%s\n' "$out" | grep -q '"QEMU0001"' ||
 	   ! printf '%s\n' "$out" | grep -q '47 01 05 05 05 05 01 01 79 00' ||
-	   ! printf '%s\n' "$out" | grep -q '47 01 F8 03 F8 03 01 08 22 10 00 79 00'; then
+	   ! printf '%s\n' "$out" | grep -q '47 01 F8 03 F8 03 01 08 22 10 00 79 00' ||
+	   ! printf '%s\n' "$out" | grep -q '47 01 60 00 60 00 01 01 47 01 64 00 64 00 01 01' ||
+	   ! printf '%s\n' "$out" | grep -q '22 00 10 79 00'; then
 		echo "iasl_check: acpiexec ($n CPUs, exit $rc) did not evaluate the DSDT as expected:" >&2
 		printf '%s\n' "$out" >&2
 		fail=1

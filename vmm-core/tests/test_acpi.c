@@ -132,6 +132,25 @@ check_dsdt(const uint8_t *t)
 	    find(aml, len - ACPI_HDR_LEN, hid_com1, sizeof(hid_com1)));
 	assert_non_null(
 	    find(aml, len - ACPI_HDR_LEN, io_com1, sizeof(io_com1)));
+	/* the i8042: keyboard EisaId ("PNP0303"), IO 0x60/1, 0x64/1, IRQ 1;
+	 * mouse EisaId ("PNP0F13"), IRQ 12 */
+	static const uint8_t hid_kbd[] = {0x08, '_',  'H',  'I',  'D',
+					  0x0c, 0x41, 0xd0, 0x03, 0x03};
+	static const uint8_t crs_kbd[] = {
+	    0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, 0x47, 0x01, 0x64,
+	    0x00, 0x64, 0x00, 0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00};
+	static const uint8_t hid_mouse[] = {0x08, '_',	'H',  'I',  'D',
+					    0x0c, 0x41, 0xd0, 0x0f, 0x13};
+	static const uint8_t crs_mouse[] = {0x0a, 0x05, 0x22, 0x00,
+					    0x10, 0x79, 0x00};
+	assert_non_null(
+	    find(aml, len - ACPI_HDR_LEN, hid_kbd, sizeof(hid_kbd)));
+	assert_non_null(
+	    find(aml, len - ACPI_HDR_LEN, crs_kbd, sizeof(crs_kbd)));
+	assert_non_null(
+	    find(aml, len - ACPI_HDR_LEN, hid_mouse, sizeof(hid_mouse)));
+	assert_non_null(
+	    find(aml, len - ACPI_HDR_LEN, crs_mouse, sizeof(crs_mouse)));
 	/* pvpanic: _HID "QEMU0001", IO 0x505/1 */
 	static const char hid_panic[] = "\x08_HID\x0dQEMU0001";
 	static const uint8_t io_panic[] = {0x47,
@@ -288,7 +307,7 @@ boot_passes_the_rsdp(void **state)
 	    .seg = {{0x100000, 0, 4096, 4096}},
 	};
 	struct boot_params_in in = {kernel, sizeof(kernel), &li, NULL,
-				    0,	    NULL,	    2};
+				    0,	    NULL,	    2, NULL};
 	(void)state;
 	assert_int_equal(guestmem_create(&gm, 64ULL << 20), 0);
 	char err[200];

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "console.h"
 #include "i8042.h"
+#include "memslot.h"
 #include "pmreg.h"
 #include "uart8250.h"
 
@@ -20,10 +21,14 @@ static size_t room = 1 << 20;
 static uint8_t txbuf[4096];
 static size_t txlen;
 
+static int irq_line_seen = -1;
+
+/* The bus's interrupt callback, as the VM's irqchip would be. */
 static void
-t_irq(void *o, int level)
+t_irq(void *o, int line, int level)
 {
 	(void)o;
+	irq_line_seen = line;
 	irq_level = level;
 	irq_changes++;
 }
@@ -43,7 +48,7 @@ t_tx(void *o, uint8_t b)
 		txbuf[txlen++] = b;
 }
 
-static const struct uart8250_ops ops = { t_irq, t_room, t_tx, NULL };
+static const struct uart8250_ops ops = {t_room, t_tx, NULL};
 
 static uint8_t
 rd(struct bus *b, uint64_t port)
@@ -66,7 +71,7 @@ static int
 setup_uart(void **state)
 {
 	(void)state;
-	memset(&bus, 0, sizeof(bus));
+	bus_init(&bus, t_irq, NULL);
 	uart8250_init(&uart, &ops, NULL);
 	assert_int_equal(bus_register(&bus, BUS_PIO, 0x3f8, 8, &uart.dev), 0);
 	irq_level = irq_changes = 0;
@@ -79,7 +84,7 @@ static int
 teardown_uart(void **state)
 {
 	(void)state;
-	uart8250_destroy(&uart);
+	bus_destroy(&bus);
 	return 0;
 }
 
@@ -273,10 +278,11 @@ static void
 i8042_commands(void **state)
 {
 	struct i8042 k;
-	struct bus b = { 0 };
+	struct bus b;
 	(void)state;
+	bus_init(&b, NULL, NULL);
 	i8042_init(&k, on_reset, NULL);
-	assert_int_equal(bus_register(&b, BUS_PIO, 0x60, 5, &k.dev), 0);
+	assert_int_equal(i8042_register(&k, &b), 0);
 	wr(&b, 0x64, 0xaa);
 	assert_true(rd(&b, 0x64) & 0x01);
 	assert_int_equal(rd(&b, 0x60), 0x55);
@@ -291,8 +297,74 @@ i8042_commands(void **state)
 	wr(&b, 0x64, 0xd1);
 	wr(&b, 0x60, 0x02);
 	assert_int_equal(resets, 2);
-	assert_int_equal(rd(&b, 0x61), 0xff); /* not ours */
-	i8042_destroy(&k);
+	bus_destroy(&b);
+}
+
+/* The controller claims 0x60 and 0x64 only: 0x61-0x63 are free for other
+ * devices (0x61 is the PC speaker / NMI status port). */
+static int spk_writes;
+static void
+spk_io(struct bus_device *d, uint64_t base, uint64_t off, uint8_t *data,
+       uint32_t len, bool is_write)
+{
+	(void)d;
+	(void)off;
+	(void)len;
+	if (is_write)
+		spk_writes++;
+	else
+		data[0] = (uint8_t)base;
+}
+
+static void
+i8042_claims_0x60_and_0x64_only(void **state)
+{
+	static const struct bus_device_ops spk_ops = {.access = spk_io};
+	struct bus_device spk = {.name = "speaker", .ops = &spk_ops};
+	struct i8042 k;
+	struct bus b;
+	(void)state;
+	bus_init(&b, NULL, NULL);
+	i8042_init(&k, on_reset, NULL);
+	assert_int_equal(i8042_register(&k, &b), 0);
+	for (uint64_t port = 0x61; port <= 0x63; port++) {
+		assert_false(
+		    bus_access(&b, BUS_PIO, port, &(uint8_t){0}, 1, false));
+		assert_int_equal(rd(&b, port), 0xff);
+	}
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x61, 3, &spk), 0);
+	assert_int_equal(rd(&b, 0x61), 0x61);
+	wr(&b, 0x62, 1);
+	assert_int_equal(spk_writes, 1);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x64, 1, &spk), -1);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x5f, 2, &spk), -1);
+	/* the controller still answers on both of its ports */
+	wr(&b, 0x64, 0xaa);
+	assert_int_equal(rd(&b, 0x60), 0x55);
+	bus_destroy(&b);
+}
+
+/* A guest reboot puts the controller back to power-on: a half-written
+ * command, queued output and a changed configuration byte are gone. */
+static void
+i8042_reset_restores_power_on(void **state)
+{
+	struct i8042 k;
+	struct bus b;
+	(void)state;
+	bus_init(&b, NULL, NULL);
+	i8042_init(&k, on_reset, NULL);
+	assert_int_equal(i8042_register(&k, &b), 0);
+	wr(&b, 0x64, 0x60);
+	wr(&b, 0x60, 0x00); /* config 0 */
+	wr(&b, 0x64, 0xaa); /* 0x55 queued */
+	wr(&b, 0x64, 0x60); /* waiting for a data byte */
+	assert_true(rd(&b, 0x64) & 0x09);
+	bus_reset(&b);
+	assert_int_equal(rd(&b, 0x64) & 0x09, 0);
+	wr(&b, 0x64, 0x20);
+	assert_int_equal(rd(&b, 0x60), 0x45);
+	bus_destroy(&b);
 }
 
 static int pm_events[2];
@@ -307,8 +379,9 @@ static void
 pmreg_writes(void **state)
 {
 	struct pmreg p;
-	struct bus b = { 0 };
+	struct bus b;
 	(void)state;
+	bus_init(&b, NULL, NULL);
 	pmreg_init(&p, on_pm, NULL);
 	assert_int_equal(bus_register(&b, BUS_PIO, PMREG_PORT, 1, &p.dev), 0);
 	wr(&b, PMREG_PORT, 0x14); /* S5 without SLP_EN: nothing */
@@ -322,40 +395,175 @@ pmreg_writes(void **state)
 static void
 bus_overlaps(void **state)
 {
-	struct bus b = { 0 };
-	struct bus_device d = { "d", NULL };
+	static const struct bus_device_ops nop = {.access = spk_io};
+	struct bus b, other;
+	struct bus_device d = {.name = "d", .ops = &nop};
+	struct bus_device e = {.name = "e", .ops = &nop};
 	uint8_t v = 0;
 	(void)state;
+	bus_init(&b, NULL, NULL);
+	bus_init(&other, NULL, NULL);
 	assert_int_equal(bus_register(&b, BUS_PIO, 0x100, 8, &d), 0);
 	assert_int_equal(bus_register(&b, BUS_PIO, 0x107, 1, &d), -1);
 	assert_int_equal(bus_register(&b, BUS_MMIO, 0x100, 8, &d), 0);
 	assert_int_equal(bus_register(&b, BUS_PIO, 0, 0, &d), -1);
+	assert_int_equal(bus_register(&b, BUS_PIO, ~0ULL, 2, &d), -1);
 	assert_false(bus_access(&b, BUS_PIO, 0x200, &v, 1, false));
 	assert_int_equal(v, 0xff);
+	/* one device, one bus */
+	assert_int_equal(bus_register(&other, BUS_PIO, 0x300, 1, &d), -1);
+	/* the range table is bounded */
+	int n = b.n;
+	for (int i = n; i < BUS_MAX_RANGES; i++)
+		assert_int_equal(
+		    bus_register(&b, BUS_PIO, 0x1000 + (uint64_t)i, 1, &e), 0);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x5000, 1, &e), -1);
+	/* d and e are listed once each, in registration order */
+	assert_ptr_equal(b.devices, &d);
+	assert_ptr_equal(d.next, &e);
+	assert_null(e.next);
+}
+
+/* Devices on the list: reset in registration order, destroyed newest
+ * first, and their interrupts reach the owner's callback with their line. */
+static char order[16];
+static size_t norder;
+static void
+rec_reset(struct bus_device *d)
+{
+	order[norder++] = (char)(d->name[0] - 'a' + 'A');
+}
+static void
+rec_destroy(struct bus_device *d)
+{
+	order[norder++] = d->name[0];
+}
+
+static void
+bus_walks_devices(void **state)
+{
+	static const struct bus_device_ops with_reset = {
+	    .access = spk_io, .reset = rec_reset, .destroy = rec_destroy};
+	static const struct bus_device_ops no_hooks = {.access = spk_io};
+	struct bus b;
+	struct bus_device a = {.name = "a", .ops = &with_reset};
+	struct bus_device n = {.name = "n", .ops = &no_hooks};
+	struct bus_device c = {.name = "c", .ops = &with_reset};
+	(void)state;
+	bus_init(&b, t_irq, NULL);
+	irq_changes = 0;
+	bus_irq(&a, 7, 1); /* not on a bus yet: nowhere to go */
+	assert_int_equal(irq_changes, 0);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x10, 1, &a), 0);
+	assert_int_equal(bus_register(&b, BUS_MMIO, 0x1000, 16, &n), 0);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x20, 1, &c), 0);
+	assert_int_equal(bus_register(&b, BUS_PIO, 0x21, 1, &a), 0);
+	bus_irq(&c, 12, 1);
+	assert_int_equal(irq_changes, 1);
+	assert_int_equal(irq_line_seen, 12);
+	assert_int_equal(irq_level, 1);
+	norder = 0;
+	bus_reset(&b);
+	bus_reset(&b);
+	bus_destroy(&b);
+	assert_int_equal(norder, 6);
+	assert_memory_equal(order, "ACACca", 6);
+	assert_null(b.devices);
+	assert_false(bus_access(&b, BUS_PIO, 0x10, &(uint8_t){0}, 1, false));
+}
+
+/* The UART raises its own line (COM1's IRQ 4) through the bus. */
+static void
+uart_irq_through_bus(void **state)
+{
+	(void)state;
+	irq_line_seen = -1;
+	wr(&bus, 0x3f9, 0x02); /* IER: THR empty */
+	assert_int_equal(irq_line_seen, UART8250_COM1_IRQ);
+	assert_int_equal(irq_level, 1);
+}
+
+static void
+memslot_table(void **state)
+{
+	static uint8_t ram[3 * 4096] __attribute__((aligned(4096)));
+	struct memslot_table t = {0};
+	char err[160];
+	(void)state;
+	assert_int_equal(
+	    memslot_add(&t, "RAM", 0, 8192, ram, 0, err, sizeof(err)), 0);
+	assert_int_equal(memslot_add(&t, "fb", 0x100000, 4096, ram + 8192,
+				     MEMSLOT_DIRTY_LOG, err, sizeof(err)),
+			 1);
+	/* overlap, named */
+	assert_int_equal(
+	    memslot_add(&t, "rom", 4096, 8192, ram, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "overlaps RAM"));
+	/* unaligned guest address, size and host pointer */
+	assert_int_equal(
+	    memslot_add(&t, "x", 0x200100, 4096, ram, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "page-aligned"));
+	assert_int_equal(
+	    memslot_add(&t, "x", 0x200000, 100, ram, 0, err, sizeof(err)), -1);
+	assert_int_equal(
+	    memslot_add(&t, "x", 0x200000, 4096, ram + 1, 0, err, sizeof(err)),
+	    -1);
+	/* empty, wrapping, unknown flags */
+	assert_int_equal(
+	    memslot_add(&t, "x", 0x200000, 0, ram, 0, err, sizeof(err)), -1);
+	assert_int_equal(
+	    memslot_add(&t, "x", ~0xfffULL, 8192, ram, 0, err, sizeof(err)),
+	    -1);
+	assert_int_equal(
+	    memslot_add(&t, "x", 0x200000, 4096, ram, 0x80, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "flags"));
+	/* lookups: whole ranges only */
+	assert_ptr_equal(memslot_find(&t, 4096, 4096), &t.s[0]);
+	assert_null(memslot_find(&t, 4096, 4097));
+	assert_ptr_equal(memslot_find(&t, 0x100000, 1), &t.s[1]);
+	assert_null(memslot_find(&t, 0x101000, 1));
+	assert_null(memslot_find(&t, ~0ULL, 2));
+	/* bounded */
+	for (int i = 2; i < MEMSLOT_MAX; i++)
+		assert_int_equal(memslot_add(&t, "more",
+					     0x10000000ULL * (uint64_t)i, 4096,
+					     ram, 0, err, sizeof(err)),
+				 i);
+	assert_int_equal(memslot_add(&t, "one more", 0xf0000000ULL, 4096, ram,
+				     0, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "more than"));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(uart_transmit_and_thre,
-						setup_uart, teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_thre_follows_fifo_mode,
-						setup_uart, teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_16750_probe, setup_uart,
-						teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_receive_irq, setup_uart,
-						teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_receive_queue_bounded,
-						setup_uart, teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_break, setup_uart,
-						teardown_uart),
-		cmocka_unit_test_setup_teardown(uart_loopback_probe,
-						setup_uart, teardown_uart),
-		cmocka_unit_test(console_backpressure),
-		cmocka_unit_test(i8042_commands),
-		cmocka_unit_test(pmreg_writes),
-		cmocka_unit_test(bus_overlaps),
+	    cmocka_unit_test_setup_teardown(uart_transmit_and_thre, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_thre_follows_fifo_mode,
+					    setup_uart, teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_16750_probe, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_receive_irq, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_receive_queue_bounded,
+					    setup_uart, teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_break, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_loopback_probe, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test(console_backpressure),
+	    cmocka_unit_test_setup_teardown(uart_irq_through_bus, setup_uart,
+					    teardown_uart),
+	    cmocka_unit_test(i8042_commands),
+	    cmocka_unit_test(i8042_claims_0x60_and_0x64_only),
+	    cmocka_unit_test(i8042_reset_restores_power_on),
+	    cmocka_unit_test(pmreg_writes),
+	    cmocka_unit_test(bus_overlaps),
+	    cmocka_unit_test(bus_walks_devices),
+	    cmocka_unit_test(memslot_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

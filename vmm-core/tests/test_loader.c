@@ -402,7 +402,7 @@ boot_pvh_layout(void **state)
 	memset(img + 1024, 0xf4, 4096); /* the kernel's bytes: hlt */
 	assert_int_equal(guestmem_create(&gm, RAM), 0);
 	assert_int_equal(loader_parse(img, len, RAM, &li, err, sizeof(err)), 0);
-	struct boot_params_in in = {img, len, &li, NULL, 0, "console=ttyS0", 2};
+	struct boot_params_in in = {img, len, &li, NULL, 0, "console=ttyS0", 2, NULL};
 	assert_int_equal(boot_prepare(&gm, &in, &be, err, sizeof(err)), 0);
 	assert_int_equal(be.mode, BOOT_MODE_PROT32);
 	assert_int_equal(be.rip, 0x100010);
@@ -415,6 +415,51 @@ boot_pvh_layout(void **state)
 	assert_int_equal(*(uint8_t *)guestmem_ptr(&gm, 0x100000, 1), 0xf4);
 	assert_int_equal(*(uint8_t *)guestmem_ptr(&gm, 0x100fff, 1), 0xf4);
 	assert_int_equal(*(uint8_t *)guestmem_ptr(&gm, 0x100000 + 4097, 1), 0);
+	guestmem_destroy(&gm);
+}
+
+/* Linux's screen_info in the zero page: what vesafb reads (offsets from
+ * include/uapi/linux/screen_info.h). */
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void
+bzimage_screen_info(void **state)
+{
+	struct guestmem gm;
+	struct loader_image li;
+	struct boot_entry be;
+	struct boot_fb fb = {0xe0000000, 1280, 720, 5120, 5120 * 720};
+	(void)state;
+	size_t len = make_bzimage(0x020f, 4096);
+	assert_int_equal(guestmem_create(&gm, RAM), 0);
+	assert_int_equal(loader_parse(img, len, RAM, &li, err, sizeof(err)), 0);
+	struct boot_params_in in = {img, len, &li, NULL, 0, NULL, 1, &fb};
+	assert_int_equal(boot_prepare(&gm, &in, &be, err, sizeof(err)), 0);
+	const uint8_t *si = guestmem_ptr(&gm, be.rsi, 0x40);
+	assert_int_equal(si[0x0f], 0x23);	 /* VIDEO_TYPE_VLFB */
+	assert_int_equal(get16(si + 0x12), 1280); /* lfb_width */
+	assert_int_equal(get16(si + 0x14), 720);  /* lfb_height */
+	assert_int_equal(get16(si + 0x16), 32);	  /* lfb_depth */
+	uint32_t base, size;
+	memcpy(&base, si + 0x18, 4);
+	memcpy(&size, si + 0x1c, 4);
+	assert_int_equal(base, 0xe0000000);
+	assert_int_equal(size, (5120 * 720 + 0xffff) >> 16); /* 64 KiB units */
+	assert_int_equal(get16(si + 0x24), 5120);	   /* lfb_linelength */
+	const uint8_t rgbx[8] = {8, 16, 8, 8, 8, 0, 8, 24};
+	assert_memory_equal(si + 0x26, rgbx, 8);
+	/* the setup header that follows is untouched by it */
+	assert_int_equal(get16(si + 0x1fe), 0xaa55);
+	/* no display: no screen_info, so no framebuffer driver binds */
+	in.fb = NULL;
+	assert_int_equal(boot_prepare(&gm, &in, &be, err, sizeof(err)), 0);
+	si = guestmem_ptr(&gm, be.rsi, 0x40);
+	for (int i = 0; i < 0x40; i++)
+		assert_int_equal(si[i], 0);
 	guestmem_destroy(&gm);
 }
 
@@ -464,6 +509,7 @@ main(void)
 	    cmocka_unit_test(elf32_field_widths),
 	    cmocka_unit_test(bzimage_valid),
 	    cmocka_unit_test(bzimage_bad),
+	    cmocka_unit_test(bzimage_screen_info),
 	    cmocka_unit_test(not_a_kernel),
 	    cmocka_unit_test(mptable_checksums),
 	    ELF_BOTH(boot_pvh_layout),

@@ -25,7 +25,7 @@ on_event(void *opaque, enum pvpanic_event ev)
 static void
 setup(struct bus *b, struct pvpanic *p)
 {
-	memset(b, 0, sizeof(*b));
+	bus_init(b, NULL, NULL);
 	panicked = crash_loaded = 0;
 	pvpanic_init(p, on_event, &panicked);
 	assert_int_equal(bus_register(b, BUS_PIO, PVPANIC_PORT, 1, &p->dev), 0);

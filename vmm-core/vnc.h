@@ -1,0 +1,92 @@
+/*
+ * vnc: the VM's display served to VNC viewers by libvncserver, driven from
+ * the monitor's own poll loop (libvncserver's background threads are not
+ * used: they race with the client list).
+ *
+ * Viewers arrive two ways: on a listening socket the monitor opened itself
+ * (standalone debugging: vnc_listen, loopback TCP or a UNIX socket), or as
+ * an already-connected stream handed over by the gateway (vnc_adopt), which
+ * has authenticated and authorized the user and says whether the viewer may
+ * only watch.  A view-only viewer's keys, pointer and clipboard never reach
+ * the guest: libvncserver drops them, and the callbacks check again.
+ *
+ * Updates: while anyone watches, every VNC_FRAME_MS the monitor reads the
+ * framebuffer's dirty log and marks what changed (display.h); libvncserver
+ * sends it to each viewer that asked for an update, in the encodings it
+ * has (Tight, ZRLE, Hextile, CopyRect, Raw...).  The pixels go out from the
+ * guest's framebuffer itself, never copied.  No viewer: no timer, no work.
+ *
+ * A viewer that stops reading blocks the loop for at most VNC_WRITE_WAIT_MS
+ * and is then disconnected; there are at most VNC_MAX_CLIENTS viewers.
+ */
+#ifndef VMGATE_VNC_H
+#define VMGATE_VNC_H
+
+#include "vm.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VNC_FRAME_MS 16
+#define VNC_WRITE_WAIT_MS 200
+#define VNC_MAX_CLIENTS 16
+#define VNC_MAX_LISTEN 4
+#define VNC_MAX_POLLFDS (VNC_MAX_LISTEN + VNC_MAX_CLIENTS + 1)
+
+/* Where viewers' input goes (the VM's keyboard and mouse); called on the
+ * monitor's thread, only for viewers that may control. */
+struct vnc_input_ops {
+	void (*key)(void *opaque, uint32_t keysym, bool down);
+	void (*pointer)(void *opaque, int x, int y, unsigned buttons);
+};
+
+struct vnc;
+
+/* A server for VM's display (VM must have one), named NAME for viewers.
+ * Returns NULL with the reason in ERR. */
+struct vnc *vnc_create(struct vm *vm, const char *name,
+		       const struct vnc_input_ops *ops, void *opaque, char *err,
+		       size_t errlen);
+void vnc_destroy(struct vnc *v);
+
+/*
+ * Listens on SPEC: "HOST:PORT" with a loopback IPv4 or [IPv6] address
+ * (viewers are not authenticated: the network path is the gateway's), or
+ * "unix:PATH" (created 0600; a stale socket there is replaced, anything
+ * else is refused).  Returns 0, or -1 with the reason in ERR.
+ */
+int vnc_listen(struct vnc *v, const char *spec, char *err, size_t errlen);
+
+/*
+ * Serves a connected stream FD (the VNC server speaks first); takes it.
+ * Returns 0, or -1 (FD closed) when VNC_MAX_CLIENTS are connected or the
+ * viewer's first bytes were refused.  libvncserver (0.9.14) waits up to
+ * 100 ms here for the viewer's first bytes, to tell WebSockets and TLS
+ * from RFB: a new viewer costs the loop that once.
+ */
+int vnc_adopt(struct vnc *v, int fd, bool view_only);
+
+/*
+ * Debugging and benchmarks only (vmgate-vmm --vnc-damage full): from now
+ * on every frame marks the whole screen modified, as kvmtool's VNC loop
+ * does, instead of what the dirty log and the span hashes find.  Viewers
+ * then get the whole screen every frame; the guest sees no difference.
+ */
+void vnc_damage_full(struct vnc *v);
+
+/* Viewers connected now. */
+int vnc_clients(struct vnc *v);
+
+/*
+ * The poll loop's part: vnc_poll() fills at most VNC_MAX_POLLFDS entries
+ * of P and returns how many; vnc_timeout() is the longest the loop may
+ * sleep (ms, -1 for ever); vnc_service() is called after every poll with
+ * the same entries, whatever woke the loop.
+ */
+size_t vnc_poll(struct vnc *v, struct pollfd *p);
+int vnc_timeout(struct vnc *v);
+void vnc_service(struct vnc *v, const struct pollfd *p, size_t n);
+
+#endif
