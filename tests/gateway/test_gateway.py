@@ -253,6 +253,70 @@ def test_typed_input_survives_escapes_while_guest_is_slow(gw):
         len(got), n, first, got[first:first + 2])
 
 
+def test_a_paste_flood_into_a_slow_console_holds_bounded_memory():
+    """A client that respects the window and types far faster than the VM
+    takes input: the gateway holds a bounded amount, not what was sent
+    (issue 8 #7: every time the VM took a few bytes, libssh reopened the
+    whole window, so everything the client sent piled up in the gateway)."""
+    import socket
+    # ASan's quarantine (sanitizer build) would count as held memory.
+    old = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = (old + ":" if old else "") + "quarantine_size_mb=4"
+    try:
+        g = Gateway(vms=("web1",))
+    finally:
+        if old is None:
+            del os.environ["ASAN_OPTIONS"]
+        else:
+            os.environ["ASAN_OPTIONS"] = old
+
+    def vm(field):
+        with open(f"/proc/{g.proc.pid}/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
+
+    cl = None
+    try:
+        g.wait_prompt("web1")
+        cl = _paramiko_client(g, "alice")
+        ch = cl.get_transport().open_session()
+        ch.exec_command("web1")
+        stop = threading.Event()
+
+        def drain():
+            ch.settimeout(0.5)
+            while not stop.is_set():
+                try:
+                    if ch.recv(65536) == b"":
+                        return
+                except Exception:
+                    pass
+
+        th = threading.Thread(target=drain, daemon=True)
+        th.start()
+        time.sleep(2)
+        rss0 = vm("VmRSS")
+        chunk = b"x" * 32768
+        sent, end = 0, time.time() + 40 * SLOW
+        ch.settimeout(0.5)
+        while time.time() < end and sent < 256 << 20:
+            try:
+                sent += ch.send(chunk)
+            except socket.timeout:
+                pass
+        time.sleep(1)
+        hwm = vm("VmHWM")
+        stop.set()
+        print(f"sent {sent >> 20} MiB to a slow console; vmgated RSS "
+              f"{rss0 / 2**20:.1f} MiB before, peak {hwm / 2**20:.1f} MiB")
+        assert hwm - rss0 < 32 << 20, f"vmgated grew by {(hwm - rss0) >> 20} MiB"
+        assert cl.get_transport().is_active()
+        assert "past the channel window" not in g.log()
+    finally:
+        if cl:
+            cl.close()
+        g.cleanup()
+
+
 def test_50_sessions_receive_identical_bulk_output(gw):
     n, size = 50, 20000   # the guest's UART is slow under nested TCG
     clients, chans, bufs = [], [], []
