@@ -2,9 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -35,8 +35,8 @@ struct audit {
 	int sync_running; /* a fdatasync job is queued or running */
 	int dirty;	  /* written since that job started */
 	int sync_err;	  /* errno of the job's fdatasync (0: it worked) */
-	bool failing;	  /* a write or sync failed; nothing got through since */
-	bool torn;	  /* a part line could not be cut off the file */
+	bool failing; /* a write or sync failed; nothing got through since */
+	bool torn;    /* a part line could not be cut off the file */
 	unsigned long lost; /* lines not written while failing */
 };
 
@@ -163,7 +163,8 @@ append(struct audit *a, const char *buf, size_t len)
 			continue;
 		if (k <= 0) {
 			int err = k < 0 ? errno : ENOSPC;
-			if (p != buf && (start < 0 || ftruncate(a->fd, start) != 0))
+			if (p != buf &&
+			    (start < 0 || ftruncate(a->fd, start) != 0))
 				a->torn = true;
 			errno = err;
 			return -1;
@@ -183,7 +184,8 @@ audit_retry(struct audit *a, const struct json *line)
 
 	json_init(&rec);
 	if (a->torn)
-		json_raw(&rec, "\n", 1); /* a torn line ends, alone on its own */
+		json_raw(&rec, "\n",
+			 1); /* a torn line ends, alone on its own */
 	char stamp[40];
 	now_stamp(stamp);
 	begin(&rec, stamp, "daemon");

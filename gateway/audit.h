@@ -95,8 +95,8 @@ bool audit_failing(const struct audit *a);
 /* val as key, cut to AUDIT_MAX_NAME bytes (then also "<key>_cut": true). */
 void audit_kname(struct json *j, const char *key, const char *val);
 
-#define AUDIT_REFUSED                                                       \
-	"audit log cannot be written; refusing new sessions and power "     \
+#define AUDIT_REFUSED                                                          \
+	"audit log cannot be written; refusing new sessions and power "        \
 	"actions until it can"
 
 #endif

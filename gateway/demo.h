@@ -24,8 +24,8 @@
 #ifndef VMGATE_DEMO_H
 #define VMGATE_DEMO_H
 
-#include <stdio.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * Creates DIR (0700) and whichever of the files above is missing (not
@@ -34,8 +34,7 @@
  * failure (or a folder or file that breaks the rule) returns -1 with a
  * message in err naming the path, what is wrong and how to fix it.
  */
-int demo_prepare(const char *dir, char **config_path, char *err,
-		 size_t errlen);
+int demo_prepare(const char *dir, char **config_path, char *err, size_t errlen);
 
 /*
  * The gateway is listening on host:port with its host keys in state_dir:

@@ -47,14 +47,14 @@
  * looping those stalled every session (issue 8 #3). Every client since
  * OpenSSH 6.5 (2014) and PuTTY 0.68 has curve25519. */
 #define KEX_ALGOS "curve25519-sha256,curve25519-sha256@libssh.org"
-#define CIPHERS                                                             \
-	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,"             \
+#define CIPHERS                                                                \
+	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,"                \
 	"aes128-gcm@openssh.com,aes256-ctr,aes128-ctr"
 #define MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
 #define HOSTKEY_ALGOS "ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
-#define USERKEY_ALGOS                                                       \
-	"ssh-ed25519,sk-ssh-ed25519@openssh.com,rsa-sha2-512,rsa-sha2-256,"  \
-	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"      \
+#define USERKEY_ALGOS                                                          \
+	"ssh-ed25519,sk-ssh-ed25519@openssh.com,rsa-sha2-512,rsa-sha2-256,"    \
+	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"         \
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
 #define MAX_AUTH_FAILS 20
@@ -91,8 +91,8 @@ struct conn {
 	bool startup;		 /* counted there: not logged in yet */
 	uint64_t born_ms;	 /* hub_now_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
-	ssh_message held;	  /* an auth request whose reply waits */
-	bool held_is_password;	  /* ... for the worker */
+	ssh_message held;      /* an auth request whose reply waits */
+	bool held_is_password; /* ... for the worker */
 	unsigned auth_fails;
 	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;
@@ -272,7 +272,7 @@ auth_fail(struct conn *c, ssh_message msg)
 		ssh_message_free(msg);
 		return;
 	}
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	c->held = msg;
 	c->held_is_password = false;
 	evtimer_add(c->reply_timer, &tv);
@@ -464,8 +464,7 @@ conn_revoke(struct conn *c, const char *why)
 static bool
 name_ok(const char *user)
 {
-	return user != NULL &&
-	       config_name_problem(user, strlen(user)) == NULL;
+	return user != NULL && config_name_problem(user, strlen(user)) == NULL;
 }
 
 struct pwjob {
@@ -609,7 +608,8 @@ on_auth(struct conn *c, ssh_message msg)
 		/* Methods we do not offer fail like a wrong password: counted,
 		 * slowed, audited with the name cut. */
 		audit_auth(c, user ? user : "",
-			   auth_method_name(ssh_message_subtype(msg)), "failure");
+			   auth_method_name(ssh_message_subtype(msg)),
+			   "failure");
 		auth_fail(c, msg);
 		return;
 	}
@@ -695,12 +695,12 @@ on_channel_open(struct conn *c, ssh_message msg)
 	if (ch == NULL)
 		return;
 	struct session_peer peer = {
-		.user = c->user,
-		.addr = c->addr,
-		.done = sess_done,
-		.kick = sess_kick,
-		.abort = sess_abort,
-		.arg = c,
+	    .user = c->user,
+	    .addr = c->addr,
+	    .done = sess_done,
+	    .kick = sess_kick,
+	    .abort = sess_abort,
+	    .arg = c,
 	};
 	struct sess_node *n = xcalloc(1, sizeof(*n));
 	n->s = session_new(d->gw, &peer, c->ss, ch, ++d->next_session);
@@ -801,8 +801,9 @@ conn_process(struct conn *c)
 			tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
 			evtimer_add(c->grace, &tv);
 			c->st = CONN_AUTH;
-			ssh_set_auth_methods(c->ss, SSH_AUTH_METHOD_PUBLICKEY |
-							    SSH_AUTH_METHOD_PASSWORD);
+			ssh_set_auth_methods(c->ss,
+					     SSH_AUTH_METHOD_PUBLICKEY |
+						 SSH_AUTH_METHOD_PASSWORD);
 		}
 	}
 	while (c->st != CONN_KEX && !c->dead && c->held == NULL &&
@@ -904,7 +905,8 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	c->fd = fd;
 	int sfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	c->ss = sfd >= 0 ? ssh_new() : NULL;
-	if (c->ss == NULL || ssh_bind_accept_fd(d->bind, c->ss, sfd) != SSH_OK) {
+	if (c->ss == NULL ||
+	    ssh_bind_accept_fd(d->bind, c->ss, sfd) != SSH_OK) {
 		char why[300];
 		const char *e = c->ss ? ssh_get_error(c->ss) : strerror(errno);
 		LOG("%s: accept failed: %s", c->addr,
@@ -978,7 +980,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Back off instead of spinning (STYLE.md). */
-				struct timeval tv = { 1, 0 };
+				struct timeval tv = {1, 0};
 				LOG("accept: %s; pausing for 1 s",
 				    strerror(errno));
 				event_del(d->lev);
@@ -1037,7 +1039,7 @@ out:
 static int
 listen_on(const char *host, unsigned port, char *err, size_t errlen)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
+	struct addrinfo hints = {0}, *res = NULL;
 	char serv[16];
 	int fd = -1, one = 1, r;
 
@@ -1089,9 +1091,9 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	if (ssh_bind_options_set(d->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
 				 &no) != SSH_OK ||
 	    ssh_bind_options_set(d->bind, SSH_BIND_OPTIONS_IMPORT_KEY, ed) !=
-		    SSH_OK ||
+		SSH_OK ||
 	    ssh_bind_options_set(d->bind, SSH_BIND_OPTIONS_IMPORT_KEY, rsa) !=
-		    SSH_OK) {
+		SSH_OK) {
 		snprintf(err, errlen, "host keys: %s", ssh_get_error(d->bind));
 		goto fail;
 	}
@@ -1100,16 +1102,16 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 		enum ssh_bind_options_e opt;
 		const char *val;
 	} algos[] = {
-		/* "SSH-2.0-vmgate": no library version for scanners to guess
-		 * at (ssh-audit reads libssh_0.10.6 as a pre-0.7.3 libssh). */
-		{ SSH_BIND_OPTIONS_BANNER, "vmgate" },
-		{ SSH_BIND_OPTIONS_KEY_EXCHANGE, KEX_ALGOS },
-		{ SSH_BIND_OPTIONS_CIPHERS_C_S, CIPHERS },
-		{ SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS },
-		{ SSH_BIND_OPTIONS_HMAC_C_S, MACS },
-		{ SSH_BIND_OPTIONS_HMAC_S_C, MACS },
-		{ SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, HOSTKEY_ALGOS },
-		{ SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, USERKEY_ALGOS },
+	    /* "SSH-2.0-vmgate": no library version for scanners to guess
+	     * at (ssh-audit reads libssh_0.10.6 as a pre-0.7.3 libssh). */
+	    {SSH_BIND_OPTIONS_BANNER, "vmgate"},
+	    {SSH_BIND_OPTIONS_KEY_EXCHANGE, KEX_ALGOS},
+	    {SSH_BIND_OPTIONS_CIPHERS_C_S, CIPHERS},
+	    {SSH_BIND_OPTIONS_CIPHERS_S_C, CIPHERS},
+	    {SSH_BIND_OPTIONS_HMAC_C_S, MACS},
+	    {SSH_BIND_OPTIONS_HMAC_S_C, MACS},
+	    {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, HOSTKEY_ALGOS},
+	    {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, USERKEY_ALGOS},
 	};
 	for (size_t i = 0; i < sizeof(algos) / sizeof(algos[0]); i++) {
 		if (ssh_bind_options_set(d->bind, algos[i].opt, algos[i].val) !=
@@ -1126,10 +1128,10 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	socklen_t len = sizeof(sa);
 	getsockname(d->lfd, (struct sockaddr *)&sa, &len);
 	d->port = ntohs(sa.ss_family == AF_INET6
-				? ((struct sockaddr_in6 *)&sa)->sin6_port
-				: ((struct sockaddr_in *)&sa)->sin_port);
-	d->lev = event_new(gw->base, d->lfd, EV_READ | EV_PERSIST, on_accept,
-			   d);
+			    ? ((struct sockaddr_in6 *)&sa)->sin6_port
+			    : ((struct sockaddr_in *)&sa)->sin_port);
+	d->lev =
+	    event_new(gw->base, d->lfd, EV_READ | EV_PERSIST, on_accept, d);
 	d->retry = evtimer_new(gw->base, on_retry, d);
 	event_add(d->lev, NULL);
 	LOG("ssh listening on %s port %u", gw->cfg->ssh_host, d->port);

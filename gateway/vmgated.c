@@ -174,7 +174,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		LOG("SIGHUP: reloading the policy");
-		reload(gw, (char[1]){ 0 }, 1); /* reload() logs the errors */
+		reload(gw, (char[1]){0}, 1); /* reload() logs the errors */
 		break;
 	case SIGCHLD:
 		supervisor_sigchld(gw->sup);
@@ -190,18 +190,18 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "demo", required_argument, NULL, 'd' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "vmm", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"demo", required_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"vmm", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct gwctx gw = { .reload = reload };
+	struct gwctx gw = {.reload = reload};
 	char *config_path = NULL, *demo_dir = NULL, *demo_cfg = NULL;
 	char *vmm = NULL, err[512];
-	struct event *sigs[4] = { 0 };
-	static const int signums[4] = { SIGHUP, SIGCHLD, SIGINT, SIGTERM };
+	struct event *sigs[4] = {0};
+	static const int signums[4] = {SIGHUP, SIGCHLD, SIGINT, SIGTERM};
 	struct diag d;
 	int c, status = 1;
 

@@ -412,8 +412,8 @@ int ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 
 int ctl_encode_display_client(uint8_t *buf, size_t cap, size_t *len,
 			      uint32_t seq, enum ctl_display_rights rights);
-int ctl_encode_display_info(uint8_t *buf, size_t cap, size_t *len,
-			    uint32_t seq, uint32_t width, uint32_t height);
+int ctl_encode_display_info(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
+			    uint32_t width, uint32_t height);
 int ctl_encode_screenshot(uint8_t *buf, size_t cap, size_t *len, uint32_t seq);
 int ctl_encode_screenshot_done(uint8_t *buf, size_t cap, size_t *len,
 			       uint32_t seq, uint64_t bytes);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential cmake pkg-config clang libclang-rt-14-dev
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libssh-dev libvncserver-dev libevent-dev libssl-dev libyaml-dev
 	libcmocka-dev libseccomp-dev libpng-dev libvncclient1
 	console-setup-linux

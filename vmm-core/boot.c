@@ -45,7 +45,7 @@ void
 boot_screen_info(uint8_t *si, const struct boot_fb *fb)
 {
 	/* size, position of red, green, blue, unused: bytes B, G, R, X */
-	static const uint8_t layout[8] = { 8, 16, 8, 8, 8, 0, 8, 24 };
+	static const uint8_t layout[8] = {8, 16, 8, 8, 8, 0, 8, 24};
 
 	memset(si, 0, BOOT_SCREEN_INFO_LEN);
 	si[SI_ORIG_VIDEO_ISVGA] = VIDEO_TYPE_VLFB;
@@ -69,13 +69,13 @@ memory_map(const struct guestmem *gm, struct e820 *map)
 {
 	int n = 0;
 
-	map[n++] = (struct e820){ 0, LOW_RAM_END, E820_RAM };
-	map[n++] = (struct e820){ LOW_RAM_END, 0x100000 - LOW_RAM_END,
-				  E820_RESERVED };
-	map[n++] = (struct e820){ 0x100000, gm->low_end - 0x100000, E820_RAM };
+	map[n++] = (struct e820){0, LOW_RAM_END, E820_RAM};
+	map[n++] =
+	    (struct e820){LOW_RAM_END, 0x100000 - LOW_RAM_END, E820_RESERVED};
+	map[n++] = (struct e820){0x100000, gm->low_end - 0x100000, E820_RAM};
 	if (gm->size > gm->low_end)
-		map[n++] = (struct e820){ GUESTMEM_HIGH_START,
-					  gm->size - gm->low_end, E820_RAM };
+		map[n++] = (struct e820){GUESTMEM_HIGH_START,
+					 gm->size - gm->low_end, E820_RAM};
 	return n;
 }
 
@@ -110,8 +110,8 @@ write_page_tables(struct guestmem *gm)
 }
 
 static int
-load_segments(struct guestmem *gm, const struct boot_params_in *in,
-	      char *err, size_t errlen)
+load_segments(struct guestmem *gm, const struct boot_params_in *in, char *err,
+	      size_t errlen)
 {
 	const struct loader_image *li = in->image;
 
@@ -185,9 +185,9 @@ prepare_pvh(struct guestmem *gm, const struct boot_params_in *in,
 		put64(m + 8, in->initrd_len);
 	}
 	*out = (struct boot_entry){
-		.mode = BOOT_MODE_PROT32,
-		.rip = in->image->entry,
-		.rbx = BOOT_START_INFO,
+	    .mode = BOOT_MODE_PROT32,
+	    .rip = in->image->entry,
+	    .rbx = BOOT_START_INFO,
 	};
 	return 0;
 }
@@ -207,8 +207,8 @@ prepare_bzimage(struct guestmem *gm, const struct boot_params_in *in,
 		    err, errlen,
 		    "command line is %zu bytes, the kernel accepts %u",
 		    strlen(in->cmdline), li->cmdline_size);
-	if (load_initrd(gm, in, (uint64_t)li->initrd_addr_max + 1, &initrd,
-			err, errlen) != 0)
+	if (load_initrd(gm, in, (uint64_t)li->initrd_addr_max + 1, &initrd, err,
+			errlen) != 0)
 		return -1;
 	memset(zp, 0, 4096);
 	memcpy(zp + li->setup_hdr_off, in->kernel + li->setup_hdr_off,
@@ -241,10 +241,10 @@ prepare_bzimage(struct guestmem *gm, const struct boot_params_in *in,
 	}
 	write_page_tables(gm);
 	*out = (struct boot_entry){
-		.mode = BOOT_MODE_LONG64,
-		.rip = li->entry,
-		.rsi = BOOT_ZERO_PAGE,
-		.cr3 = BOOT_PML4,
+	    .mode = BOOT_MODE_LONG64,
+	    .rip = li->entry,
+	    .rsi = BOOT_ZERO_PAGE,
+	    .cr3 = BOOT_PML4,
 	};
 	return 0;
 }
@@ -269,9 +269,9 @@ boot_prepare(struct guestmem *gm, const struct boot_params_in *in,
 		       ACPI_AREA_SIZE, ACPI_ADDR, in->ncpus) < 0)
 		return errmsg(err, errlen, "%d vCPUs: at most %d", in->ncpus,
 			      ACPI_MAX_CPUS);
-	if (mptable_write(guestmem_ptr(gm, MPTABLE_ADDR,
-				       mptable_size(in->ncpus)),
-			  MPTABLE_ADDR, in->ncpus) != 0)
+	if (mptable_write(
+		guestmem_ptr(gm, MPTABLE_ADDR, mptable_size(in->ncpus)),
+		MPTABLE_ADDR, in->ncpus) != 0)
 		return errmsg(err, errlen, "%d vCPUs: at most %d", in->ncpus,
 			      MPTABLE_MAX_CPUS);
 	if (in->image->kind == LOADER_PVH_ELF)

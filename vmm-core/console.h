@@ -29,10 +29,10 @@ struct console {
 	pthread_mutex_t lock;
 	uint8_t *ring; /* cap bytes, owned */
 	size_t cap, head, len;
-	uint64_t lost;	       /* dropped since the reader last took */
-	uint64_t lost_total;   /* for the record */
-	uint64_t full_since;   /* CLOCK_MONOTONIC ms, 0 when not full */
-	int wake_fd;	       /* eventfd: the reader has bytes waiting */
+	uint64_t lost;	     /* dropped since the reader last took */
+	uint64_t lost_total; /* for the record */
+	uint64_t full_since; /* CLOCK_MONOTONIC ms, 0 when not full */
+	int wake_fd;	     /* eventfd: the reader has bytes waiting */
 };
 
 /* CAP: ring size, CONSOLE_CAP_MIN..CONSOLE_CAP_MAX. Returns 0 or -errno. */

@@ -60,7 +60,8 @@ guestmem_ptr(const struct guestmem *gm, uint64_t gpa, uint64_t len)
 		return gm->host + gpa;
 	}
 	uint64_t high_size = gm->size - gm->low_end;
-	if (gpa < GUESTMEM_HIGH_START || gpa - GUESTMEM_HIGH_START > high_size ||
+	if (gpa < GUESTMEM_HIGH_START ||
+	    gpa - GUESTMEM_HIGH_START > high_size ||
 	    len > high_size - (gpa - GUESTMEM_HIGH_START))
 		return NULL;
 	return gm->host + gm->low_end + (gpa - GUESTMEM_HIGH_START);
@@ -92,13 +93,16 @@ guestmem_parse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		shift = 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		shift = 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		shift = 30;
 		break;
 	default:

@@ -301,10 +301,10 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 				      "segments",
 				      LOADER_MAX_SEGMENTS);
 		out->seg[out->nsegments++] = (struct loader_segment){
-			.paddr = paddr,
-			.offset = offset,
-			.filesz = filesz,
-			.memsz = memsz,
+		    .paddr = paddr,
+		    .offset = offset,
+		    .filesz = filesz,
+		    .memsz = memsz,
 		};
 		if (paddr + memsz > out->end)
 			out->end = paddr + memsz;
@@ -328,8 +328,8 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 }
 
 static int
-parse_bzimage(const struct rd *r, uint64_t ram_limit,
-	      struct loader_image *out, char *err, size_t errlen)
+parse_bzimage(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
+	      char *err, size_t errlen)
 {
 	uint8_t setup_sects, hdr_jump_len;
 	uint16_t version, xloadflags;
@@ -387,10 +387,10 @@ parse_bzimage(const struct rd *r, uint64_t ram_limit,
 	out->end = LOADER_BZIMAGE_ADDR + need;
 	out->nsegments = 1;
 	out->seg[0] = (struct loader_segment){
-		.paddr = LOADER_BZIMAGE_ADDR,
-		.offset = kernel_off,
-		.filesz = kernel_len,
-		.memsz = kernel_len,
+	    .paddr = LOADER_BZIMAGE_ADDR,
+	    .offset = kernel_off,
+	    .filesz = kernel_len,
+	    .memsz = kernel_len,
 	};
 	out->setup_hdr_off = BZ_SETUP_HDR;
 	/* The header runs from 0x1f1 to the end of the jump's target. */
@@ -407,7 +407,7 @@ int
 loader_parse(const uint8_t *img, size_t len, uint64_t ram_limit,
 	     struct loader_image *out, char *err, size_t errlen)
 {
-	struct rd r = { img, len };
+	struct rd r = {img, len};
 	uint32_t magic;
 	uint16_t boot_flag;
 

@@ -46,12 +46,12 @@ struct loader_image {
 	int nsegments;
 	struct loader_segment seg[LOADER_MAX_SEGMENTS];
 	/* bzImage only */
-	uint16_t version;	   /* boot protocol version, e.g. 0x020f */
-	uint64_t setup_hdr_off;	   /* offset of the setup header (0x1f1) */
-	uint64_t setup_hdr_len;	   /* bytes of setup header to copy */
-	uint32_t initrd_addr_max;  /* highest byte an initrd may occupy */
-	uint32_t cmdline_size;	   /* max command line length, no NUL */
-	uint32_t init_size;	   /* linear memory the kernel needs */
+	uint16_t version;	  /* boot protocol version, e.g. 0x020f */
+	uint64_t setup_hdr_off;	  /* offset of the setup header (0x1f1) */
+	uint64_t setup_hdr_len;	  /* bytes of setup header to copy */
+	uint32_t initrd_addr_max; /* highest byte an initrd may occupy */
+	uint32_t cmdline_size;	  /* max command line length, no NUL */
+	uint32_t init_size;	  /* linear memory the kernel needs */
 };
 
 /*

@@ -7,9 +7,9 @@
 #include "guestmem.h"
 #include "logesc.h"
 #include "monitor.h"
-#include "vnc.h"
 #include "sandbox.h"
 #include "vm.h"
+#include "vnc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,53 +28,58 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vmgate-vmm [--kernel PATH] [--initrd PATH] "
-		"[--cmdline STR]\n"
-		"                  [--mem SIZE] [--cpus N] [--console "
-		"stdio|none]\n"
-		"                  [--console-buffer SIZE]\n"
-		"                  [--on-reboot restart|exit] [--ctl-fd FD "
-		"--name VM]\n"
-		"                  [--display WxH|none] [--vnc ADDR:PORT|unix:PATH]"
-		"\n"
-		"                  [--screenshot PATH] [--vnc-damage log|full]\n"
-		"                  [--no-sandbox]\n"
-		"\n"
-		"  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
-		"                  default: the built-in demo guest\n"
-		"  --initrd PATH   initial ramdisk\n"
-		"  --cmdline STR   kernel command line\n"
-		"  --mem SIZE      guest RAM, e.g. 64M, 1G (default 64M)\n"
-		"  --cpus N        vCPUs, 1-%d (default 1)\n"
-		"  --console MODE  stdio (default) or none\n"
-		"  --console-buffer SIZE  guest output kept while the reader "
-		"is slow\n"
-		"                  (default 256K; 4K-64M)\n"
-		"  --on-reboot A   restart the guest (default) or exit with "
-		"status 10\n"
-		"  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
-		"                  replaces the stdio console\n"
-		"  --name VM       the VM's name, checked against the gateway's\n"
-		"  --display WxH   the framebuffer's size (default 1024x768), "
-		"or none\n"
-		"  --vnc WHERE     serve the display to VNC viewers on a loopback\n"
-		"                  address (127.0.0.1:5900, [::1]:5900) or a UNIX\n"
-		"                  socket (unix:PATH); no authentication: for\n"
-		"                  debugging, vmgated serves the network (repeatable)\n"
-		"  --screenshot PATH  write a PNG of the screen to PATH on SIGUSR1\n"
-		"  --vnc-damage M  log (default): send what the guest changed\n"
-		"                  (dirty log); full: the whole screen every frame,\n"
-		"                  as kvmtool does (benchmarks and debugging only)\n"
-		"  --no-sandbox    debugging only: run without the sandbox\n"
-		"                  (README: \"The monitor's sandbox\")\n"
-		"\n"
-		"On a terminal the console is raw; Ctrl-] . quits.\n"
-		"Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
-		"10 guest rebooted, 11 triple fault, 12 KVM internal error,\n"
-		"13 other crash, 15 guest panic (pvpanic), 20 stopped by "
-		"signal\nor escape key.\n",
-		VM_MAX_CPUS);
+	fprintf(
+	    f,
+	    "usage: vmgate-vmm [--kernel PATH] [--initrd PATH] "
+	    "[--cmdline STR]\n"
+	    "                  [--mem SIZE] [--cpus N] [--console "
+	    "stdio|none]\n"
+	    "                  [--console-buffer SIZE]\n"
+	    "                  [--on-reboot restart|exit] [--ctl-fd FD "
+	    "--name VM]\n"
+	    "                  [--display WxH|none] [--vnc ADDR:PORT|unix:PATH]"
+	    "\n"
+	    "                  [--screenshot PATH] [--vnc-damage log|full]\n"
+	    "                  [--no-sandbox]\n"
+	    "\n"
+	    "  --kernel PATH   PVH ELF (e.g. vmlinux) or Linux bzImage;\n"
+	    "                  default: the built-in demo guest\n"
+	    "  --initrd PATH   initial ramdisk\n"
+	    "  --cmdline STR   kernel command line\n"
+	    "  --mem SIZE      guest RAM, e.g. 64M, 1G (default 64M)\n"
+	    "  --cpus N        vCPUs, 1-%d (default 1)\n"
+	    "  --console MODE  stdio (default) or none\n"
+	    "  --console-buffer SIZE  guest output kept while the reader "
+	    "is slow\n"
+	    "                  (default 256K; 4K-64M)\n"
+	    "  --on-reboot A   restart the guest (default) or exit with "
+	    "status 10\n"
+	    "  --ctl-fd FD     control channel to vmgated (SOCK_SEQPACKET);\n"
+	    "                  replaces the stdio console\n"
+	    "  --name VM       the VM's name, checked against the gateway's\n"
+	    "  --display WxH   the framebuffer's size (default 1024x768), "
+	    "or none\n"
+	    "  --vnc WHERE     serve the display to VNC viewers on a loopback\n"
+	    "                  address (127.0.0.1:5900, [::1]:5900) or a UNIX\n"
+	    "                  socket (unix:PATH); no authentication: for\n"
+	    "                  debugging, vmgated serves the network "
+	    "(repeatable)\n"
+	    "  --screenshot PATH  write a PNG of the screen to PATH on "
+	    "SIGUSR1\n"
+	    "  --vnc-damage M  log (default): send what the guest changed\n"
+	    "                  (dirty log); full: the whole screen every "
+	    "frame,\n"
+	    "                  as kvmtool does (benchmarks and debugging "
+	    "only)\n"
+	    "  --no-sandbox    debugging only: run without the sandbox\n"
+	    "                  (README: \"The monitor's sandbox\")\n"
+	    "\n"
+	    "On a terminal the console is raw; Ctrl-] . quits.\n"
+	    "Exit status: 0 guest powered off, 1 monitor error, 2 usage,\n"
+	    "10 guest rebooted, 11 triple fault, 12 KVM internal error,\n"
+	    "13 other crash, 15 guest panic (pvpanic), 20 stopped by "
+	    "signal\nor escape key.\n",
+	    VM_MAX_CPUS);
 }
 
 /* Maps a whole file read-only; returns NULL with a message in ERR. */
@@ -90,8 +95,7 @@ print_error(const char *err)
 }
 
 static const uint8_t *
-map_file(const char *path, uint64_t max, size_t *len, char *err,
-	 size_t errlen)
+map_file(const char *path, uint64_t max, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	void *p = NULL;
@@ -149,34 +153,36 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'p' },
-		{ "console", required_argument, NULL, 'C' },
-		{ "on-reboot", required_argument, NULL, 'r' },
-		{ "ctl-fd", required_argument, NULL, 'f' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "console-buffer", required_argument, NULL, 'b' },
-		{ "display", required_argument, NULL, 'd' },
-		{ "vnc", required_argument, NULL, 'v' },
-		{ "screenshot", required_argument, NULL, 's' },
-		{ "no-sandbox", no_argument, NULL, 'S' },
-		{ "vnc-damage", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"initrd", required_argument, NULL, 'i'},
+	    {"cmdline", required_argument, NULL, 'c'},
+	    {"mem", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'p'},
+	    {"console", required_argument, NULL, 'C'},
+	    {"on-reboot", required_argument, NULL, 'r'},
+	    {"ctl-fd", required_argument, NULL, 'f'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"console-buffer", required_argument, NULL, 'b'},
+	    {"display", required_argument, NULL, 'd'},
+	    {"vnc", required_argument, NULL, 'v'},
+	    {"screenshot", required_argument, NULL, 's'},
+	    {"no-sandbox", no_argument, NULL, 'S'},
+	    {"vnc-damage", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vm_config cfg = { .mem = 64ULL << 20,
-				 .ncpus = 1,
-				 .console_buffer = CONSOLE_CAP_DEFAULT,
-				 .display_w = DISPLAY_DEFAULT_W,
-				 .display_h = DISPLAY_DEFAULT_H };
+	struct vm_config cfg = {.mem = 64ULL << 20,
+				.ncpus = 1,
+				.console_buffer = CONSOLE_CAP_DEFAULT,
+				.display_w = DISPLAY_DEFAULT_W,
+				.display_h = DISPLAY_DEFAULT_H};
 	const char *vnc_spec[VNC_MAX_LISTEN];
 	int nvnc = 0;
-	struct monitor_options mopt = { .restart_on_reboot = 1, .stdio = 1,
-					.ctl_fd = -1, .name = "vm",
-					.screenshot_fd = -1 };
+	struct monitor_options mopt = {.restart_on_reboot = 1,
+				       .stdio = 1,
+				       .ctl_fd = -1,
+				       .name = "vm",
+				       .screenshot_fd = -1};
 	const char *initrd_path = NULL;
 	char err[512];
 	struct vm vm;
@@ -196,16 +202,18 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			if (guestmem_parse_size(optarg, &cfg.mem) != 0) {
-				fprintf(stderr, "vmgate-vmm: --mem %s: not a "
-						"size (e.g. 64M, 1G)\n",
+				fprintf(stderr,
+					"vmgate-vmm: --mem %s: not a "
+					"size (e.g. 64M, 1G)\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
 			break;
 		case 'p':
 			if (parse_int(optarg, &cfg.ncpus) != 0) {
-				fprintf(stderr, "vmgate-vmm: --cpus %s: not a "
-						"number\n",
+				fprintf(stderr,
+					"vmgate-vmm: --cpus %s: not a "
+					"number\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -216,8 +224,9 @@ main(int argc, char **argv)
 			} else if (strcmp(optarg, "none") == 0) {
 				mopt.stdio = 0;
 			} else {
-				fprintf(stderr, "vmgate-vmm: --console %s: "
-						"want stdio or none\n",
+				fprintf(stderr,
+					"vmgate-vmm: --console %s: "
+					"want stdio or none\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -228,16 +237,18 @@ main(int argc, char **argv)
 			} else if (strcmp(optarg, "exit") == 0) {
 				mopt.restart_on_reboot = 0;
 			} else {
-				fprintf(stderr, "vmgate-vmm: --on-reboot %s: "
-						"want restart or exit\n",
+				fprintf(stderr,
+					"vmgate-vmm: --on-reboot %s: "
+					"want restart or exit\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
 			break;
 		case 'f':
 			if (parse_int(optarg, &mopt.ctl_fd) != 0) {
-				fprintf(stderr, "vmgate-vmm: --ctl-fd %s: not "
-						"a file descriptor\n",
+				fprintf(stderr,
+					"vmgate-vmm: --ctl-fd %s: not "
+					"a file descriptor\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -249,8 +260,9 @@ main(int argc, char **argv)
 			uint64_t v;
 			if (guestmem_parse_size(optarg, &v) != 0 ||
 			    v > CONSOLE_CAP_MAX) {
-				fprintf(stderr, "vmgate-vmm: --console-buffer "
-						"%s: want a size, 4K to 64M\n",
+				fprintf(stderr,
+					"vmgate-vmm: --console-buffer "
+					"%s: want a size, 4K to 64M\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -270,7 +282,8 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			if (nvnc == VNC_MAX_LISTEN) {
-				fprintf(stderr, "vmgate-vmm: --vnc: at most %d\n",
+				fprintf(stderr,
+					"vmgate-vmm: --vnc: at most %d\n",
 					VNC_MAX_LISTEN);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -288,8 +301,9 @@ main(int argc, char **argv)
 			} else if (strcmp(optarg, "full") == 0) {
 				mopt.vnc_damage_full = 1;
 			} else {
-				fprintf(stderr, "vmgate-vmm: --vnc-damage %s: "
-						"want log or full\n",
+				fprintf(stderr,
+					"vmgate-vmm: --vnc-damage %s: "
+					"want log or full\n",
 					optarg);
 				return MONITOR_EXIT_USAGE;
 			}
@@ -313,10 +327,11 @@ main(int argc, char **argv)
 		int type = 0;
 		socklen_t tl = sizeof(type);
 		if (getsockopt(mopt.ctl_fd, SOL_SOCKET, SO_TYPE, &type, &tl) !=
-			    0 ||
+			0 ||
 		    type != SOCK_SEQPACKET) {
-			fprintf(stderr, "vmgate-vmm: --ctl-fd %d: not a "
-					"SOCK_SEQPACKET socket\n",
+			fprintf(stderr,
+				"vmgate-vmm: --ctl-fd %d: not a "
+				"SOCK_SEQPACKET socket\n",
 				mopt.ctl_fd);
 			return MONITOR_EXIT_USAGE;
 		}
@@ -326,8 +341,8 @@ main(int argc, char **argv)
 		cfg.kernel = demo_image(&cfg.kernel_len);
 		cfg.kernel_path = "built-in demo guest";
 	} else if ((cfg.kernel = map_file(cfg.kernel_path, MAX_KERNEL,
-					  &cfg.kernel_len, err,
-					  sizeof(err))) == NULL) {
+					  &cfg.kernel_len, err, sizeof(err))) ==
+		   NULL) {
 		print_error(err);
 		return MONITOR_EXIT_ERROR;
 	}

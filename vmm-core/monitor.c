@@ -59,8 +59,8 @@ struct mon {
 	uint8_t pkt[CTL_MAX_MSG];
 };
 
-static void
-note(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct mon *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int64_t
 now_ms(void)
@@ -134,7 +134,7 @@ flush_out(struct mon *m, int block)
 		if (n < 0 && errno == EAGAIN) {
 			if (!block)
 				return 0;
-			struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+			struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
 			poll(&p, 1, 1000);
 			continue;
 		}
@@ -152,7 +152,8 @@ take_output(struct mon *m)
 	int was_full;
 
 	if (m->out_len > 0)
-		return 0; /* stdout is behind: let the console fill, push back */
+		return 0; /* stdout is behind: let the console fill, push back
+			   */
 	size_t n = console_take(&m->vm->console, m->out + 128, OUTBUF, &lost,
 				&was_full);
 	if (lost > 0) {
@@ -250,7 +251,6 @@ read_input(struct mon *m)
 	feed_input(m);
 }
 
-
 /* Control channel ------------------------------------------------------- */
 
 static enum ctl_vm_state
@@ -324,18 +324,16 @@ ctl_put(struct mon *m, size_t len)
 
 static void
 ctl_send_state(struct mon *m, uint32_t seq, enum vm_state state,
-	       enum vm_reason reason, int cpu, uint64_t rip,
-	       const char *detail)
+	       enum vm_reason reason, int cpu, uint64_t rip, const char *detail)
 {
 	size_t len;
 
 	if (m->opt->ctl_fd < 0 || !m->ctl_hello)
 		return;
-	if (ctl_encode_state(m->pkt, sizeof(m->pkt), &len, seq,
-			     ctl_state_of(state), ctl_reason_of(reason),
-			     cpu >= 0 ? rip : 0,
-			     cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE,
-			     detail) == 0)
+	if (ctl_encode_state(
+		m->pkt, sizeof(m->pkt), &len, seq, ctl_state_of(state),
+		ctl_reason_of(reason), cpu >= 0 ? rip : 0,
+		cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE, detail) == 0)
 		ctl_put(m, len);
 }
 
@@ -364,12 +362,12 @@ ctl_flush_output(struct mon *m)
 	while (m->ctl_hello && m->exit_status < 0 && m->out_credit.avail > 0) {
 		uint8_t *data = m->pkt + CTL_HDR_LEN;
 		size_t cap = m->out_credit.avail < CTL_MAX_DATA
-				     ? m->out_credit.avail
-				     : CTL_MAX_DATA;
+				 ? m->out_credit.avail
+				 : CTL_MAX_DATA;
 		uint64_t lost;
 		int was_full;
-		size_t n = console_take(&m->vm->console, data, cap, &lost,
-					&was_full);
+		size_t n =
+		    console_take(&m->vm->console, data, cap, &lost, &was_full);
 		if (was_full)
 			uart8250_tx_kick(&m->vm->uart);
 		if (lost > 0) {
@@ -435,8 +433,8 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 		return;
 	case CTL_POWER_POWEROFF:
 		vm_stop(m->vm);
-		ctl_send_state(m, seq, VM_STATE_STOPPED,
-			       VM_REASON_HOST_REQUEST, -1, 0, "powered off");
+		ctl_send_state(m, seq, VM_STATE_STOPPED, VM_REASON_HOST_REQUEST,
+			       -1, 0, "powered off");
 		m->exit_status = MONITOR_EXIT_STOPPED;
 		return;
 	}
@@ -476,13 +474,11 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 }
 
 static void
-ctl_refuse(struct mon *m, uint32_t seq, enum ctl_errcode code,
-	   const char *why)
+ctl_refuse(struct mon *m, uint32_t seq, enum ctl_errcode code, const char *why)
 {
 	size_t len;
 
-	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq, code, why) ==
-	    0)
+	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq, code, why) == 0)
 		ctl_put(m, len);
 }
 
@@ -496,8 +492,7 @@ ctl_display_client(struct mon *m, const struct ctl_msg *msg, int fd)
 		return;
 	}
 	if (vnc_adopt(m->opt->vnc, fd,
-		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL) !=
-	    0)
+		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL) != 0)
 		ctl_refuse(m, msg->seq, CTL_ERR_INVALID_STATE,
 			   "too many viewers");
 }
@@ -550,13 +545,13 @@ ctl_read(struct mon *m)
 	if (r != 0) {
 		if (fd >= 0)
 			close(fd);
-		ctl_fail(m, r == CTL_E_VERSION ? CTL_ERR_VERSION
-					       : CTL_ERR_PROTOCOL,
-			 ctl_strerror(r));
+		ctl_fail(
+		    m, r == CTL_E_VERSION ? CTL_ERR_VERSION : CTL_ERR_PROTOCOL,
+		    ctl_strerror(r));
 		return;
 	}
-	if (fd >= 0 && (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type) ||
-			!m->ctl_hello)) {
+	if (fd >= 0 &&
+	    (!ctl_allowed(CTL_ROLE_GATEWAY, msg.type) || !m->ctl_hello)) {
 		close(fd);
 		fd = -1;
 	}
@@ -746,8 +741,8 @@ vnc_pointer(void *opaque, int x, int y, unsigned buttons)
 }
 
 static const struct vnc_input_ops vnc_input = {
-	.key = vnc_key,
-	.pointer = vnc_pointer,
+    .key = vnc_key,
+    .pointer = vnc_pointer,
 };
 
 int
@@ -778,8 +773,11 @@ monitor_display(struct vm *vm, struct monitor_options *opt,
 int
 monitor_run(struct vm *vm, const struct monitor_options *opt)
 {
-	struct mon m = { .vm = vm, .opt = opt, .in_open = opt->stdio,
-			 .out_flags = -1, .exit_status = -1 };
+	struct mon m = {.vm = vm,
+			.opt = opt,
+			.in_open = opt->stdio,
+			.out_flags = -1,
+			.exit_status = -1};
 	sigset_t mask;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -807,27 +805,26 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 		struct pollfd p[6 + VNC_MAX_POLLFDS];
 		int np = 0, i_in = -1, i_ctl = -1, i_vnc;
 
-		p[np++] = (struct pollfd){ vm->event_fd, POLLIN, 0 };
-		p[np++] = (struct pollfd){ m.sig_fd, POLLIN, 0 };
+		p[np++] = (struct pollfd){vm->event_fd, POLLIN, 0};
+		p[np++] = (struct pollfd){m.sig_fd, POLLIN, 0};
 		/* The wake fd is left out (a never-ready -1 keeps the indices
 		 * fixed) while hot, where a timeout does the waking, and while
 		 * the reader cannot take more, or it would spin. */
-		int can_take = opt->stdio	   ? m.out_len == 0
+		int can_take = opt->stdio	  ? m.out_len == 0
 			       : opt->ctl_fd >= 0 ? m.out_credit.avail > 0
-						   : 1;
+						  : 1;
 		p[np++] = (struct pollfd){
-			!m.hot && can_take ? vm->console.wake_fd : -1, POLLIN,
-			0 };
-		p[np++] = (struct pollfd){ vm->rx_space_fd, POLLIN, 0 };
+		    !m.hot && can_take ? vm->console.wake_fd : -1, POLLIN, 0};
+		p[np++] = (struct pollfd){vm->rx_space_fd, POLLIN, 0};
 		if (opt->stdio && m.out_len > 0) {
-			p[np++] = (struct pollfd){ STDOUT_FILENO, POLLOUT, 0 };
+			p[np++] = (struct pollfd){STDOUT_FILENO, POLLOUT, 0};
 		} else if (m.in_open && m.in_len == 0) {
 			i_in = np;
-			p[np++] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+			p[np++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
 		}
 		if (opt->ctl_fd >= 0) {
 			i_ctl = np;
-			p[np++] = (struct pollfd){ opt->ctl_fd, POLLIN, 0 };
+			p[np++] = (struct pollfd){opt->ctl_fd, POLLIN, 0};
 		}
 		int timeout = m.hot ? COALESCE_MS : -1;
 		i_vnc = np;

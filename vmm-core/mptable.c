@@ -30,12 +30,12 @@ mptable_write(uint8_t *buf, uint64_t base, int ncpus)
 	uint16_t count = 0;
 
 	for (int i = 0; i < ncpus; i++, e += CPU_LEN, count++) {
-		e[0] = 0;		   /* processor */
-		e[1] = (uint8_t)i;	   /* LAPIC id */
-		e[2] = 0x14;		   /* LAPIC version */
+		e[0] = 0;			   /* processor */
+		e[1] = (uint8_t)i;		   /* LAPIC id */
+		e[2] = 0x14;			   /* LAPIC version */
 		e[3] = 0x01 | (i == 0 ? 0x02 : 0); /* enabled, BSP */
-		put32(e + 4, 0x600);	   /* family 6 */
-		put32(e + 8, 0x201);	   /* FPU, APIC */
+		put32(e + 4, 0x600);		   /* family 6 */
+		put32(e + 8, 0x201);		   /* FPU, APIC */
 	}
 	e[0] = 1; /* bus 0: ISA */
 	memcpy(e + 2, "ISA   ", 6);
@@ -54,9 +54,9 @@ mptable_write(uint8_t *buf, uint64_t base, int ncpus)
 		e[7] = (uint8_t)irq;
 	}
 	for (int lint = 0; lint < 2; lint++, e += ENTRY_LEN, count++) {
-		e[0] = 4;			/* local interrupt */
-		e[1] = lint == 0 ? 3 : 1;	/* ExtINT, NMI */
-		e[6] = 0xff;			/* all LAPICs */
+		e[0] = 4;		  /* local interrupt */
+		e[1] = lint == 0 ? 3 : 1; /* ExtINT, NMI */
+		e[6] = 0xff;		  /* all LAPICs */
 		e[7] = (uint8_t)lint;
 	}
 

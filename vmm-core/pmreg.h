@@ -22,7 +22,6 @@ struct pmreg {
 };
 
 void pmreg_init(struct pmreg *p,
-		void (*event)(void *opaque, enum pmreg_event ev),
-		void *opaque);
+		void (*event)(void *opaque, enum pmreg_event ev), void *opaque);
 
 #endif

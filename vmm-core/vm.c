@@ -27,8 +27,7 @@
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 
 /* The tables announce every vCPU the monitor may create. */
-_Static_assert(VM_MAX_CPUS <= ACPI_MAX_CPUS &&
-		   VM_MAX_CPUS <= MPTABLE_MAX_CPUS,
+_Static_assert(VM_MAX_CPUS <= ACPI_MAX_CPUS && VM_MAX_CPUS <= MPTABLE_MAX_CPUS,
 	       "ACPI and MP tables must cover VM_MAX_CPUS");
 
 /* The vCPU this thread runs, for devices that report which one acted. */
@@ -99,8 +98,8 @@ kick_all(struct vm *vm)
  * CPU the others' exits are consequences) and stops every vCPU.
  */
 static void
-post_event(struct vm *vm, enum vm_state state, enum vm_reason reason,
-	   int cpu, uint64_t rip, const char *fmt, ...)
+post_event(struct vm *vm, enum vm_state state, enum vm_reason reason, int cpu,
+	   uint64_t rip, const char *fmt, ...)
 {
 	int first = 0;
 
@@ -108,7 +107,7 @@ post_event(struct vm *vm, enum vm_state state, enum vm_reason reason,
 	if (!vm->have_event) {
 		va_list ap;
 		vm->have_event = first = 1;
-		vm->event = (struct vm_event){ state, reason, cpu, rip, "" };
+		vm->event = (struct vm_event){state, reason, cpu, rip, ""};
 		va_start(ap, fmt);
 		vsnprintf(vm->event.detail, sizeof(vm->event.detail), fmt, ap);
 		va_end(ap);
@@ -144,7 +143,7 @@ static void
 vm_irq(void *opaque, int line, int level)
 {
 	struct vm *vm = opaque;
-	struct kvm_irq_level irq = { .irq = (uint32_t)line, .level = level };
+	struct kvm_irq_level irq = {.irq = (uint32_t)line, .level = level};
 
 	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
 }
@@ -170,9 +169,9 @@ uart_rx_space(void *opaque)
 }
 
 static const struct uart8250_ops uart_ops = {
-	.tx_room = uart_tx_room,
-	.tx = uart_tx,
-	.rx_space = uart_rx_space,
+    .tx_room = uart_tx_room,
+    .tx = uart_tx,
+    .rx_space = uart_rx_space,
 };
 
 static void
@@ -247,8 +246,8 @@ setup_cpuid(struct vm *vm, struct vm_vcpu *v, char *err, size_t errlen)
 			 * timer and needs it for its local APIC timer. */
 			if (vm->tsc_deadline)
 				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
-			e->ebx = (e->ebx & 0x00ffffff) |
-				 (uint32_t)v->index << 24;
+			e->ebx = (e->ebx & 0x00ffffff) | (uint32_t)v->index
+							     << 24;
 			break;
 		case 0xb:
 		case 0x1f:
@@ -292,15 +291,15 @@ static void
 flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, int code64)
 {
 	*s = (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.s = 1,
-		.db = code64 ? 0 : 1,
-		.l = code64 ? 1 : 0,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .s = 1,
+	    .db = code64 ? 0 : 1,
+	    .l = code64 ? 1 : 0,
+	    .g = 1,
 	};
 }
 
@@ -320,8 +319,8 @@ setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
 		     long64);
 	flat_segment(&s.ds, BOOT_SEL_DATA, 0x3, 0);
 	s.es = s.fs = s.gs = s.ss = s.ds;
-	s.tr = (struct kvm_segment){ .selector = BOOT_SEL_TSS, .limit = 0x67,
-				     .type = 0xb, .present = 1 };
+	s.tr = (struct kvm_segment){
+	    .selector = BOOT_SEL_TSS, .limit = 0x67, .type = 0xb, .present = 1};
 	s.gdt.base = BOOT_GDT;
 	s.gdt.limit = 6 * 8 - 1;
 	s.idt.base = 0;
@@ -329,7 +328,7 @@ setup_boot_cpu(struct vm_vcpu *v, const struct boot_entry *be, char *err,
 	if (long64) {
 		s.cr0 = 0x80000011; /* PG, ET, PE */
 		s.cr3 = be->cr3;
-		s.cr4 = 0x20; /* PAE */
+		s.cr4 = 0x20;	/* PAE */
 		s.efer = 0x500; /* LMA, LME */
 	} else {
 		s.cr0 = 0x11; /* ET, PE: paging off */
@@ -400,8 +399,8 @@ handle_io(struct vm *vm, struct kvm_run *run)
 
 	/* A string instruction arrives as COUNT accesses in one exit. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
-		bus_access(&vm->bus, BUS_PIO, run->io.port, data,
-			   run->io.size, is_write);
+		bus_access(&vm->bus, BUS_PIO, run->io.port, data, run->io.size,
+			   is_write);
 }
 
 static void
@@ -409,8 +408,8 @@ handle_mmio(struct vm *vm, struct kvm_run *run)
 {
 	uint32_t len = run->mmio.len <= 8 ? run->mmio.len : 8;
 
-	bus_access(&vm->bus, BUS_MMIO, run->mmio.phys_addr, run->mmio.data,
-		   len, run->mmio.is_write);
+	bus_access(&vm->bus, BUS_MMIO, run->mmio.phys_addr, run->mmio.data, len,
+		   run->mmio.is_write);
 }
 
 static void *
@@ -441,8 +440,7 @@ vcpu_thread(void *arg)
 			}
 			post_event(vm, VM_STATE_CRASHED,
 				   VM_REASON_UNHANDLED_EXIT, v->index,
-				   vcpu_rip(v), "KVM_RUN: %s",
-				   strerror(errno));
+				   vcpu_rip(v), "KVM_RUN: %s", strerror(errno));
 			break;
 		}
 		switch (run->exit_reason) {
@@ -456,9 +454,9 @@ vcpu_thread(void *arg)
 		case KVM_EXIT_INTR:
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			post_event(vm, VM_STATE_CRASHED,
-				   VM_REASON_TRIPLE_FAULT, v->index,
-				   vcpu_rip(v), "CPU shutdown (triple fault)");
+			post_event(vm, VM_STATE_CRASHED, VM_REASON_TRIPLE_FAULT,
+				   v->index, vcpu_rip(v),
+				   "CPU shutdown (triple fault)");
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			post_event(vm, VM_STATE_CRASHED,
@@ -466,16 +464,16 @@ vcpu_thread(void *arg)
 				   vcpu_rip(v), "suberror %u%s",
 				   run->internal.suberror,
 				   run->internal.suberror ==
-						   KVM_INTERNAL_ERROR_EMULATION
-					   ? " (instruction emulation failed)"
-					   : "");
+					   KVM_INTERNAL_ERROR_EMULATION
+				       ? " (instruction emulation failed)"
+				       : "");
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
-			post_event(vm, VM_STATE_CRASHED,
-				   VM_REASON_ENTRY_FAILURE, v->index,
-				   vcpu_rip(v), "hardware reason 0x%llx",
-				   (unsigned long long)run->fail_entry
-					   .hardware_entry_failure_reason);
+			post_event(
+			    vm, VM_STATE_CRASHED, VM_REASON_ENTRY_FAILURE,
+			    v->index, vcpu_rip(v), "hardware reason 0x%llx",
+			    (unsigned long long)
+				run->fail_entry.hardware_entry_failure_reason);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
@@ -522,7 +520,8 @@ create_devices(struct vm *vm, char *err, size_t errlen)
 	if (bus_register(&vm->bus, BUS_PIO, UART8250_COM1_BASE, 8,
 			 &vm->uart.dev) != 0 ||
 	    i8042_register(&vm->i8042, &vm->bus) != 0 ||
-	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) != 0 ||
+	    bus_register(&vm->bus, BUS_PIO, PMREG_PORT, 1, &vm->pmreg.dev) !=
+		0 ||
 	    bus_register(&vm->bus, BUS_PIO, PVPANIC_PORT, 1,
 			 &vm->pvpanic.dev) != 0)
 		return errmsg(err, errlen, "device ports overlap");
@@ -563,7 +562,7 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) != 0)
 		return errmsg(err, errlen, "KVM_CREATE_IRQCHIP: %s",
 			      strerror(errno));
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) != 0)
 		return errmsg(err, errlen, "KVM_CREATE_PIT2: %s",
 			      strerror(errno));
@@ -571,10 +570,10 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 	for (int i = 0; i < vm->slots.n; i++) {
 		const struct memslot *m = &vm->slots.s[i];
 		struct kvm_userspace_memory_region slot = {
-			.slot = (uint32_t)i,
-			.guest_phys_addr = m->gpa,
-			.memory_size = m->size,
-			.userspace_addr = (uintptr_t)m->host,
+		    .slot = (uint32_t)i,
+		    .guest_phys_addr = m->gpa,
+		    .memory_size = m->size,
+		    .userspace_addr = (uintptr_t)m->host,
 		};
 		if (m->flags & MEMSLOT_DIRTY_LOG)
 			slot.flags |= KVM_MEM_LOG_DIRTY_PAGES;
@@ -589,8 +588,7 @@ create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 }
 
 int
-vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
-	  size_t errlen)
+vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct sigaction sa;
 	int r;
@@ -614,8 +612,8 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 	/* Check the image before touching KVM: a bad file is the likelier
 	 * mistake and deserves the clearer message. */
 	char why[200];
-	uint64_t limit = cfg->mem < GUESTMEM_HOLE_START ? cfg->mem
-							 : GUESTMEM_HOLE_START;
+	uint64_t limit =
+	    cfg->mem < GUESTMEM_HOLE_START ? cfg->mem : GUESTMEM_HOLE_START;
 	if (loader_parse(cfg->kernel, cfg->kernel_len, limit, &vm->image, why,
 			 sizeof(why)) != 0)
 		return errmsg(err, errlen, "%s: %s", cfg->kernel_path, why);
@@ -627,9 +625,8 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 					      : "");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		return errmsg(err, errlen, "/dev/kvm: unexpected API version");
-	vm->tsc_deadline =
-	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) >
-	    0;
+	vm->tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				 KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	if ((r = guestmem_create(&vm->mem, cfg->mem)) != 0)
 		return errmsg(err, errlen, "guest memory (%llu MiB): %s",
 			      (unsigned long long)(cfg->mem >> 20),
@@ -649,10 +646,9 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err,
 				      cfg->display_w, cfg->display_h,
 				      strerror(-r));
 		vm->has_display = 1;
-		vm->fb_slot = memslot_add(&vm->slots, "framebuffer",
-					  DISPI_LFB_ADDR, vm->display.size,
-					  vm->display.fb, MEMSLOT_DIRTY_LOG, err,
-					  errlen);
+		vm->fb_slot = memslot_add(
+		    &vm->slots, "framebuffer", DISPI_LFB_ADDR, vm->display.size,
+		    vm->display.fb, MEMSLOT_DIRTY_LOG, err, errlen);
 		if (vm->fb_slot < 0)
 			return -1;
 	}
@@ -695,11 +691,11 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	struct boot_entry be;
 	struct boot_fb fb = {
-		.base = DISPI_LFB_ADDR,
-		.width = vm->display.width,
-		.height = vm->display.height,
-		.stride = vm->display.stride,
-		.size = vm->display.size,
+	    .base = DISPI_LFB_ADDR,
+	    .width = vm->display.width,
+	    .height = vm->display.height,
+	    .stride = vm->display.stride,
+	    .size = vm->display.size,
 	};
 	int r;
 
@@ -712,20 +708,20 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 	}
 	/* the guest's mouse driver starts over: VNC's next position is a
 	 * new origin, not a jump */
-	vm->vnc_pointer = (struct i8042_abs){ 0 };
+	vm->vnc_pointer = (struct i8042_abs){0};
 	if ((r = guestmem_clear(&vm->mem)) != 0) {
 		errmsg(err, errlen, "clearing guest memory: %s", strerror(-r));
 		goto fail;
 	}
 	struct boot_params_in in = {
-		.kernel = vm->cfg.kernel,
-		.kernel_len = vm->cfg.kernel_len,
-		.image = &vm->image,
-		.initrd = vm->cfg.initrd,
-		.initrd_len = vm->cfg.initrd_len,
-		.cmdline = vm->cfg.cmdline,
-		.ncpus = vm->cfg.ncpus,
-		.fb = vm->has_display ? &fb : NULL,
+	    .kernel = vm->cfg.kernel,
+	    .kernel_len = vm->cfg.kernel_len,
+	    .image = &vm->image,
+	    .initrd = vm->cfg.initrd,
+	    .initrd_len = vm->cfg.initrd_len,
+	    .cmdline = vm->cfg.cmdline,
+	    .ncpus = vm->cfg.ncpus,
+	    .fb = vm->has_display ? &fb : NULL,
 	};
 	char why[200];
 	if (boot_prepare(&vm->mem, &in, &be, why, sizeof(why)) != 0) {
@@ -741,7 +737,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 
 	for (int i = 0; i < vm->cfg.ncpus; i++) {
 		struct vm_vcpu *v = &vm->vcpu[i];
-		*v = (struct vm_vcpu){ .vm = vm, .index = i, .fd = -1 };
+		*v = (struct vm_vcpu){.vm = vm, .index = i, .fd = -1};
 		if ((v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i)) < 0) {
 			errmsg(err, errlen, "KVM_CREATE_VCPU %d: %s", i,
 			       strerror(errno));
@@ -844,8 +840,8 @@ vm_display_dirty(struct vm *vm, uint64_t *bitmap)
 	if (!vm->has_display)
 		return -1;
 	words = (display_pages(&vm->display) + 63) / 64;
-	struct kvm_dirty_log log = { .slot = (uint32_t)vm->fb_slot,
-				     .dirty_bitmap = bitmap };
+	struct kvm_dirty_log log = {.slot = (uint32_t)vm->fb_slot,
+				    .dirty_bitmap = bitmap};
 	if (vm->vm_fd < 0 || ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) != 0) {
 		memset(bitmap, 0xff, words * 8);
 		return -1;

@@ -58,7 +58,8 @@ enum vm_reason {
 };
 
 struct vm_event {
-	enum vm_state state; /* what the VM is now: STOPPED, REBOOTING, CRASHED */
+	enum vm_state
+	    state; /* what the VM is now: STOPPED, REBOOTING, CRASHED */
 	enum vm_reason reason;
 	int cpu;
 	uint64_t rip;
@@ -73,8 +74,8 @@ struct vm_config {
 	size_t kernel_len;
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_len;
-	const char *cmdline; /* may be NULL */
-	size_t console_buffer; /* guest output kept for a slow reader */
+	const char *cmdline;	       /* may be NULL */
+	size_t console_buffer;	       /* guest output kept for a slow reader */
 	uint32_t display_w, display_h; /* 0: no display */
 };
 
@@ -87,7 +88,7 @@ struct vm_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	int started;
-	atomic_int dump_req;	/* vm_dump(): report registers once */
+	atomic_int dump_req;	  /* vm_dump(): report registers once */
 	uint64_t exits, io_exits; /* KVM_RUN returns since start */
 };
 
@@ -108,21 +109,21 @@ struct vm {
 	struct dispi dispi;
 	struct display display; /* valid if has_display */
 	int has_display;
-	int fb_slot;		  /* its memslot */
-	unsigned display_gen;	  /* bumped when a start blanks the screen */
+	int fb_slot;	      /* its memslot */
+	unsigned display_gen; /* bumped when a start blanks the screen */
 	struct i8042_abs vnc_pointer; /* VNC's pointer as the mouse has it */
 	unsigned vnc_buttons;	      /* VNC's button mask last seen */
 	struct vm_vcpu vcpu[VM_MAX_CPUS];
 
-	atomic_int stopping;	/* vCPUs must leave KVM_RUN and exit */
-	pthread_mutex_t lock;	/* guards paused, event */
+	atomic_int stopping;  /* vCPUs must leave KVM_RUN and exit */
+	pthread_mutex_t lock; /* guards paused, event */
 	pthread_cond_t unpause;
 	int paused;
 	int have_event;
-	struct vm_event event;	/* the first terminal event since start */
-	int event_fd;		/* eventfd, readable when have_event */
-	int rx_space_fd;	/* eventfd: the UART can take input again */
-	enum vm_state state;	/* owner's view */
+	struct vm_event event; /* the first terminal event since start */
+	int event_fd;	       /* eventfd, readable when have_event */
+	int rx_space_fd;       /* eventfd: the UART can take input again */
+	enum vm_state state;   /* owner's view */
 };
 
 /*

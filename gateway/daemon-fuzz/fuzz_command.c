@@ -13,7 +13,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct command c;
 	char err[128];
 
-	if (command_parse((const char *)data, size, &c, err, sizeof(err)) == 0) {
+	if (command_parse((const char *)data, size, &c, err, sizeof(err)) ==
+	    0) {
 		if (c.kind != COMMAND_LIST && c.kind != COMMAND_HELP &&
 		    c.kind != COMMAND_RELOAD &&
 		    (c.vm[0] == '\0' || strlen(c.vm) > 64))

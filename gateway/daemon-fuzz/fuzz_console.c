@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct escape e = { 0 };
+	struct escape e = {0};
 	struct outq q;
 	struct json j;
 	uint8_t out[4096];
@@ -43,7 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole > size || size - whole > 3)
 		__builtin_trap();
 	json_str(&j, (const char *)data, size);
-	if (j.buf[0] != '"' || j.buf[j.len - 1] != '"' || strlen(j.buf) != j.len)
+	if (j.buf[0] != '"' || j.buf[j.len - 1] != '"' ||
+	    strlen(j.buf) != j.len)
 		__builtin_trap();
 	json_free(&j);
 	outq_free(&q);

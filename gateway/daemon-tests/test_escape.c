@@ -38,8 +38,8 @@ feed_all(struct escape *e, const char *in, size_t n, struct res *r)
 static void
 test_plain_passes(void **state)
 {
-	struct escape e = { 0 };
-	struct res r = { 0 };
+	struct escape e = {0};
+	struct res r = {0};
 
 	(void)state;
 	feed_all(&e, "echo hi\r", 8, &r);
@@ -51,11 +51,14 @@ test_plain_passes(void **state)
 static void
 test_commands(void **state)
 {
-	struct escape e = { 0 };
-	struct res r = { 0 };
+	struct escape e = {0};
+	struct res r = {0};
 
 	(void)state;
-	feed_all(&e, "a\x1d" "bb\x1dr\x1dwc\x1d?\x1dx\x1d.", 15, &r);
+	feed_all(&e,
+		 "a\x1d"
+		 "bb\x1dr\x1dwc\x1d?\x1dx\x1d.",
+		 15, &r);
 	assert_int_equal(r.outn, 3);
 	assert_memory_equal(r.out, "abc", 3);
 	assert_int_equal(r.nacts, 6);
@@ -70,14 +73,14 @@ test_commands(void **state)
 static void
 test_stops_after_action(void **state)
 {
-	struct escape e = { 0 };
+	struct escape e = {0};
 	uint8_t out[16];
 	size_t outn;
 	enum escape_action act;
 
 	(void)state;
-	size_t k = escape_feed(&e, (const uint8_t *)"x\x1d.yz", 5, out, &outn,
-			       &act);
+	size_t k =
+	    escape_feed(&e, (const uint8_t *)"x\x1d.yz", 5, out, &outn, &act);
 	assert_int_equal(k, 3); /* "yz" left for after the detach */
 	assert_int_equal(outn, 1);
 	assert_int_equal(act, ESCAPE_DETACH);
@@ -86,8 +89,8 @@ test_stops_after_action(void **state)
 static void
 test_double_escape_sends_one(void **state)
 {
-	struct escape e = { 0 };
-	struct res r = { 0 };
+	struct escape e = {0};
+	struct res r = {0};
 
 	(void)state;
 	feed_all(&e, "\x1d\x1d\x1d\x1d", 4, &r);
@@ -100,8 +103,8 @@ test_double_escape_sends_one(void **state)
 static void
 test_split_across_reads(void **state)
 {
-	struct escape e = { 0 };
-	struct res r = { 0 };
+	struct escape e = {0};
+	struct res r = {0};
 
 	(void)state;
 	feed_all(&e, "ab\x1d", 3, &r);
@@ -117,11 +120,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_passes),
-		cmocka_unit_test(test_commands),
-		cmocka_unit_test(test_stops_after_action),
-		cmocka_unit_test(test_double_escape_sends_one),
-		cmocka_unit_test(test_split_across_reads),
+	    cmocka_unit_test(test_plain_passes),
+	    cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_stops_after_action),
+	    cmocka_unit_test(test_double_escape_sends_one),
+	    cmocka_unit_test(test_split_across_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,7 @@ c_ready(void *arg)
 	c->readies++;
 }
 
-static const struct hub_client_ops ops = { c_output, c_ready };
+static const struct hub_client_ops ops = {c_output, c_ready};
 
 static size_t
 take(struct hub_client *hc, char *buf, size_t cap)
@@ -70,7 +70,7 @@ static void
 test_scrollback_and_fanout(void **state)
 {
 	struct hub *h = hub_new("web1", 8, fake_send, NULL);
-	struct client a = { 0 }, b = { 0 };
+	struct client a = {0}, b = {0};
 	char buf[64];
 
 	(void)state;
@@ -95,7 +95,7 @@ static void
 test_slow_client_does_not_hurt_others(void **state)
 {
 	struct hub *h = hub_new("web1", 4096, fake_send, NULL);
-	struct client slow = { 0 }, fast = { 0 };
+	struct client slow = {0}, fast = {0};
 	static uint8_t chunk[65536];
 	static char buf[HUB_CLIENT_QUEUE + 1];
 
@@ -112,7 +112,8 @@ test_slow_client_does_not_hurt_others(void **state)
 	/* slow kept only its newest bytes, behind a marker */
 	size_t n = take(slow.hc, buf, sizeof(buf));
 	assert_true(n <= HUB_CLIENT_QUEUE);
-	assert_non_null(strstr(buf, "bytes dropped: your connection is too slow"));
+	assert_non_null(
+	    strstr(buf, "bytes dropped: your connection is too slow"));
 	assert_int_equal(buf[n - 1], 'a' + 63 % 26);
 	hub_detach(slow.hc);
 	hub_detach(fast.hc);
@@ -123,7 +124,7 @@ static void
 test_writer_path_and_readonly(void **state)
 {
 	struct hub *h = hub_new("web1", 64, fake_send, NULL);
-	struct client rw = { 0 }, ro = { 0 }, rw2 = { 0 };
+	struct client rw = {0}, ro = {0}, rw2 = {0};
 
 	(void)state;
 	nsent = 0;
@@ -162,7 +163,7 @@ static void
 test_downgraded_writer_leaves_queue(void **state)
 {
 	struct hub *h = hub_new("web1", 64, fake_send, NULL);
-	struct client a = { 0 }, b = { 0 };
+	struct client a = {0}, b = {0};
 
 	(void)state;
 	nsent = 0;
@@ -199,10 +200,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scrollback_and_fanout),
-		cmocka_unit_test(test_slow_client_does_not_hurt_others),
-		cmocka_unit_test(test_writer_path_and_readonly),
-		cmocka_unit_test(test_downgraded_writer_leaves_queue),
+	    cmocka_unit_test(test_scrollback_and_fanout),
+	    cmocka_unit_test(test_slow_client_does_not_hurt_others),
+	    cmocka_unit_test(test_writer_path_and_readonly),
+	    cmocka_unit_test(test_downgraded_writer_leaves_queue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

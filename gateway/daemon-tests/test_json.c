@@ -30,7 +30,8 @@ test_escapes(void **state)
 	json_kbool(&j, "b", true);
 	json_kstr(&j, "z", NULL);
 	json_rawz(&j, "}");
-	assert_string_equal(j.buf, "{\"a\":\"x\",\"n\":-3,\"b\":true,\"z\":null}");
+	assert_string_equal(j.buf,
+			    "{\"a\":\"x\",\"n\":-3,\"b\":true,\"z\":null}");
 	json_free(&j);
 }
 
@@ -40,7 +41,8 @@ test_utf8_complete(void **state)
 	(void)state;
 	assert_int_equal(json_utf8_complete((const uint8_t *)"abc", 3), 3);
 	assert_int_equal(json_utf8_complete((const uint8_t *)"ab\xc3", 3), 2);
-	assert_int_equal(json_utf8_complete((const uint8_t *)"a\xe2\x82", 3), 1);
+	assert_int_equal(json_utf8_complete((const uint8_t *)"a\xe2\x82", 3),
+			 1);
 	assert_int_equal(json_utf8_complete((const uint8_t *)"\xe2\x82\xac", 3),
 			 3);
 	assert_int_equal(json_utf8_complete((const uint8_t *)"\xf0\x9f\x98", 3),
@@ -52,8 +54,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_utf8_complete),
+	    cmocka_unit_test(test_escapes),
+	    cmocka_unit_test(test_utf8_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,15 +105,15 @@ test_marker_counts_each_gap(void **state)
 	(void)state;
 	outq_init(&q, 4);
 	outq_push(&q, "abcdef", 6, 0); /* bigger than the queue: ab lost */
-	size_t n = outq_peek(&q, &p); /* the marker, partly sent */
+	size_t n = outq_peek(&q, &p);  /* the marker, partly sent */
 	assert_true(n > 10);
 	outq_consume(&q, 5);
 	outq_push(&q, "gh", 2, 0); /* drops cd while the marker is out */
 	drain(&q, out, sizeof(out));
-	assert_string_equal(out,
-			    "gate: 2 bytes dropped: your connection is too slow]"
-			    "\r\n\r\n[vmgate: 2 bytes dropped: your connection "
-			    "is too slow]\r\nefgh");
+	assert_string_equal(
+	    out, "gate: 2 bytes dropped: your connection is too slow]"
+		 "\r\n\r\n[vmgate: 2 bytes dropped: your connection "
+		 "is too slow]\r\nefgh");
 	outq_free(&q);
 }
 
@@ -144,11 +144,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fifo_and_wrap),
-		cmocka_unit_test(test_memory_follows_use),
-		cmocka_unit_test(test_drop_oldest_with_marker),
-		cmocka_unit_test(test_marker_counts_each_gap),
-		cmocka_unit_test(test_overlimit),
+	    cmocka_unit_test(test_fifo_and_wrap),
+	    cmocka_unit_test(test_memory_follows_use),
+	    cmocka_unit_test(test_drop_oldest_with_marker),
+	    cmocka_unit_test(test_marker_counts_each_gap),
+	    cmocka_unit_test(test_overlimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

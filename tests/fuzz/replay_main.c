@@ -66,7 +66,8 @@ main(int argc, char **argv)
 			char path[4096];
 			if (de->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
+			snprintf(path, sizeof(path), "%s/%s", argv[i],
+				 de->d_name);
 			if (replay_file(path) != 0) {
 				closedir(d);
 				return 1;

@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (loader_parse(data, size, RAM, &li, err, sizeof(err)) != 0)
 		return 0;
-	struct boot_params_in in = { data, size, &li, NULL, 0, "quiet", 2, NULL };
+	struct boot_params_in in = {data, size, &li, NULL, 0, "quiet", 2, NULL};
 	(void)boot_prepare(&gm, &in, &be, err, sizeof(err));
 	return 0;
 }

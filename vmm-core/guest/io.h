@@ -48,10 +48,7 @@ io_outw(uint16_t port, uint16_t v)
 static inline void
 io_outsb(uint16_t port, const void *p, unsigned long n)
 {
-	__asm__ volatile("rep outsb"
-			 : "+S"(p), "+c"(n)
-			 : "d"(port)
-			 : "memory");
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(port) : "memory");
 }
 
 /* Spin-wait hint; also keeps a polling loop from starving a hyperthread. */

@@ -307,7 +307,7 @@ boot_passes_the_rsdp(void **state)
 	    .seg = {{0x100000, 0, 4096, 4096}},
 	};
 	struct boot_params_in in = {kernel, sizeof(kernel), &li, NULL,
-				    0,	    NULL,	    2, NULL};
+				    0,	    NULL,	    2,	 NULL};
 	(void)state;
 	assert_int_equal(guestmem_create(&gm, 64ULL << 20), 0);
 	char err[200];

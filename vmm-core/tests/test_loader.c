@@ -402,7 +402,8 @@ boot_pvh_layout(void **state)
 	memset(img + 1024, 0xf4, 4096); /* the kernel's bytes: hlt */
 	assert_int_equal(guestmem_create(&gm, RAM), 0);
 	assert_int_equal(loader_parse(img, len, RAM, &li, err, sizeof(err)), 0);
-	struct boot_params_in in = {img, len, &li, NULL, 0, "console=ttyS0", 2, NULL};
+	struct boot_params_in in = {img, len, &li, NULL, 0, "console=ttyS0",
+				    2,	 NULL};
 	assert_int_equal(boot_prepare(&gm, &in, &be, err, sizeof(err)), 0);
 	assert_int_equal(be.mode, BOOT_MODE_PROT32);
 	assert_int_equal(be.rip, 0x100010);
@@ -440,7 +441,7 @@ bzimage_screen_info(void **state)
 	struct boot_params_in in = {img, len, &li, NULL, 0, NULL, 1, &fb};
 	assert_int_equal(boot_prepare(&gm, &in, &be, err, sizeof(err)), 0);
 	const uint8_t *si = guestmem_ptr(&gm, be.rsi, 0x40);
-	assert_int_equal(si[0x0f], 0x23);	 /* VIDEO_TYPE_VLFB */
+	assert_int_equal(si[0x0f], 0x23);	  /* VIDEO_TYPE_VLFB */
 	assert_int_equal(get16(si + 0x12), 1280); /* lfb_width */
 	assert_int_equal(get16(si + 0x14), 720);  /* lfb_height */
 	assert_int_equal(get16(si + 0x16), 32);	  /* lfb_depth */
@@ -449,7 +450,7 @@ bzimage_screen_info(void **state)
 	memcpy(&size, si + 0x1c, 4);
 	assert_int_equal(base, 0xe0000000);
 	assert_int_equal(size, (5120 * 720 + 0xffff) >> 16); /* 64 KiB units */
-	assert_int_equal(get16(si + 0x24), 5120);	   /* lfb_linelength */
+	assert_int_equal(get16(si + 0x24), 5120); /* lfb_linelength */
 	const uint8_t rgbx[8] = {8, 16, 8, 8, 8, 0, 8, 24};
 	assert_memory_equal(si + 0x26, rgbx, 8);
 	/* the setup header that follows is untouched by it */
