@@ -231,6 +231,7 @@ feed_input(struct mon *m)
 		if (k == 0)
 			return; /* guest is slow: wait for rx_space */
 		m->in_off += k;
+		vnc_kick(m->opt->vnc); /* typing: the guest will draw */
 	}
 	m->in_off = m->in_len = 0;
 }
@@ -580,6 +581,7 @@ ctl_read(struct mon *m)
 		/* Fits: we never granted more than the queue had free. */
 		uart8250_receive(&m->vm->uart, msg.u.console_in.ptr,
 				 msg.u.console_in.len);
+		vnc_kick(m->opt->vnc); /* typing: the guest will draw */
 		break;
 	case CTL_T_CONSOLE_CREDIT:
 		if (ctl_credit_grant(&m->out_credit, msg.u.credit.bytes) != 0)
@@ -881,6 +883,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			m.out_len = m.out_off = 0;
 		}
 		m.hot = moved > 0;
+		if (m.hot) /* console output usually comes with drawing */
+			vnc_kick(opt->vnc);
 	}
 
 	/* Whatever the guest printed before it ended is still shown. */

@@ -27,6 +27,8 @@ struct vnc {
 	int nlisten;
 	char *unix_path[VNC_MAX_LISTEN]; /* unlinked at the end */
 	uint64_t next_frame_ms;		 /* 0: no viewer, no timer */
+	unsigned frame_ms;		 /* the pace now (vnc.h) */
+	unsigned still_frames;		 /* frames in a row without damage */
 	unsigned display_gen;
 	uint64_t *dirty;  /* display_pages() bits */
 	bool damage_full; /* vnc_damage_full(): the whole screen every frame */
@@ -80,6 +82,7 @@ on_key(rfbBool down, rfbKeySym key, rfbClientPtr cl)
 
 	if (cl->viewOnly || v->ops == NULL || v->ops->key == NULL)
 		return;
+	vnc_kick(v);
 	v->ops->key(v->opaque, (uint32_t)key, down != 0);
 }
 
@@ -93,6 +96,7 @@ on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 		return;
 	x = x < 0 ? 0 : x >= (int)d->width ? (int)d->width - 1 : x;
 	y = y < 0 ? 0 : y >= (int)d->height ? (int)d->height - 1 : y;
+	vnc_kick(v);
 	v->ops->pointer(v->opaque, x, y, (unsigned)buttons & 0xff);
 }
 
@@ -342,6 +346,8 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 		v->display_gen = v->vm->display_gen;
 		vm_display_dirty(v->vm, v->dirty);
 		display_damage(&v->vm->display, v->dirty, ignore, NULL);
+		v->frame_ms = VNC_FRAME_MS;
+		v->still_frames = 0;
 		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
 	}
 	return 0;
@@ -390,8 +396,9 @@ vnc_damage_full(struct vnc *v)
 	v->damage_full = true;
 }
 
-/* One frame: what the guest wrote since the last one becomes damage. */
-static void
+/* One frame: what the guest wrote since the last one becomes damage.
+ * Returns whether anything changed. */
+static bool
 frame(struct vnc *v)
 {
 	struct display *d = &v->vm->display;
@@ -401,7 +408,7 @@ frame(struct vnc *v)
 		 * no log, no hashes, the whole screen every frame. */
 		rfbMarkRectAsModified(v->screen, 0, 0, (int)d->width,
 				      (int)d->height);
-		return;
+		return true;
 	}
 	if (v->display_gen != v->vm->display_gen) {
 		/* a reset blanked the screen: all of it changed */
@@ -409,10 +416,39 @@ frame(struct vnc *v)
 		vm_display_dirty(v->vm, v->dirty); /* drop the old log */
 		rfbMarkRectAsModified(v->screen, 0, 0, (int)d->width,
 				      (int)d->height);
-		return;
+		return true;
 	}
-	if (vm_display_dirty(v->vm, v->dirty) == 0)
-		display_damage(d, v->dirty, mark, v->screen);
+	return vm_display_dirty(v->vm, v->dirty) == 0 &&
+	       display_damage(d, v->dirty, mark, v->screen) > 0;
+}
+
+/* The pace after a frame that found CHANGED (vnc.h). */
+static void
+pace(struct vnc *v, bool changed)
+{
+	if (changed) {
+		v->still_frames = 0;
+		v->frame_ms = VNC_FRAME_MS;
+	} else if (++v->still_frames >= VNC_IDLE_FRAMES &&
+		   v->frame_ms < VNC_IDLE_FRAME_MS) {
+		v->frame_ms *= 2;
+		if (v->frame_ms > VNC_IDLE_FRAME_MS)
+			v->frame_ms = VNC_IDLE_FRAME_MS;
+	}
+}
+
+void
+vnc_kick(struct vnc *v)
+{
+	if (v == NULL || v->next_frame_ms == 0)
+		return;
+	v->still_frames = 0;
+	if (v->frame_ms == VNC_FRAME_MS)
+		return;
+	v->frame_ms = VNC_FRAME_MS;
+	uint64_t soon = now_ms() + VNC_FRAME_MS;
+	if (soon < v->next_frame_ms)
+		v->next_frame_ms = soon;
 }
 
 void
@@ -428,8 +464,8 @@ vnc_service(struct vnc *v, const struct pollfd *p, size_t n)
 				  VNC_MAX_CLIENTS);
 	}
 	if (v->next_frame_ms != 0 && now_ms() >= v->next_frame_ms) {
-		frame(v);
-		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
+		pace(v, frame(v));
+		v->next_frame_ms = now_ms() + v->frame_ms;
 	}
 	rfbProcessEvents(v->screen, 0);
 	/* A view-only viewer holding a button would own the pointer (a

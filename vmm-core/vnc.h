@@ -10,11 +10,20 @@
  * only watch.  A view-only viewer's keys, pointer and clipboard never reach
  * the guest: libvncserver drops them, and the callbacks check again.
  *
- * Updates: while anyone watches, every VNC_FRAME_MS the monitor reads the
+ * Updates: while anyone watches, every frame the monitor reads the
  * framebuffer's dirty log and marks what changed (display.h); libvncserver
  * sends it to each viewer that asked for an update, in the encodings it
  * has (Tight, ZRLE, Hextile, CopyRect, Raw...).  The pixels go out from the
  * guest's framebuffer itself, never copied.  No viewer: no timer, no work.
+ *
+ * Frames come every VNC_FRAME_MS while the screen changes.  After
+ * VNC_IDLE_FRAMES frames in a row found nothing, the interval doubles up
+ * to VNC_IDLE_FRAME_MS, so a still screen costs the loop a few wake-ups a
+ * second rather than 62 (each one a KVM_GET_DIRTY_LOG).  Anything that
+ * usually comes before drawing brings the fast pace back at once
+ * (vnc_kick: the guest wrote to its console, someone typed, a viewer sent
+ * a key or moved the pointer), so echo and typing are not delayed; a
+ * change nothing announced (a clock) shows within VNC_IDLE_FRAME_MS.
  *
  * A viewer that stops reading blocks the loop for at most VNC_WRITE_WAIT_MS
  * and is then disconnected; there are at most VNC_MAX_CLIENTS viewers.
@@ -30,6 +39,8 @@
 #include <stdint.h>
 
 #define VNC_FRAME_MS 16
+#define VNC_IDLE_FRAMES 4
+#define VNC_IDLE_FRAME_MS 128
 #define VNC_WRITE_WAIT_MS 200
 #define VNC_MAX_CLIENTS 16
 #define VNC_MAX_LISTEN 4
@@ -75,6 +86,10 @@ int vnc_adopt(struct vnc *v, int fd, bool view_only);
  * then get the whole screen every frame; the guest sees no difference.
  */
 void vnc_damage_full(struct vnc *v);
+
+/* Something that usually comes before the guest draws happened (console
+ * output or input): the next frame is at most VNC_FRAME_MS away. */
+void vnc_kick(struct vnc *v);
 
 /* Viewers connected now. */
 int vnc_clients(struct vnc *v);

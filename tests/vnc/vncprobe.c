@@ -293,6 +293,7 @@ main(int argc, char **argv)
 		cl->sock = atoi(target + 3);
 	} else {
 		const char *colon = strrchr(target, ':');
+		free(cl->serverHost); /* rfbGetClient's "" */
 		if (target[0] == '/' || colon == NULL) {
 			cl->serverHost = strdup(target);
 			cl->serverPort = 0;
@@ -379,6 +380,10 @@ main(int argc, char **argv)
 	printf("updates %ld\n", updates);
 	if (final != NULL && write_ppm(cl, final) != 0)
 		return 1;
+	/* libvncclient (0.9.14) leaves the framebuffer its default
+	 * MallocFrameBuffer made to us. */
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl);
 	return 0;
 }
