@@ -20,6 +20,7 @@
 #ifndef VMGATE_STARTUPS_H
 #define VMGATE_STARTUPS_H
 
+#include <netinet/in.h> /* INET6_ADDRSTRLEN */
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -38,7 +39,7 @@ struct startups_src {
 };
 
 /* "127.0.0.1" or "2001:db8:0:1::/64"; size >= STARTUPS_SRC_STRLEN. */
-#define STARTUPS_SRC_STRLEN 48
+#define STARTUPS_SRC_STRLEN (INET6_ADDRSTRLEN + 3) /* "/64" */
 const char *startups_src_str(const struct startups_src *src, char *buf,
 			     size_t size);
 
