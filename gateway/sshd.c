@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -376,6 +377,24 @@ sshd_conn_process(struct conn *c)
 	conn_update(c);
 }
 
+/*
+ * Acknowledges at once what was read and not answered. A client with
+ * Nagle's algorithm on (paramiko, and OpenSSH's ssh without a tty) holds
+ * its next request until its last one is acknowledged; Linux delays the
+ * ACK of a packet the gateway does not answer (a channel close, a window
+ * adjust) by 40 ms hoping to carry it on a reply, so the next channel open
+ * waited 40 ms. TCP_QUICKACK sends a pending ACK now and lasts only until
+ * the kernel next sees request/reply traffic, hence after every read. One
+ * system call per read; no extra packet when the reply already carried it.
+ */
+static void
+ack_now(struct conn *c)
+{
+	int one = 1;
+
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static void
 on_io(evutil_socket_t fd, short what, void *arg)
 {
@@ -388,6 +407,8 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		ssh_event_dopoll(c->sev, 0);
 		sshd_conn_process(c);
 	}
+	/* On a write event too: libssh reads whatever has come meanwhile. */
+	ack_now(c);
 	sshd_conn_unref(c);
 }
 
@@ -444,6 +465,15 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 		free(c);
 		return;
 	}
+	/* Every SSH step is a small request answered by a small reply, and a
+	 * reply often goes out as several packets (channel data, exit
+	 * status, EOF, close): with Nagle's algorithm the second waits for
+	 * the client's ACK of the first, which a delayed-ACK client holds for
+	 * 40 ms. OpenSSH sets TCP_NODELAY for interactive sessions; the
+	 * gateway's are all interactive. */
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		LOG("%s: TCP_NODELAY: %s", c->addr, strerror(errno));
 	c->startup = true;
 	c->born_ms = hub_now_ms();
 	c->d = d;
