@@ -27,7 +27,10 @@ then be meaningless).
                    (VmRSS and Private from smaps_rollup, before and after),
                    and the latency again with all of them attached and
                    reading.  Peer: sshd with as many sessions running `cat`,
-                   the measured one `cat` under a pty in raw mode.
+                   the measured one `cat` under a pty in raw mode.  Then the
+                   fair echo peer: the same demo guest under QEMU microvm,
+                   its serial port on a UNIX socket, reached through sshd
+                   with `socat - UNIX-CONNECT:…` under a pty; one session.
 
 Percentiles are nearest-rank: p90 of 30 runs is the 27th smallest.
 Debian's python3 by absolute path: it has paramiko, pyenv's does not.
@@ -681,6 +684,59 @@ def console_run(a, server, probe_cmd, ready, erase_echo, hold_cmd, mark, n_sessi
     return r
 
 
+def qemu_serial_echo(a, pub, key):
+    """The fair echo peer: the same demo guest under QEMU microvm (KVM) with
+    its serial port on a UNIX socket, reached the way a user without vmgate
+    would: OpenSSH's sshd, a session under a pty running
+    `socat - UNIX-CONNECT:SOCKET`.  Returns a dict of figures, or one with
+    "error" saying why it could not be measured."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_boot  # noqa: E402  (its QEMU command line and CPU probe)
+    r = {"server": "qemu microvm serial, sshd + socat"}
+    qemu = shutil.which("qemu-system-x86_64")
+    socat = shutil.which("socat")
+    demo = os.path.join(os.path.dirname(gwharness.VMM), "guest", "vmgate-demo.elf")
+    if not qemu or not socat or not os.path.exists(demo):
+        r["error"] = "needs qemu-system-x86_64, socat and %s" % demo
+        return r
+    cpu, tried = bench_boot.probe_qemu_cpu(qemu, 32, demo, bench_boot.DEMO_PROMPT, TIMEOUT)
+    if cpu is None:
+        r["error"] = "QEMU did not boot the demo guest: %s" % tried
+        return r
+    r["cpu"] = " ".join(cpu) if cpu else "QEMU's default CPU"
+    tmp = tempfile.mkdtemp(prefix="bench-serial-")
+    sock = os.path.join(tmp, "serial.sock")
+    cmd = bench_boot.qemu_cmd(qemu, cpu, 32, demo)
+    cmd[cmd.index("stdio")] = "unix:%s,server=on,wait=off" % sock
+    q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    peer = t = None
+    try:
+        end = time.monotonic() + TIMEOUT
+        while not os.path.exists(sock):
+            if q.poll() is not None or time.monotonic() > end:
+                r["error"] = "QEMU made no serial socket (status %s)" % q.poll()
+                return r
+            time.sleep(0.05)
+        peer = Sshd(pub, key)
+        t = connect(peer.port, peer.user, peer.key)
+        probe = Probe(t, "stty raw -echo; echo bench-ready; exec %s - UNIX-CONNECT:%s" % (socat, sock),
+                      b"bench-ready", lambda k: b"\b \b" * k)
+        probe.expect(PROMPT, send=b"\r", every=5)
+        probe.keystrokes(5)
+        log("  qemu serial via sshd + socat: latency, 1 session")
+        r["lat1"], r["cpu1"] = timed_keystrokes(peer, probe, a.samples)
+        probe.close()
+    finally:
+        if t:
+            t.close()
+        if peer:
+            peer.stop()
+        gwharness.stop_process(q)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return r
+
+
 def bench_console(a):
     if not gwharness.have_kvm():
         sys.exit("bench_gateway: --part console needs /dev/kvm: run it in tools/kvmbox")
@@ -703,9 +759,30 @@ def bench_console(a):
                                        b"bench-ready", lambda k: b"\x15", "cat", None, a.peer_sessions))
         finally:
             peer.stop()
+        fair = qemu_serial_echo(a, gw.pub, gw.key)
     finally:
         gw.cleanup()
     report_console(a, results, (soft, hard))
+    report_fair_echo(results[0], fair)
+
+
+def report_fair_echo(gw, fair):
+    print("\nfair echo comparison (issue 9): the same demo guest, one session, %d keystrokes"
+          % len(gw["lat1"]))
+    print("  vmgated: paramiko -> vmgated -> vmgate-vmm's UART -> the guest's shell, and back")
+    print("  qemu microvm serial: paramiko -> OpenSSH sshd -> a pty -> socat -> QEMU's serial socket"
+          " -> the guest's shell, and back")
+    if "error" in fair:
+        print("  %s: not measured: %s" % (fair["server"], fair["error"]))
+        return
+    print("  QEMU's CPU model: %s; server CPU: vmgated's, or the sshd processes' (not socat's or QEMU's)"
+          % fair["cpu"])
+    print("%-36s %9s %9s %9s %9s %14s" % ("path", "p50 ms", "p99 ms", "min ms", "max ms", "CPU ms/key"))
+    for name, lat, cpu in (("vmgated", gw["lat1"], gw["cpu1"]),
+                           (fair["server"], fair["lat1"], fair["cpu1"])):
+        print("%-36s %9.2f %9.2f %9.2f %9.2f %14.2f" % (name, pct(lat, 50), pct(lat, 99), min(lat),
+                                                       max(lat), cpu))
+    print("target: vmgated's p50 and p99 below the QEMU serial path's")
 
 
 def report_console(a, results, nofile):
