@@ -16,6 +16,43 @@
  *
  * Callbacks run synchronously from hub_output()/hub_credit(); a client must
  * not detach or free itself (or anyone) from inside them, only schedule it.
+ *
+ * Why a queue per viewer, not one buffer per VM whose readers hold positions
+ * (tmux's window_pane_offset). tests/bench/bench_hub.c measures the hub
+ * layer alone (no SSH), 64 KiB scrollback replayed on attach, 20,000
+ * one-byte echoes every viewer drains at once, then 1 MiB nobody reads
+ * (gcc -O2, a loaded 2-core host, 2026-11-29):
+ *
+ *                         viewers  heap      ns per  heap       1 MiB
+ *                                  attached  echo    echoing    unread
+ *   queue per viewer           1    64 KiB      89    68 KiB    324 KiB
+ *   queue per viewer        1000   376 KiB  13,105  4392 KiB  256392 KiB
+ *   shared ring, positions     1   264 KiB       9   264 KiB    264 KiB
+ *   shared ring, positions  1000   404 KiB   3,069   404 KiB    404 KiB
+ *
+ * CPU: neither matters. 13 to 18 us of hub work per keystroke at 1,000
+ * viewers is about 0.1% of the 15 ms the gateway spent per keystroke there
+ * (issue 9, a PVM host): the cost is one SSH packet built, encrypted and
+ * sent per viewer, which no buffer layout removes. perf in tools/kvmbox,
+ * 200 viewers, paramiko (aes128-ctr, hmac-sha2-256-etm): libcrypto 38%
+ * (libssh makes a new HMAC key per packet, EVP_PKEY_new_mac_key and
+ * EVP_DigestSignInit, 24% of vmgated's samples in a host profile), kernel
+ * 38% (send, and loopback delivery to the client), libssh 10%, libc 7%,
+ * vmgated itself 4% (console_pump the largest), the hub too little to show.
+ * Memory: with one viewer the queues win (the shared ring is also the
+ * scrollback, and must hold a whole per-viewer bound, 256 KiB, per VM, for
+ * the case someone lags: 100 VMs are 25 MiB instead of 6.4 MiB); with 1,000
+ * echoing viewers the ring wins by 4 MiB, less than half of what those
+ * sessions cost in libssh anyway (8.4 KiB each, tests/bench/run.sh).
+ * It wins big only when viewers stop reading: 1,000 of them hold 256 MiB
+ * of queues, bounded in time by the session's overflow limit (10 s or
+ * 4 MiB lost, then the viewer is disconnected). Semantics: a private line
+ * (escape-key answers) or a notice kept out of the scrollback is one
+ * outq_push() here; with positions it needs a side queue ordered against
+ * the shared stream, and each reader's overflow streak its own bookkeeping.
+ * So the queues stay, and a drained queue keeps at most 4 KiB (outq.h); the
+ * figures above for "queue per viewer" are with that (before it, every
+ * viewer kept its 64 KiB replay ring: 64 MiB for 1,000).
  */
 #ifndef VMGATE_HUB_H
 #define VMGATE_HUB_H

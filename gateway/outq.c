@@ -13,9 +13,11 @@ outq_init(struct outq *q, size_t cap)
 	q->cap = cap ? cap : 1;
 }
 
-/* Smallest ring, and the size above which a drained ring is freed. */
+/* Smallest ring, and the size above which a drained ring is freed: only
+ * the smallest is kept, for the echo traffic that follows. A viewer's
+ * scrollback replay (64 KiB by default) is a burst like any other. */
 #define OUTQ_MIN_SIZE 4096
-#define OUTQ_KEEP_SIZE 65536
+#define OUTQ_KEEP_SIZE OUTQ_MIN_SIZE
 
 /* Makes room for need (<= cap) bytes in the ring, keeping what waits. */
 static void

@@ -18,8 +18,9 @@
  *
  * Times are milliseconds on any monotonic clock, passed in by the caller.
  * Memory follows use: the ring starts empty and doubles (up to cap) when
- * bytes wait, and a large ring is given back once it drains, so an idle
- * viewer costs a few dozen bytes, not cap. No function fails (allocation
+ * bytes wait, and any ring larger than the smallest (4 KiB) is given back
+ * once it drains, the scrollback replayed on attach included, so a viewer
+ * that only sees echo holds 4 KiB, not cap. No function fails (allocation
  * failure aborts, as everywhere in vmgated).
  */
 #ifndef VMGATE_OUTQ_H

@@ -78,6 +78,34 @@ test_memory_follows_use(void **state)
 	outq_free(&q);
 }
 
+/* A viewer's queue starts with the VM's scrollback, 64 KiB by default: once
+ * sent, that ring is given back too, and echo traffic afterwards needs only
+ * the smallest one. Kept, it cost every attached viewer 64 KiB (64 MiB for
+ * 1,000 viewers of one console; tests/bench/bench_hub.c). */
+static void
+test_replay_ring_given_back(void **state)
+{
+	static char in[64 * 1024], out[64 * 1024 + 1];
+	struct outq q;
+	const uint8_t *p;
+
+	(void)state;
+	memset(in, 'r', sizeof(in));
+	outq_init(&q, 256 * 1024);
+	assert_int_equal(outq_push(&q, in, sizeof(in), 0), 0);
+	assert_int_equal(q.size, 64 * 1024);
+	assert_int_equal(drain(&q, out, sizeof(out)), sizeof(in));
+	assert_int_equal(q.size, 0);
+	assert_null(q.buf);
+	for (int i = 0; i < 100; i++) { /* echoes: one small ring, kept */
+		assert_int_equal(outq_push(&q, "k", 1, 0), 0);
+		assert_int_equal(outq_peek(&q, &p), 1);
+		outq_consume(&q, 1);
+		assert_int_equal(q.size, 4096);
+	}
+	outq_free(&q);
+}
+
 static void
 test_drop_oldest_with_marker(void **state)
 {
@@ -146,6 +174,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fifo_and_wrap),
 	    cmocka_unit_test(test_memory_follows_use),
+	    cmocka_unit_test(test_replay_ring_given_back),
 	    cmocka_unit_test(test_drop_oldest_with_marker),
 	    cmocka_unit_test(test_marker_counts_each_gap),
 	    cmocka_unit_test(test_overlimit),

@@ -4,9 +4,14 @@
 #                     (tests/bench/kvm_bare.c, the floor): first serial byte
 #                     and prompt of the demo guest and of the trivial PVH
 #                     guest (tests/pvh-tiny), and the monitor's memory
-#   bench_gateway.py  vmgated vs OpenSSH's sshd: the ssh round trip on this
-#                     host (timings inside kvmbox are emulated), the console
-#                     sessions and keystroke latency in kvmbox (need KVM)
+#   bench_gateway.py  vmgated vs OpenSSH's sshd: the ssh round trip and the
+#                     session setup (requests on one connection, 1,000
+#                     sessions) on this host (timings inside kvmbox are
+#                     emulated), the console sessions and keystroke latency
+#                     where KVM is (kvmbox here)
+#   bench_hub         the console fan-out's hub layer: a queue per viewer
+#                     (gateway/hub.c) vs one shared ring with reader
+#                     positions, 1 and 1,000 viewers (gateway/hub.h)
 #   bench_display.py  vmgate-vmm's VNC damage (dirty log, the default) vs
 #                     the whole screen every frame (--vnc-damage full,
 #                     kvmtool's way), same client (tests/vnc/vncprobe):
@@ -44,7 +49,7 @@ tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
 BUILD=${VMGATE_BENCH_BUILD:-build-bench}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-targets=(vmgate-vmm vmgated vmgate-kvm-bare vncprobe)
+targets=(vmgate-vmm vmgated vmgate-kvm-bare vncprobe vmgate-bench-hub)
 # The trivial PVH guest, once the tree has it (bench_boot.py says so if not).
 if grep -q '^VMGATE_PVH_TINY64:' "$BUILD/CMakeCache.txt"; then
 	targets+=(vmgate-pvh-tiny)
@@ -66,6 +71,10 @@ if [ "$only" = "" ] || [ "$only" = boot ]; then
 fi
 if [ "$only" = "" ] || [ "$only" = gateway ]; then
 	/usr/bin/python3 tests/bench/bench_gateway.py --part connect --build "$BUILD" "${runs[@]}"
+	/usr/bin/python3 tests/bench/bench_gateway.py --part setup --build "$BUILD" "${runs[@]}" \
+		"${sessions[@]}"
+	echo
+	"$BUILD/tests/bench/vmgate-bench-hub"
 	# 1,000 sessions under nested KVM take about a quarter of an hour.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 7200 -- /usr/bin/python3 \
 		tests/bench/bench_gateway.py --part console --build "$BUILD" "${sessions[@]}"
