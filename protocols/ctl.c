@@ -3,6 +3,7 @@
  * SOCK_SEQPACKET transport. The contract is in ctl.h.
  */
 #include "ctl.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,102 +14,44 @@
 /* fds we make room for in ctl_recv(); more arrive as MSG_CTRUNC. */
 #define CTL_RECV_FDS 8
 
-/* Reader */
+/* Reader: protocols/rbuf.h, with the control channel's error code. */
 
-void
-ctl_rbuf_init(struct ctl_rbuf *b, const uint8_t *p, size_t len)
-{
-	b->p = p;
-	b->len = len;
-	b->off = 0;
-}
-
-size_t
-ctl_rbuf_left(const struct ctl_rbuf *b)
-{
-	return b->len - b->off;
-}
-
-/* Reads an n-byte little-endian integer; consumes nothing on failure. */
 static int
-get_le(struct ctl_rbuf *b, size_t n, uint64_t *v)
+get_u16(struct rbuf *b, uint16_t *v)
 {
-	uint64_t x = 0;
+	return rbuf_get_le16(b, v) == 0 ? 0 : CTL_E_SHORT;
+}
 
-	if (ctl_rbuf_left(b) < n)
-		return CTL_E_SHORT;
-	for (size_t i = 0; i < n; i++)
-		x |= (uint64_t)b->p[b->off + i] << (8 * i);
-	b->off += n;
-	*v = x;
-	return 0;
+static int
+get_u32(struct rbuf *b, uint32_t *v)
+{
+	return rbuf_get_le32(b, v) == 0 ? 0 : CTL_E_SHORT;
+}
+
+static int
+get_u64(struct rbuf *b, uint64_t *v)
+{
+	return rbuf_get_le64(b, v) == 0 ? 0 : CTL_E_SHORT;
 }
 
 int
-ctl_get_u8(struct ctl_rbuf *b, uint8_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 1, &x)) == 0)
-		*v = (uint8_t)x;
-	return r;
-}
-
-int
-ctl_get_u16(struct ctl_rbuf *b, uint16_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 2, &x)) == 0)
-		*v = (uint16_t)x;
-	return r;
-}
-
-int
-ctl_get_u32(struct ctl_rbuf *b, uint32_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 4, &x)) == 0)
-		*v = (uint32_t)x;
-	return r;
-}
-
-int
-ctl_get_u64(struct ctl_rbuf *b, uint64_t *v)
-{
-	return get_le(b, 8, v);
-}
-
-int
-ctl_get_bytes(struct ctl_rbuf *b, size_t n, const uint8_t **p)
-{
-	if (ctl_rbuf_left(b) < n)
-		return CTL_E_SHORT;
-	*p = b->p + b->off;
-	b->off += n;
-	return 0;
-}
-
-int
-ctl_get_str(struct ctl_rbuf *b, size_t max, bool no_controls, struct ctl_str *s)
+ctl_get_str(struct rbuf *b, size_t max, bool no_controls, struct ctl_str *s)
 {
 	size_t save = b->off;
 	const uint8_t *p;
 	uint16_t n;
 	int r;
 
-	if ((r = ctl_get_u16(b, &n)) != 0)
+	if ((r = get_u16(b, &n)) != 0)
 		goto out;
 	if (n > max) {
 		r = CTL_E_STRLEN;
 		goto out;
 	}
-	if ((r = ctl_get_bytes(b, n, &p)) != 0)
+	if (rbuf_get_bytes(b, n, &p) != 0) {
+		r = CTL_E_SHORT;
 		goto out;
+	}
 	if (!ctl_utf8_valid((const char *)p, n, no_controls)) {
 		r = CTL_E_UTF8;
 		goto out;
@@ -198,48 +141,15 @@ bool
 ctl_utf8_valid(const char *s, size_t len, bool no_controls)
 {
 	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
 
-	while (i < len) {
-		uint8_t c = p[i], lo = 0x80, hi = 0xbf;
-		size_t n;
+	for (size_t i = 0, k; i < len; i += k) {
+		uint32_t c;
 
-		if (c < 0x80) {
-			if (c == 0)
-				return false;
-			if (no_controls && (c < 0x20 || c == 0x7f))
-				return false;
-			i++;
-			continue;
-		}
-		/* Table 3-7 of the Unicode standard: well-formed sequences. */
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c == 0xe0)
-			n = 2, lo = 0xa0;
-		else if (c == 0xed)
-			n = 2, hi = 0x9f; /* no surrogates */
-		else if (c >= 0xe1 && c <= 0xef)
-			n = 2;
-		else if (c == 0xf0)
-			n = 3, lo = 0x90;
-		else if (c >= 0xf1 && c <= 0xf3)
-			n = 3;
-		else if (c == 0xf4)
-			n = 3, hi = 0x8f; /* <= U+10FFFF */
-		else
+		if ((k = utf8_seq(p + i, len - i, &c)) == 0 || c == 0)
 			return false;
-		if (len - i - 1 < n)
+		/* C0, DEL and C1 (U+0080..U+009F) */
+		if (no_controls && (c < 0x20 || (c >= 0x7f && c <= 0x9f)))
 			return false;
-		if (p[i + 1] < lo || p[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
-		if (no_controls && c == 0xc2 && p[i + 1] <= 0x9f)
-			return false;
-		i += n + 1;
 	}
 	return true;
 }
@@ -277,20 +187,19 @@ valid_reason(uint32_t v)
 }
 
 static int
-dec_hello(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_hello(struct rbuf *b, struct ctl_msg *m)
 {
 	uint16_t version, role;
 	uint32_t reserved;
 	int r;
 
-	if ((r = ctl_get_u16(b, &version)) != 0)
+	if ((r = get_u16(b, &version)) != 0)
 		return r;
 	/* Checked first: what follows the version may differ between them. */
 	m->u.hello.version = version;
 	if (version != CTL_VERSION)
 		return CTL_E_VERSION;
-	if ((r = ctl_get_u16(b, &role)) != 0 ||
-	    (r = ctl_get_u32(b, &reserved)) != 0)
+	if ((r = get_u16(b, &role)) != 0 || (r = get_u32(b, &reserved)) != 0)
 		return r;
 	if (!valid_role(role))
 		return CTL_E_ENUM;
@@ -322,12 +231,12 @@ enc_hello(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_error(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_error(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t code;
 	int r;
 
-	if ((r = ctl_get_u32(b, &code)) != 0)
+	if ((r = get_u32(b, &code)) != 0)
 		return r;
 	if (!valid_errcode(code))
 		return CTL_E_ENUM;
@@ -352,14 +261,14 @@ enc_error(struct ctl_wbuf *b, const struct ctl_msg *m)
 
 /* CONSOLE_OUT and CONSOLE_IN share a layout: the rest of the packet. */
 static int
-dec_data(struct ctl_rbuf *b, struct ctl_data *d)
+dec_data(struct rbuf *b, struct ctl_data *d)
 {
-	size_t n = ctl_rbuf_left(b);
+	size_t n = rbuf_left(b);
 
 	if (n == 0)
 		return CTL_E_LENGTH;
 	d->len = n;
-	return ctl_get_bytes(b, n, &d->ptr);
+	return rbuf_get_bytes(b, n, &d->ptr) == 0 ? 0 : CTL_E_SHORT;
 }
 
 static int
@@ -373,7 +282,7 @@ enc_data(struct ctl_wbuf *b, const struct ctl_data *d)
 }
 
 static int
-dec_console_out(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_console_out(struct rbuf *b, struct ctl_msg *m)
 {
 	return dec_data(b, &m->u.console_out);
 }
@@ -385,7 +294,7 @@ enc_console_out(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_console_in(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_console_in(struct rbuf *b, struct ctl_msg *m)
 {
 	return dec_data(b, &m->u.console_in);
 }
@@ -397,12 +306,12 @@ enc_console_in(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_credit(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_credit(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t n;
 	int r;
 
-	if ((r = ctl_get_u32(b, &n)) != 0)
+	if ((r = get_u32(b, &n)) != 0)
 		return r;
 	if (n == 0 || n > CTL_CREDIT_MAX)
 		return CTL_E_LENGTH;
@@ -421,12 +330,12 @@ enc_credit(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_lost(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_lost(struct rbuf *b, struct ctl_msg *m)
 {
 	uint64_t n;
 	int r;
 
-	if ((r = ctl_get_u64(b, &n)) != 0)
+	if ((r = get_u64(b, &n)) != 0)
 		return r;
 	if (n == 0)
 		return CTL_E_LENGTH;
@@ -443,7 +352,7 @@ enc_lost(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_empty(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_empty(struct rbuf *b, struct ctl_msg *m)
 {
 	(void)b;
 	(void)m;
@@ -459,12 +368,12 @@ enc_empty(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_power(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_power(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t action;
 	int r;
 
-	if ((r = ctl_get_u32(b, &action)) != 0)
+	if ((r = get_u32(b, &action)) != 0)
 		return r;
 	if (!valid_power(action))
 		return CTL_E_ENUM;
@@ -481,15 +390,14 @@ enc_power(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_state(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_state(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t state, reason, cpu;
 	uint64_t rip;
 	int r;
 
-	if ((r = ctl_get_u32(b, &state)) != 0 ||
-	    (r = ctl_get_u32(b, &reason)) != 0 ||
-	    (r = ctl_get_u64(b, &rip)) != 0 || (r = ctl_get_u32(b, &cpu)) != 0)
+	if ((r = get_u32(b, &state)) != 0 || (r = get_u32(b, &reason)) != 0 ||
+	    (r = get_u64(b, &rip)) != 0 || (r = get_u32(b, &cpu)) != 0)
 		return r;
 	if (!valid_state(state) || !valid_reason(reason))
 		return CTL_E_ENUM;
@@ -523,12 +431,12 @@ enc_state(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_display_client(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_display_client(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t rights;
 	int r;
 
-	if ((r = ctl_get_u32(b, &rights)) != 0)
+	if ((r = get_u32(b, &rights)) != 0)
 		return r;
 	if (rights != CTL_DISPLAY_VIEW && rights != CTL_DISPLAY_CONTROL)
 		return CTL_E_ENUM;
@@ -553,12 +461,12 @@ valid_dim(uint32_t v)
 }
 
 static int
-dec_display_info(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_display_info(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t w, h;
 	int r;
 
-	if ((r = ctl_get_u32(b, &w)) != 0 || (r = ctl_get_u32(b, &h)) != 0)
+	if ((r = get_u32(b, &w)) != 0 || (r = get_u32(b, &h)) != 0)
 		return r;
 	if (!valid_dim(w) || !valid_dim(h))
 		return CTL_E_LENGTH;
@@ -581,12 +489,12 @@ enc_display_info(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_screenshot_done(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_screenshot_done(struct rbuf *b, struct ctl_msg *m)
 {
 	uint64_t n;
 	int r;
 
-	if ((r = ctl_get_u64(b, &n)) != 0)
+	if ((r = get_u64(b, &n)) != 0)
 		return r;
 	if (n == 0)
 		return CTL_E_LENGTH;
@@ -613,7 +521,7 @@ enc_screenshot_done(struct ctl_wbuf *b, const struct ctl_msg *m)
 struct ctl_type_desc {
 	const char *name;
 	unsigned senders; /* bit (1 << role) per role that may send it */
-	int (*decode)(struct ctl_rbuf *, struct ctl_msg *);
+	int (*decode)(struct rbuf *, struct ctl_msg *);
 	int (*encode)(struct ctl_wbuf *, const struct ctl_msg *);
 };
 
@@ -669,7 +577,7 @@ int
 ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 {
 	const struct ctl_type_desc *d;
-	struct ctl_rbuf b;
+	struct rbuf b;
 	int r;
 
 	if (len > CTL_MAX_MSG)
@@ -677,10 +585,10 @@ ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 	if (out == NULL || (pkt == NULL && len > 0))
 		return CTL_E_INVAL;
 	memset(out, 0, sizeof(*out));
-	ctl_rbuf_init(&b, pkt, len);
-	if ((r = ctl_get_u16(&b, &out->type)) != 0 ||
-	    (r = ctl_get_u16(&b, &out->flags)) != 0 ||
-	    (r = ctl_get_u32(&b, &out->seq)) != 0)
+	rbuf_init(&b, pkt, len);
+	if ((r = get_u16(&b, &out->type)) != 0 ||
+	    (r = get_u16(&b, &out->flags)) != 0 ||
+	    (r = get_u32(&b, &out->seq)) != 0)
 		return r;
 	if (out->flags != 0)
 		return CTL_E_FLAGS;
@@ -688,7 +596,7 @@ ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 		return CTL_E_TYPE;
 	if ((r = d->decode(&b, out)) != 0)
 		return r;
-	if (ctl_rbuf_left(&b) != 0)
+	if (rbuf_left(&b) != 0)
 		return CTL_E_TRAILING;
 	return 0;
 }

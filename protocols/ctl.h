@@ -151,6 +151,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rbuf.h"
+
 #define CTL_VERSION 1
 #define CTL_HDR_LEN 8
 #define CTL_MAX_MSG 65536 /* whole packet, header included */
@@ -321,26 +323,12 @@ struct ctl_msg {
 };
 
 /*
- * Bounds-checked reader over untrusted bytes. Every getter either succeeds
- * and advances off, or fails with CTL_E_SHORT / CTL_E_STRLEN / CTL_E_UTF8
- * and consumes nothing.
+ * A control-channel string from a bounds-checked reader (protocols/rbuf.h):
+ * u16 length + UTF-8 bytes, length <= max (see ctl_utf8_valid()).  Succeeds
+ * and advances the cursor, or fails with CTL_E_SHORT / CTL_E_STRLEN /
+ * CTL_E_UTF8 and consumes nothing.
  */
-struct ctl_rbuf {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
-
-void ctl_rbuf_init(struct ctl_rbuf *b, const uint8_t *p, size_t len);
-size_t ctl_rbuf_left(const struct ctl_rbuf *b);
-int ctl_get_u8(struct ctl_rbuf *b, uint8_t *v);
-int ctl_get_u16(struct ctl_rbuf *b, uint16_t *v);
-int ctl_get_u32(struct ctl_rbuf *b, uint32_t *v);
-int ctl_get_u64(struct ctl_rbuf *b, uint64_t *v);
-/* *p points at the n bytes inside the buffer. */
-int ctl_get_bytes(struct ctl_rbuf *b, size_t n, const uint8_t **p);
-/* u16 length + UTF-8 bytes, length <= max; see ctl_utf8_valid(). */
-int ctl_get_str(struct ctl_rbuf *b, size_t max, bool no_controls,
+int ctl_get_str(struct rbuf *b, size_t max, bool no_controls,
 		struct ctl_str *s);
 
 /*
@@ -440,6 +428,8 @@ bool ctl_allowed(enum ctl_role sender, uint16_t type);
  * gone), or CTL_E_SYS (errno set).
  */
 int ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd);
+int ctl_send_data(int fd, uint16_t type, uint32_t seq, const uint8_t *data,
+		  size_t n);
 
 /*
  * Receives one packet into buf (cap bytes; CTL_MAX_MSG is enough) and sets

@@ -700,32 +700,20 @@ static void
 test_getters_consume_nothing(void **state)
 {
 	static const uint8_t in[] = {0x03, 0x00, 'a', 0xff, 'c', 0x01, 0x02};
-	struct ctl_rbuf b;
+	struct rbuf b;
 	struct ctl_wbuf w;
 	struct ctl_str s;
-	const uint8_t *p;
-	uint64_t v64;
-	uint32_t v32;
-	uint16_t v16;
 	uint8_t out[4];
 
 	(void)state;
-	ctl_rbuf_init(&b, in, sizeof(in));
+	rbuf_init(&b, in, sizeof(in));
 	assert_int_equal(ctl_get_str(&b, 16, false, &s), CTL_E_UTF8);
 	assert_int_equal(b.off, 0);
 	assert_int_equal(ctl_get_str(&b, 2, false, &s), CTL_E_STRLEN);
 	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_u64(&b, &v64), CTL_E_SHORT);
-	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_bytes(&b, 8, &p), CTL_E_SHORT);
-	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_u16(&b, &v16), 0);
-	assert_int_equal(v16, 3);
-	assert_int_equal(ctl_get_u32(&b, &v32), 0);
-	assert_int_equal(v32, 0x0163ff61);
-	assert_int_equal(ctl_get_u16(&b, &v16), CTL_E_SHORT);
+	assert_int_equal(rbuf_skip(&b, 6), 0);
+	assert_int_equal(ctl_get_str(&b, 16, false, &s), CTL_E_SHORT);
 	assert_int_equal(b.off, 6);
-	assert_int_equal(ctl_rbuf_left(&b), 1);
 
 	ctl_wbuf_init(&w, out, sizeof(out));
 	assert_int_equal(ctl_put_u16(&w, 0xbeef), 0);
