@@ -775,19 +775,17 @@ ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 
 /* Transport */
 
-int
-ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
+/* One packet in niov pieces, with pass_fd if >= 0: see ctl_send(). */
+static int
+sendv(int fd, struct iovec *iov, int niov, size_t len, int pass_fd)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 	ssize_t n;
 
-	if (pkt == NULL || len < CTL_HDR_LEN || len > CTL_MAX_MSG)
-		return CTL_E_INVAL;
 	if (pass_fd >= 0) {
 		struct cmsghdr *c;
 
@@ -816,6 +814,48 @@ ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
 		return CTL_E_SYS;
 	}
 	return 0;
+}
+
+int
+ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
+{
+	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+
+	if (pkt == NULL || len < CTL_HDR_LEN || len > CTL_MAX_MSG)
+		return CTL_E_INVAL;
+	return sendv(fd, &iov, 1, len, pass_fd);
+}
+
+int
+ctl_encode_data_head(uint8_t *hdr, uint16_t type, uint32_t seq, size_t n)
+{
+	struct ctl_wbuf b;
+
+	if (type != CTL_T_CONSOLE_OUT && type != CTL_T_CONSOLE_IN)
+		return CTL_E_TYPE;
+	if (n == 0 || n > CTL_MAX_DATA)
+		return CTL_E_LENGTH;
+	ctl_wbuf_init(&b, hdr, CTL_HDR_LEN);
+	(void)ctl_put_u16(&b, type);
+	(void)ctl_put_u16(&b, 0);
+	(void)ctl_put_u32(&b, seq);
+	return 0;
+}
+
+int
+ctl_send_data(int fd, uint16_t type, uint32_t seq, const uint8_t *data,
+	      size_t n)
+{
+	uint8_t hdr[CTL_HDR_LEN];
+	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof(hdr)},
+			       {.iov_base = (void *)data, .iov_len = n}};
+	int r;
+
+	if (data == NULL)
+		return CTL_E_INVAL;
+	if ((r = ctl_encode_data_head(hdr, type, seq, n)) != 0)
+		return r;
+	return sendv(fd, iov, 2, sizeof(hdr) + n, -1);
 }
 
 int

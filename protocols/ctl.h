@@ -428,6 +428,18 @@ bool ctl_allowed(enum ctl_role sender, uint16_t type);
  * gone), or CTL_E_SYS (errno set).
  */
 int ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd);
+
+/*
+ * CONSOLE_OUT or CONSOLE_IN (type) of n bytes of data that stay where the
+ * caller has them: ctl_send_data() builds the header on its stack and sends
+ * it and the data as one packet (sendmsg with two iovecs), the very bytes
+ * ctl_encode_console_out()/_in() would make, without copying the data.
+ * ctl_encode_data_head() writes that header (CTL_HDR_LEN bytes) into hdr.
+ * Both return CTL_E_TYPE for another type, CTL_E_LENGTH for n == 0 or
+ * n > CTL_MAX_DATA, CTL_E_INVAL for a NULL data; ctl_send_data() then
+ * returns as ctl_send().
+ */
+int ctl_encode_data_head(uint8_t *hdr, uint16_t type, uint32_t seq, size_t n);
 int ctl_send_data(int fd, uint16_t type, uint32_t seq, const uint8_t *data,
 		  size_t n);
 

@@ -360,7 +360,7 @@ ctl_flush_output(struct mon *m)
 	size_t len, total = 0;
 
 	while (m->ctl_hello && m->exit_status < 0 && m->out_credit.avail > 0) {
-		uint8_t *data = m->pkt + CTL_HDR_LEN;
+		uint8_t *data = m->pkt; /* sent from here, not copied */
 		size_t cap = m->out_credit.avail < CTL_MAX_DATA
 				 ? m->out_credit.avail
 				 : CTL_MAX_DATA;
@@ -381,12 +381,14 @@ ctl_flush_output(struct mon *m)
 		}
 		if (n == 0)
 			return total;
-		/* The encoder copies; data already sits where it goes. */
-		if (ctl_encode_console_out(m->pkt, sizeof(m->pkt), &len, 0,
-					   data, n) != 0 ||
-		    ctl_credit_use(&m->out_credit, n) != 0)
+		if (ctl_credit_use(&m->out_credit, n) != 0)
 			return total;
-		ctl_put(m, len);
+		int r = ctl_send_data(m->opt->ctl_fd, CTL_T_CONSOLE_OUT, 0,
+				      data, n);
+		if (r != 0) {
+			ctl_fail(m, 0, ctl_strerror(r));
+			return total;
+		}
 		total += n;
 	}
 	return total;

@@ -958,6 +958,61 @@ test_socket_eof(void **state)
 	close(sv[1]);
 }
 
+/* ctl_send_data(): the same packet as the encoder's, data not copied. */
+static void
+test_socket_send_data(void **state)
+{
+	static uint8_t data[CTL_MAX_DATA + 1];
+	static const size_t sizes[] = {1, 2, 1000, CTL_MAX_DATA};
+	uint8_t hdr[CTL_HDR_LEN];
+	struct ctl_msg m;
+	size_t len, n;
+	int sv[2];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 1);
+	seqpacket_pair(sv);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT,
+					       (uint32_t)i, data, sizes[i]),
+				 0);
+		assert_int_equal(ctl_recv(sv[1], rx, sizeof(rx), &n, NULL), 0);
+		assert_int_equal(ctl_encode_console_out(buf, sizeof(buf), &len,
+							(uint32_t)i, data,
+							sizes[i]),
+				 0);
+		assert_int_equal(n, len);
+		assert_memory_equal(rx, buf, len);
+		assert_int_equal(ctl_decode(rx, n, &m), 0);
+		assert_int_equal(m.type, CTL_T_CONSOLE_OUT);
+		assert_int_equal(m.u.console_out.len, sizes[i]);
+	}
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_IN, 7, data, 3), 0);
+	assert_int_equal(ctl_recv(sv[1], rx, sizeof(rx), &n, NULL), 0);
+	assert_int_equal(ctl_decode(rx, n, &m), 0);
+	assert_int_equal(m.type, CTL_T_CONSOLE_IN);
+	assert_int_equal(m.seq, 7);
+	assert_memory_equal(m.u.console_in.ptr, data, 3);
+
+	/* Refused without sending anything. */
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, data, 0),
+			 CTL_E_LENGTH);
+	assert_int_equal(
+	    ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, data, CTL_MAX_DATA + 1),
+	    CTL_E_LENGTH);
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_STATE, 0, data, 4),
+			 CTL_E_TYPE);
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, NULL, 4),
+			 CTL_E_INVAL);
+	assert_int_equal(ctl_encode_data_head(hdr, CTL_T_BREAK, 0, 1),
+			 CTL_E_TYPE);
+	assert_int_equal(recv(sv[1], rx, sizeof(rx), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_socket_oversize(void **state)
 {
@@ -1052,6 +1107,7 @@ main(void)
 	    cmocka_unit_test(test_socket_unexpected_fd),
 	    cmocka_unit_test(test_socket_eof),
 	    cmocka_unit_test(test_socket_oversize),
+	    cmocka_unit_test(test_socket_send_data),
 	    cmocka_unit_test(test_socket_nonblocking),
 	};
 
