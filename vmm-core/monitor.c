@@ -3,6 +3,7 @@
 #include "shot.h"
 #include "vnc.h"
 
+#include "clock.h"
 #include "ctl.h"
 #include "logesc.h"
 #include "rebootlimit.h"
@@ -61,15 +62,6 @@ struct mon {
 
 static void note(struct mon *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Status lines go to stderr, which is the gateway's log when it runs us; in
@@ -429,7 +421,7 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 			m->exit_status = MONITOR_EXIT_ERROR;
 			return;
 		}
-		rebootlimit_started(&m->reboots, now_ms());
+		rebootlimit_started(&m->reboots, (int64_t)clock_ms());
 		ctl_send_state(m, seq, VM_STATE_RUNNING, VM_REASON_HOST_REQUEST,
 			       -1, 0, NULL);
 		return;
@@ -636,7 +628,7 @@ restart_guest(struct mon *m)
 		m->exit_status = MONITOR_EXIT_ERROR;
 		return;
 	}
-	rebootlimit_started(&m->reboots, now_ms());
+	rebootlimit_started(&m->reboots, (int64_t)clock_ms());
 	ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT, -1, 0,
 		       NULL);
 }
@@ -654,7 +646,7 @@ handle_event(struct mon *m)
 	int restart =
 	    ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot;
 	if (restart)
-		wait = rebootlimit_reset(&m->reboots, now_ms());
+		wait = rebootlimit_reset(&m->reboots, (int64_t)clock_ms());
 	/* One line and one STATE per reset, the loop's wait in both. */
 	if (wait > 0)
 		snprintf(detail, sizeof(detail),
@@ -678,7 +670,8 @@ handle_event(struct mon *m)
 		return;
 	}
 	if (wait > 0)
-		m->start_at = now_ms() + wait; /* the I/O loop starts it */
+		m->start_at =
+		    (int64_t)clock_ms() + wait; /* the I/O loop starts it */
 	else
 		restart_guest(m);
 }
@@ -792,7 +785,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	rebootlimit_init(&m.reboots, now_ms()); /* main() just started it */
+	rebootlimit_init(&m.reboots,
+			 (int64_t)clock_ms()); /* main() just started it */
 	tty_raw(&m);
 	if (opt->stdio) {
 		m.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
@@ -837,7 +831,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 				timeout = t;
 		}
 		if (m.start_at > 0) {
-			int64_t left = m.start_at - now_ms();
+			int64_t left = m.start_at - (int64_t)clock_ms();
 			if (left < 0)
 				left = 0;
 			if (timeout < 0 || left < timeout)
@@ -853,7 +847,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 		if (p[0].revents)
 			handle_event(&m);
 		if (m.start_at > 0 && m.exit_status < 0 &&
-		    now_ms() >= m.start_at)
+		    (int64_t)clock_ms() >= m.start_at)
 			restart_guest(&m);
 		if (p[1].revents)
 			handle_signal(&m);

@@ -1,5 +1,6 @@
 #include "vnc.h"
 
+#include "clock.h"
 #include "errmsg.h"
 #include "logesc.h"
 
@@ -31,15 +32,6 @@ struct vnc {
 	uint64_t *dirty;  /* display_pages() bits */
 	bool damage_full; /* vnc_damage_full(): the whole screen every frame */
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* libvncserver's chatter (a line per connection) is dropped; its errors
  * are logged, escaped: they can quote what a viewer sent. */
@@ -342,7 +334,7 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 		v->display_gen = v->vm->display_gen;
 		vm_display_dirty(v->vm, v->dirty);
 		display_damage(&v->vm->display, v->dirty, ignore, NULL);
-		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
+		v->next_frame_ms = clock_ms() + VNC_FRAME_MS;
 	}
 	return 0;
 }
@@ -368,7 +360,7 @@ vnc_timeout(struct vnc *v)
 {
 	if (v->next_frame_ms == 0)
 		return -1;
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 	return now >= v->next_frame_ms ? 0 : (int)(v->next_frame_ms - now);
 }
 
@@ -427,9 +419,9 @@ vnc_service(struct vnc *v, const struct pollfd *p, size_t n)
 			log_error("viewer refused: %d connected already",
 				  VNC_MAX_CLIENTS);
 	}
-	if (v->next_frame_ms != 0 && now_ms() >= v->next_frame_ms) {
+	if (v->next_frame_ms != 0 && clock_ms() >= v->next_frame_ms) {
 		frame(v);
-		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
+		v->next_frame_ms = clock_ms() + VNC_FRAME_MS;
 	}
 	rfbProcessEvents(v->screen, 0);
 	/* A view-only viewer holding a button would own the pointer (a
