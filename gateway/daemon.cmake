@@ -11,8 +11,11 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/escape.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
     ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/record.c
-    ${VMGATED_DIR}/session.c ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/startups.c
-    ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/worker.c)
+    ${VMGATED_DIR}/session.c ${VMGATED_DIR}/session_cmd.c
+    ${VMGATED_DIR}/session_console.c ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/sshd_auth.c
+    ${VMGATED_DIR}/sshd_hostkey.c ${VMGATED_DIR}/startups.c
+    ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/supervisor_chan.c
+    ${VMGATED_DIR}/supervisor_power.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
     gateway_conf vmgate_ctl vmgate_logesc PkgConfig::LIBEVENT Threads::Threads)

@@ -28,6 +28,7 @@
 #include "penalty.h"
 #include "policy.h"
 #include "session.h"
+#include "sshd_impl.h"
 #include "startups.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -57,82 +58,10 @@
 	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"         \
 	"sk-ecdsa-sha2-nistp256@openssh.com"
 
-#define MAX_AUTH_FAILS 20
-#define NONE_FREE 2 /* "none" requests before they count as failures */
-#define MAX_CONNS CONFIG_MAX_CONNS
-/* A connection whose credential a reload took away: its channels get the
- * message, then it is cut this much later (the message has gone by then). */
-#define REVOKE_FLUSH_MS 250
-
-struct sess_node {
-	struct sess_node *next;
-	struct session *s;
-};
-
-enum conn_state {
-	CONN_KEX,
-	CONN_AUTH,
-	CONN_OPEN,
-};
-
-struct conn {
-	TAILQ_ENTRY(conn) entry;
-	struct sshd *d;
-	int refs;
-	bool dead;
-	ssh_session ss;
-	ssh_event sev;
-	int fd;
-	struct event *rev, *wev, *grace, *reply_timer, *reap_ev;
-	char ip[INET6_ADDRSTRLEN];
-	char addr[INET6_ADDRSTRLEN + NI_MAXSERV + 2];
-	enum conn_state st;
-	struct startups_src src; /* its source for the startups limits */
-	bool startup;		 /* counted there: not logged in yet */
-	uint64_t born_ms;	 /* hub_now_ms() at accept */
-	char user[CONFIG_MAX_NAME + 1];
-	ssh_message held;      /* an auth request whose reply waits */
-	bool held_is_password; /* ... for the worker */
-	unsigned auth_fails;
-	unsigned nones; /* "none" requests seen */
-	struct sess_node *sessions;
-	size_t nsessions;
-	unsigned long opens_refused; /* channel opens over the limits */
-	char abort_why[200];	     /* a protocol violation: close */
-	/* The credential the connection logged in with, so that a reload
-	 * that takes it away ends the connection (cred_gone). */
-	ssh_key cred_key;			   /* publickey: a copy */
-	unsigned char cred_pw[POLICY_CRED_ID_LEN]; /* password: its digest */
-	char cred_fp[80]; /* "SHA256:..." of cred_key, "" for a password */
-	bool revoked;	  /* being cut: no new channel or request */
-	struct event *revoke_timer;
-};
-
-TAILQ_HEAD(conns, conn);
-
-struct sshd {
-	struct gwctx *gw;
-	ssh_bind bind;
-	int lfd;
-	unsigned port;
-	struct event *lev, *retry;
-	struct conns conns;
-	size_t nconns;
-	struct penalty *pen; /* failed-auth delays, see penalty.h */
-	bool over_budget;    /* past penalty.h's global budget, last we saw */
-	struct startups *startups;
-	unsigned long full_refused; /* at MAX_CONNS, since full_logged */
-	time_t full_logged;
-	unsigned long next_session;
-};
-
-static void conn_process(struct conn *c);
-static void conn_close(struct conn *c, const char *why);
-
 /* Connections ------------------------------------------------------------- */
 
-static void
-conn_ref(struct conn *c)
+void
+sshd_conn_ref(struct conn *c)
 {
 	c->refs++;
 }
@@ -163,8 +92,8 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-static void
-conn_unref(struct conn *c)
+void
+sshd_conn_unref(struct conn *c)
 {
 	if (--c->refs == 0)
 		conn_free(c);
@@ -195,8 +124,8 @@ conn_update(struct conn *c)
 		event_del(c->wev);
 }
 
-static void
-conn_close(struct conn *c, const char *why)
+void
+sshd_conn_close(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
@@ -214,73 +143,12 @@ conn_close(struct conn *c, const char *why)
 	event_del(c->revoke_timer);
 	TAILQ_REMOVE(&c->d->conns, c, entry);
 	c->d->nconns--;
-	conn_unref(c); /* the list's reference */
-}
-
-static void
-audit_auth(struct conn *c, const char *user, const char *method,
-	   const char *result)
-{
-	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	audit_kname(j, "user", user); /* a peer's, unchecked: cut */
-	json_kstr(j, "method", method);
-	json_kstr(j, "result", result);
-	json_kstr(j, "addr", c->addr);
-	audit_end(c->d->gw->audit);
-}
-
-static void
-on_reply_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->held == NULL)
-		return;
-	ssh_message_reply_default(c->held);
-	ssh_message_free(c->held);
-	c->held = NULL;
-	conn_ref(c);
-	conn_process(c);
-	conn_unref(c);
-}
-
-/* A failed attempt: the same reply whatever failed, maybe delayed. */
-static void
-auth_fail(struct conn *c, ssh_message msg)
-{
-	bool over;
-	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms(), &over);
-
-	if (over != c->d->over_budget) {
-		/* one line when a flood starts and one when it is over */
-		c->d->over_budget = over;
-		LOG(over ? "failed logins from all addresses passed %d a "
-			   "minute: every failure reply now waits"
-			 : "failed logins back under %d a minute",
-		    PENALTY_GLOBAL_PER_MIN);
-	}
-
-	if (++c->auth_fails >= MAX_AUTH_FAILS) {
-		ssh_message_free(msg);
-		conn_close(c, "too many authentication failures");
-		return;
-	}
-	if (ms == 0) {
-		ssh_message_reply_default(msg);
-		ssh_message_free(msg);
-		return;
-	}
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	c->held = msg;
-	c->held_is_password = false;
-	evtimer_add(c->reply_timer, &tv);
+	sshd_conn_unref(c); /* the list's reference */
 }
 
 /* Logged-in connections of a user, and the sessions they hold. */
-static size_t
-user_conns(struct sshd *d, const char *user, size_t *sessions)
+size_t
+sshd_user_conns(struct sshd *d, const char *user, size_t *sessions)
 {
 	size_t n = 0;
 	struct conn *o;
@@ -294,325 +162,6 @@ user_conns(struct sshd *d, const char *user, size_t *sessions)
 		*sessions += o->nsessions;
 	}
 	return n;
-}
-
-/* Our own copy of a client's public key (the message's goes with it). */
-static ssh_key
-cred_key_copy(const ssh_key key)
-{
-	char *b64 = NULL;
-	ssh_key copy = NULL;
-
-	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
-	    ssh_pki_import_pubkey_base64(b64, ssh_key_type(key), &copy) !=
-		SSH_OK) {
-		ssh_key_free(copy);
-		copy = NULL;
-	}
-	ssh_string_free_char(b64);
-	return copy;
-}
-
-static void
-cred_fingerprint(const ssh_key key, char *out, size_t size)
-{
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	char *fp = NULL;
-
-	out[0] = '\0';
-	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-				   &hlen) == 0)
-		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
-					      hlen);
-	snprintf(out, size, "%s", fp ? fp : "?");
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
-}
-
-/*
- * Why the credential c logged in with no longer opens its account under
- * pol, or NULL if it still does: the same key, or a password hash with the
- * same digest (a new hash of the same password counts as another).
- */
-static const char *
-cred_gone(const struct conn *c, const struct policy *pol)
-{
-	unsigned char id[POLICY_CRED_ID_LEN];
-
-	if (!policy_user_exists(pol, c->user))
-		return "user removed from the policy";
-	if (c->cred_key != NULL)
-		return policy_user_key_matches(pol, c->user, c->cred_key)
-			   ? NULL
-			   : "key removed from the policy";
-	if (!policy_user_password_id(pol, c->user, id))
-		return "password removed from the policy";
-	return CRYPTO_memcmp(id, c->cred_pw, sizeof(id)) == 0
-		   ? NULL
-		   : "password changed";
-}
-
-/*
- * Logs c in as 'user'. key is the client's key for publickey (its own
- * copy is kept), NULL for a password checked under pol.
- */
-static void
-auth_success(struct conn *c, ssh_message msg, const char *user,
-	     const char *method, const ssh_key key, const struct policy *pol)
-{
-	const struct config_limits *lim = &c->d->gw->cfg->limits;
-	char esc[100];
-	size_t sessions, have = user_conns(c->d, user, &sessions);
-
-	if (have >= lim->conns_per_user) {
-		/* The credential was right: say why, in the audit and to the
-		 * client, instead of a failure it would retry. */
-		char why[200];
-		snprintf(why, sizeof(why),
-			 "%s has %zu connections (max_connections_per_user)",
-			 user, have);
-		struct json *j = audit_begin(c->d->gw->audit, "auth");
-		json_kstr(j, "user", user);
-		json_kstr(j, "method", method);
-		json_kstr(j, "result", "refused");
-		json_kstr(j, "reason", why);
-		json_kstr(j, "addr", c->addr);
-		audit_end(c->d->gw->audit);
-		ssh_message_free(msg);
-		ssh_session_set_disconnect_message(c->ss, why);
-		conn_close(c, why);
-		return;
-	}
-	if (key != NULL) {
-		c->cred_key = cred_key_copy(key);
-		if (c->cred_key == NULL) {
-			/* what cannot be remembered cannot be revoked */
-			LOG("%s: cannot copy the client's key: refused",
-			    c->addr);
-			audit_auth(c, user, method, "failure");
-			auth_fail(c, msg);
-			return;
-		}
-		cred_fingerprint(key, c->cred_fp, sizeof(c->cred_fp));
-	} else {
-		policy_user_password_id(pol, user, c->cred_pw);
-	}
-	snprintf(c->user, sizeof(c->user), "%s", user);
-	c->st = CONN_OPEN;
-	event_del(c->grace);
-	if (c->startup) {
-		c->startup = false;
-		startups_leave(c->d->startups, &c->src);
-	}
-	ssh_message_auth_reply_success(msg, 0);
-	ssh_message_free(msg);
-	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	json_kstr(j, "user", c->user);
-	json_kstr(j, "method", method);
-	json_kstr(j, "result", "success");
-	json_kstr(j, "addr", c->addr);
-	if (c->cred_key != NULL)
-		json_kstr(j, "key", c->cred_fp);
-	audit_end(c->d->gw->audit);
-	LOG("%s@%s authenticated (%s%s%s)",
-	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
-	    method, c->cred_key ? " " : "", c->cred_fp);
-}
-
-static void
-on_revoke_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	conn_close(arg, "its credential was revoked");
-}
-
-/*
- * The credential c logged in with is gone (why): every session ends with
- * a message on its channel's stderr, the connection takes no new channel
- * or request, and it is cut REVOKE_FLUSH_MS later.
- */
-static void
-conn_revoke(struct conn *c, const char *why)
-{
-	struct timeval tv = {0, REVOKE_FLUSH_MS * 1000};
-	char esc[100], line[200];
-
-	c->revoked = true;
-	struct json *j = audit_begin(c->d->gw->audit, "revoked");
-	json_kstr(j, "user", c->user);
-	json_kstr(j, "addr", c->addr);
-	json_kstr(j, "method", c->cred_key ? "publickey" : "password");
-	if (c->cred_key != NULL)
-		json_kstr(j, "key", c->cred_fp);
-	json_kstr(j, "reason", why);
-	json_kint(j, "sessions", (long long)c->nsessions);
-	audit_end(c->d->gw->audit);
-	LOG("%s@%s: login %s%s revoked (%s): closing the connection and its "
-	    "%zu session(s)",
-	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
-	    c->cred_key ? "key " : "password", c->cred_fp, why, c->nsessions);
-	snprintf(line, sizeof(line),
-		 "vmgate: your login was revoked (%s); disconnecting", why);
-	for (struct sess_node *n = c->sessions; n; n = n->next)
-		session_end(n->s, "credential revoked", line);
-	evtimer_add(c->revoke_timer, &tv);
-}
-
-/* Whether a user name can be a policy user at all. */
-static bool
-name_ok(const char *user)
-{
-	return user != NULL && config_name_problem(user, strlen(user)) == NULL;
-}
-
-struct pwjob {
-	struct conn *c;
-	struct policy *pol;
-	char user[CONFIG_MAX_NAME + 1];
-	char *pw;
-	size_t pwlen;
-	bool ok;
-};
-
-static void
-pw_work(void *arg)
-{
-	struct pwjob *j = arg;
-
-	j->ok = policy_user_password_ok(j->pol, j->user, j->pw);
-	explicit_bzero(j->pw, j->pwlen);
-}
-
-static void
-pw_done(void *arg)
-{
-	struct pwjob *j = arg;
-	struct conn *c = j->c;
-
-	if (!c->dead && c->held != NULL && c->held_is_password) {
-		ssh_message msg = c->held;
-		c->held = NULL;
-		if (j->ok && j->pol != c->d->gw->policy) {
-			/* a reload came while hashing: the password must
-			 * still be the user's */
-			unsigned char was[POLICY_CRED_ID_LEN],
-			    now[POLICY_CRED_ID_LEN];
-			policy_user_password_id(j->pol, j->user, was);
-			j->ok = policy_user_password_id(c->d->gw->policy,
-							j->user, now) &&
-				CRYPTO_memcmp(was, now, sizeof(was)) == 0;
-		}
-		if (j->ok) {
-			auth_success(c, msg, j->user, "password", NULL, j->pol);
-		} else {
-			audit_auth(c, j->user, "password", "failure");
-			auth_fail(c, msg);
-		}
-		if (!c->dead) {
-			conn_process(c);
-		}
-	}
-	policy_unref(j->pol);
-	free(j->pw);
-	free(j);
-	conn_unref(c);
-}
-
-static enum ssh_publickey_state_e
-pk_state(ssh_message msg)
-{
-	return ssh_message_auth_publickey_state(msg);
-}
-
-static const char *
-auth_method_name(int method)
-{
-	switch (method) {
-	case SSH_AUTH_METHOD_INTERACTIVE:
-		return "keyboard-interactive";
-	case SSH_AUTH_METHOD_HOSTBASED:
-		return "hostbased";
-	case SSH_AUTH_METHOD_GSSAPI_MIC:
-		return "gssapi-with-mic";
-	default:
-		return "other";
-	}
-}
-
-static void
-on_auth(struct conn *c, ssh_message msg)
-{
-	struct gwctx *gw = c->d->gw;
-	const char *user = ssh_message_auth_user(msg);
-	bool valid = name_ok(user);
-	const char *u = valid ? user : "";
-
-	if (c->st != CONN_AUTH) {
-		ssh_message_reply_default(msg);
-		ssh_message_free(msg);
-		return;
-	}
-	switch (ssh_message_subtype(msg)) {
-	case SSH_AUTH_METHOD_PUBLICKEY: {
-		ssh_key key = ssh_message_auth_pubkey(msg);
-		enum ssh_publickey_state_e st = pk_state(msg);
-		bool match = valid && key != NULL &&
-			     policy_user_key_matches(gw->policy, u, key);
-		if (st == SSH_PUBLICKEY_STATE_NONE && match) {
-			ssh_message_auth_reply_pk_ok_simple(msg);
-			ssh_message_free(msg);
-			return;
-		}
-		if (st == SSH_PUBLICKEY_STATE_VALID && match) {
-			auth_success(c, msg, u, "publickey", key, gw->policy);
-			return;
-		}
-		audit_auth(c, user ? user : "", "publickey", "failure");
-		auth_fail(c, msg);
-		return;
-	}
-	case SSH_AUTH_METHOD_PASSWORD: {
-		const char *pw = ssh_message_auth_password(msg);
-		struct pwjob *j = xcalloc(1, sizeof(*j));
-		size_t n = pw ? strnlen(pw, POLICY_MAX_PASSWORD + 1) : 0;
-		j->c = c;
-		conn_ref(c);
-		j->pol = policy_ref(gw->policy);
-		/* An unknown or impossible name takes the same slow path. */
-		snprintf(j->user, sizeof(j->user), "%s", u);
-		j->pwlen = n;
-		j->pw = xmalloc(n + 1);
-		memcpy(j->pw, pw ? pw : "", n);
-		j->pw[n] = '\0';
-		if (n > POLICY_MAX_PASSWORD)
-			j->user[0] = '\0'; /* too long: can only fail */
-		c->held = msg;
-		c->held_is_password = true;
-		worker_submit(gw->worker, pw_work, pw_done, j);
-		return;
-	}
-	case SSH_AUTH_METHOD_NONE:
-		/* Every client starts here to learn the methods: no penalty,
-		 * the first few times. */
-		if (++c->nones <= NONE_FREE) {
-			ssh_message_reply_default(msg);
-			ssh_message_free(msg);
-			return;
-		}
-		audit_auth(c, user ? user : "", "none", "failure");
-		auth_fail(c, msg);
-		return;
-	default:
-		/* Methods we do not offer fail like a wrong password: counted,
-		 * slowed, audited with the name cut. */
-		audit_auth(c, user ? user : "",
-			   auth_method_name(ssh_message_subtype(msg)),
-			   "failure");
-		auth_fail(c, msg);
-		return;
-	}
 }
 
 static void
@@ -656,7 +205,7 @@ session_limit(struct conn *c, char *buf, size_t size)
 			 c->nsessions);
 		return buf;
 	}
-	user_conns(c->d, c->user, &sessions);
+	sshd_user_conns(c->d, c->user, &sessions);
 	if (sessions >= lim->sessions_per_user) {
 		snprintf(buf, size,
 			 "%s has %zu sessions open (max_sessions_per_user)",
@@ -729,7 +278,7 @@ dispatch(struct conn *c, ssh_message msg)
 {
 	switch (ssh_message_type(msg)) {
 	case SSH_REQUEST_AUTH:
-		on_auth(c, msg);
+		sshd_auth_request(c, msg);
 		return;
 	case SSH_REQUEST_CHANNEL_OPEN:
 		on_channel_open(c, msg);
@@ -765,8 +314,8 @@ reap(struct conn *c)
 	}
 }
 
-static void
-conn_process(struct conn *c)
+void
+sshd_conn_process(struct conn *c)
 {
 	ssh_message msg;
 	int rc;
@@ -775,7 +324,7 @@ conn_process(struct conn *c)
 		return;
 	if (c->abort_why[0] != '\0') {
 		ssh_session_set_disconnect_message(c->ss, c->abort_why);
-		conn_close(c, c->abort_why);
+		sshd_conn_close(c, c->abort_why);
 		return;
 	}
 	if (c->st == CONN_KEX) {
@@ -787,7 +336,7 @@ conn_process(struct conn *c)
 			const char *e = ssh_get_error(c->ss);
 			memcpy(why, "key exchange failed: ", 21);
 			log_esc(why + 21, sizeof(why) - 21, e, strlen(e));
-			conn_close(c, why);
+			sshd_conn_close(c, why);
 			return;
 		}
 		if (rc == SSH_OK) {
@@ -819,9 +368,9 @@ conn_process(struct conn *c)
 	    !ssh_is_connected(c->ss)) {
 		char why[300];
 		const char *e = ssh_get_error(c->ss);
-		conn_close(c, (status & SSH_CLOSED_ERROR)
-				  ? log_esc(why, sizeof(why), e, strlen(e))
-				  : "client left");
+		sshd_conn_close(c, (status & SSH_CLOSED_ERROR)
+				       ? log_esc(why, sizeof(why), e, strlen(e))
+				       : "client left");
 		return;
 	}
 	conn_update(c);
@@ -834,12 +383,12 @@ on_io(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	conn_ref(c);
+	sshd_conn_ref(c);
 	if (!c->dead) {
 		ssh_event_dopoll(c->sev, 0);
-		conn_process(c);
+		sshd_conn_process(c);
 	}
-	conn_unref(c);
+	sshd_conn_unref(c);
 }
 
 static void
@@ -849,10 +398,10 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	conn_ref(c);
+	sshd_conn_ref(c);
 	reap(c);
-	conn_process(c);
-	conn_unref(c);
+	sshd_conn_process(c);
+	sshd_conn_unref(c);
 }
 
 static void
@@ -872,7 +421,7 @@ on_grace(evutil_socket_t fd, short what, void *arg)
 		snprintf(why, sizeof(why),
 			 "not logged in within %u s (ssh: login_grace_time)",
 			 cs->login_grace);
-	conn_close(c, why);
+	sshd_conn_close(c, why);
 }
 
 static void
@@ -926,17 +475,17 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	c->rev = event_new(d->gw->base, fd, EV_READ | EV_PERSIST, on_io, c);
 	c->wev = event_new(d->gw->base, fd, EV_WRITE | EV_PERSIST, on_io, c);
 	c->grace = evtimer_new(d->gw->base, on_grace, c);
-	c->reply_timer = evtimer_new(d->gw->base, on_reply_timer, c);
+	c->reply_timer = evtimer_new(d->gw->base, sshd_auth_reply_timer, c);
 	c->reap_ev = event_new(d->gw->base, -1, 0, on_reap, c);
-	c->revoke_timer = evtimer_new(d->gw->base, on_revoke_timer, c);
+	c->revoke_timer = evtimer_new(d->gw->base, sshd_auth_revoke_timer, c);
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;
 	event_add(c->rev, NULL);
 	evtimer_add(c->grace, &grace);
 	c->st = CONN_KEX;
-	conn_ref(c);
-	conn_process(c); /* sends our banner */
-	conn_unref(c);
+	sshd_conn_ref(c);
+	sshd_conn_process(c); /* sends our banner */
+	sshd_conn_unref(c);
 }
 
 /* A connection refused at MAX_CONNS: logged at most once a minute, with
@@ -997,45 +546,6 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-/* Host keys ---------------------------------------------------------------- */
-
-static int
-load_or_create_key(const char *dir, const char *file, enum ssh_keytypes_e type,
-		   int bits, ssh_key *out, char *err, size_t errlen)
-{
-	char *path = xasprintf("%s/%s", dir, file);
-	char *pub = xasprintf("%s/%s.pub", dir, file);
-	ssh_key key = NULL;
-	int r = -1;
-
-	if (access(path, F_OK) != 0) {
-		if (ssh_pki_generate(type, bits, &key) != SSH_OK) {
-			snprintf(err, errlen, "cannot generate %s", file);
-			goto out;
-		}
-		if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path) !=
-		    SSH_OK) {
-			snprintf(err, errlen, "cannot write %s", path);
-			goto out;
-		}
-		chmod(path, 0600);
-		ssh_pki_export_pubkey_file(key, pub);
-		LOG("created host key %s", path);
-	} else if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) !=
-		   SSH_OK) {
-		snprintf(err, errlen, "cannot read host key %s", path);
-		goto out;
-	}
-	*out = key;
-	key = NULL; /* transferred */
-	r = 0;
-out:
-	ssh_key_free(key);
-	free(path);
-	free(pub);
-	return r;
-}
-
 static int
 listen_on(const char *host, unsigned port, char *err, size_t errlen)
 {
@@ -1082,10 +592,10 @@ sshd_new(struct gwctx *gw, const char *state_dir, char *err, size_t errlen)
 	d->pen = penalty_new();
 	TAILQ_INIT(&d->conns);
 	d->startups = startups_new(gw->base, &gw->cfg->ssh);
-	if (load_or_create_key(state_dir, "ssh_host_ed25519_key",
-			       SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
-	    load_or_create_key(state_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
-			       3072, &rsa, err, errlen) != 0)
+	if (sshd_hostkey_load(state_dir, "ssh_host_ed25519_key",
+			      SSH_KEYTYPE_ED25519, 0, &ed, err, errlen) != 0 ||
+	    sshd_hostkey_load(state_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA,
+			      3072, &rsa, err, errlen) != 0)
 		goto fail;
 	d->bind = ssh_bind_new();
 	if (ssh_bind_options_set(d->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
@@ -1157,7 +667,7 @@ sshd_free(struct sshd *d)
 	if (d == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
-		conn_close(c, "gateway shutting down");
+		sshd_conn_close(c, "gateway shutting down");
 	penalty_free(d->pen);
 	startups_free(d->startups);
 	if (d->lev)
@@ -1180,10 +690,11 @@ sshd_recheck(struct sshd *d)
 		next = TAILQ_NEXT(c, entry);
 		if (c->revoked)
 			continue;
-		const char *why =
-		    c->st == CONN_OPEN ? cred_gone(c, d->gw->policy) : NULL;
+		const char *why = c->st == CONN_OPEN
+				      ? sshd_auth_cred_gone(c, d->gw->policy)
+				      : NULL;
 		if (why != NULL) {
-			conn_revoke(c, why);
+			sshd_auth_revoke(c, why);
 		} else {
 			for (struct sess_node *n = c->sessions; n; n = n->next)
 				session_recheck(n->s);

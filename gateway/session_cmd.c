@@ -1,0 +1,366 @@
+/* The command session kind: list, status, who, power, reload, help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "command.h"
+#include "config.h"
+#include "gwctx.h"
+#include "hub.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "session_impl.h"
+#include "supervisor.h"
+#include "xmalloc.h"
+
+/* Commands ------------------------------------------------------------ */
+
+static void out_printf(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+out_printf(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	json_raw(&s->out, buf, (size_t)n);
+}
+
+static void
+cmd_pump(struct session *s)
+{
+	while (s->out_off < s->out.len && !s->finished) {
+		uint32_t win = ssh_channel_window_size(s->ch);
+		size_t n = s->out.len - s->out_off;
+		if (win == 0 || (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+			break;
+		if (n > win)
+			n = win;
+		if (n > WRITE_CHUNK)
+			n = WRITE_CHUNK;
+		int w = ssh_channel_write(s->ch, s->out.buf + s->out_off,
+					  (uint32_t)n);
+		if (w <= 0)
+			break;
+		s->out_off += (size_t)w;
+	}
+	session_kick(s);
+	if (s->out_off >= s->out.len && s->out_then_exit && !s->power_pending)
+		session_kill(s, s->exit_status, "done", NULL);
+}
+
+static size_t
+cmd_data(struct session *s, const uint8_t *p, size_t n)
+{
+	(void)s;
+	(void)p;
+	return n; /* commands read nothing */
+}
+
+const struct session_kind session_cmd_kind = {
+    .name = "command",
+    .data = cmd_data,
+    .pump = cmd_pump,
+};
+
+void
+session_cmd_refuse(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[400];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->kind = &session_cmd_kind;
+	s->out_then_exit = true;
+	session_kill(s, 1, "refused", "vmgate: %s", line);
+}
+
+int
+session_cmd_audit_decision(struct session *s, const char *vm, unsigned right,
+			   unsigned rights, const struct policy_reason *why,
+			   const char *action)
+{
+	char reason[256];
+
+	policy_reason_str(why, right, reason, sizeof(reason));
+	struct json *j = audit_begin(s->gw->audit, "decision");
+	json_kstr(j, "user", s->peer.user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "right", policy_right_name(right));
+	json_kbool(j, "allowed", (rights & right) != 0);
+	json_kstr(j, "reason", reason);
+	json_kstr(j, "action", action);
+	json_kstr(j, "addr", s->peer.addr);
+	json_kint(j, "session", (long long)s->id);
+	return audit_end(s->gw->audit);
+}
+
+/* The VM if the user may see it; NULL (and "no such VM") otherwise. */
+static struct vmproc *
+visible_vm(struct session *s, const char *name)
+{
+	struct vmproc *v = supervisor_find(s->gw->sup, name);
+
+	if (v == NULL || !policy_vm_visible(s->gw->policy, s->peer.user, name))
+		return NULL;
+	return v;
+}
+
+static void
+rights_str(unsigned rights, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < POLICY_NRIGHTS; i++) {
+		unsigned r = 1u << i;
+		if (!(rights & r))
+			continue;
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "," : "",
+				      policy_right_name(r));
+		if (o >= size)
+			break;
+	}
+}
+
+static void
+do_list(struct session *s)
+{
+	struct supervisor *sup = s->gw->sup;
+	size_t n = supervisor_count(sup), shown = 0;
+	char rights[128];
+
+	for (size_t i = 0; i < n; i++) {
+		struct vmproc *v = supervisor_vm(sup, i);
+		const char *name = supervisor_name(v);
+		unsigned r =
+		    policy_rights(s->gw->policy, s->peer.user, name, NULL);
+		if (r == 0)
+			continue;
+		if (shown++ == 0)
+			out_printf(s, "%-20s %-11s %s%s", "VM", "STATE",
+				   "ACCESS", session_nl(s));
+		rights_str(r, rights, sizeof(rights));
+		out_printf(s, "%-20s %-11s %s%s", name, supervisor_state(v),
+			   rights, session_nl(s));
+	}
+	if (shown == 0)
+		out_printf(s, "no VMs for you%s", session_nl(s));
+}
+
+/* "Admin" without a VM: the admin right on every VM the gateway runs. */
+static bool
+admin_everywhere(struct session *s)
+{
+	struct supervisor *sup = s->gw->sup;
+	size_t n = supervisor_count(sup);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = supervisor_name(supervisor_vm(sup, i));
+		if (!(policy_rights(s->gw->policy, s->peer.user, name, NULL) &
+		      POLICY_ADMIN))
+			return false;
+	}
+	return n > 0;
+}
+
+static void
+do_reload(struct session *s)
+{
+	char err[400];
+
+	if (!admin_everywhere(s)) {
+		session_cmd_refuse(
+		    s, "not allowed: reload (needs admin on every VM)");
+		return;
+	}
+	if (audit_failing(s->gw->audit)) {
+		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
+	LOG("session %lu: %s asks for a policy reload", s->id, s->peer.user);
+	if (s->gw->reload(s->gw, err, sizeof(err)) != 0) {
+		session_cmd_refuse(s, "reload failed, the old policy stays: %s",
+				   err);
+		return;
+	}
+	out_printf(s, "policy reloaded%s", session_nl(s));
+}
+
+static void
+do_who(struct session *s, struct vmproc *v)
+{
+	struct hub *h = supervisor_hub(v);
+	char when[32];
+
+	if (hub_nclients(h) == 0) {
+		out_printf(s, "nobody is attached to %s%s", supervisor_name(v),
+			   session_nl(s));
+		return;
+	}
+	for (struct hub_client *c = hub_first(h); c; c = hub_next(c)) {
+		struct tm tm;
+		gmtime_r(&c->since, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		out_printf(s, "%-20s %-11s since %s%s", c->user,
+			   c->readonly ? "read-only" : "interactive", when,
+			   session_nl(s));
+	}
+}
+
+static void
+do_status(struct session *s, struct vmproc *v)
+{
+	const char *d = supervisor_detail(v);
+
+	out_printf(s, "%s: %s%s%s%s", supervisor_name(v), supervisor_state(v),
+		   *d ? " (" : "", d, *d ? ")" : "");
+	if (supervisor_pid(v) > 0)
+		out_printf(s, ", monitor pid %d", supervisor_pid(v));
+	out_printf(s, ", %zu attached%s", hub_nclients(supervisor_hub(v)),
+		   session_nl(s));
+}
+
+void
+session_cmd_power_done(void *arg, bool ok, const char *msg)
+{
+	struct session *s = arg;
+
+	s->power_pending = false;
+	if (s->attached) {
+		if (!ok)
+			hub_client_say(s->hc, "\r\n[vmgate: reset failed]\r\n");
+		return;
+	}
+	struct json *j = audit_begin(s->gw->audit, "power");
+	json_kstr(j, "user", s->peer.user);
+	json_kstr(j, "vm", supervisor_name(s->vm));
+	json_kbool(j, "ok", ok);
+	json_kstr(j, "result", msg);
+	audit_end(s->gw->audit);
+	if (ok) {
+		out_printf(s, "%s%s", msg, session_nl(s));
+		s->exit_status = 0;
+		cmd_pump(s);
+	} else {
+		session_cmd_refuse(s, "%s", msg);
+	}
+}
+
+static void
+do_power(struct session *s, struct vmproc *v, enum command_power p)
+{
+	static const char *const names[] = {"start", "stop", "reset"};
+	static const enum supervisor_power map[] = {
+	    SUPERVISOR_START, SUPERVISOR_STOP, SUPERVISOR_RESET};
+	struct policy_reason why;
+	const char *msg = NULL;
+	unsigned r = policy_rights(s->gw->policy, s->peer.user,
+				   supervisor_name(v), &why);
+
+	if (session_cmd_audit_decision(s, supervisor_name(v), POLICY_POWER, r,
+				       &why, names[p]) != 0) {
+		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
+	if (!(r & POLICY_POWER)) {
+		session_cmd_refuse(s, "not allowed: power %s",
+				   supervisor_name(v));
+		return;
+	}
+	s->vm = v;
+	struct json *j = audit_begin(s->gw->audit, "power");
+	json_kstr(j, "user", s->peer.user);
+	json_kstr(j, "vm", supervisor_name(v));
+	json_kstr(j, "action", names[p]);
+	json_kstr(j, "result", "requested");
+	if (audit_end(s->gw->audit) != 0) {
+		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
+		return;
+	}
+	LOG("session %lu: %s: power %s %s", s->id, s->peer.user,
+	    supervisor_name(v), names[p]);
+	if (supervisor_power(v, map[p], session_cmd_power_done, s, &msg) == 0) {
+		s->power_pending = true;
+		return;
+	}
+	if (p == COMMAND_POWER_STOP && strcmp(msg, "stopped") == 0) {
+		out_printf(s, "%s is stopped%s", supervisor_name(v),
+			   session_nl(s));
+		return;
+	}
+	session_cmd_refuse(s, "%s %s", supervisor_name(v), msg);
+}
+
+/* Starting -------------------------------------------------------------- */
+
+void
+session_cmd_start(struct session *s, const char *cmdline, size_t len)
+{
+	struct command c;
+	struct vmproc *v = NULL;
+	char err[128], esc[300];
+
+	s->started = true;
+	s->kind = &session_cmd_kind;
+	s->out_then_exit = true;
+	log_esc(esc, sizeof(esc), cmdline ? cmdline : "", cmdline ? len : 0);
+	LOG("session %lu: %s@%s runs '%s'%s", s->id, s->peer.user, s->peer.addr,
+	    esc, s->pty ? " with a pty" : "");
+	if (command_parse(cmdline ? cmdline : "", cmdline ? len : 0, &c, err,
+			  sizeof(err)) != 0) {
+		session_cmd_refuse(s, "%s", err);
+		return;
+	}
+	if (c.kind != COMMAND_LIST && c.kind != COMMAND_HELP &&
+	    c.kind != COMMAND_RELOAD) {
+		v = visible_vm(s, c.vm);
+		if (v == NULL) {
+			struct policy_reason why;
+			unsigned r = policy_rights(s->gw->policy, s->peer.user,
+						   c.vm, &why);
+			session_cmd_audit_decision(s, c.vm, POLICY_CONSOLE_READ,
+						   r, &why, "lookup");
+			session_cmd_refuse(s, "no such VM: %s", c.vm);
+			return;
+		}
+	}
+	switch (c.kind) {
+	case COMMAND_LIST:
+		do_list(s);
+		break;
+	case COMMAND_HELP:
+		out_printf(s, "%s", command_usage());
+		break;
+	case COMMAND_RELOAD:
+		do_reload(s);
+		break;
+	case COMMAND_STATUS:
+		do_status(s, v);
+		break;
+	case COMMAND_WHO:
+		do_who(s, v);
+		break;
+	case COMMAND_POWER:
+		do_power(s, v, c.power);
+		break;
+	case COMMAND_ATTACH:
+		session_console_attach(s, v);
+		return;
+	}
+	if (!s->closing)
+		cmd_pump(s);
+}

@@ -1,0 +1,128 @@
+/*
+ * What the session files share (session.c: the libssh glue and the
+ * session's life; session_cmd.c: the command kind; session_console.c: the
+ * console kind). Not for other modules: they use session.h.
+ */
+#ifndef VMGATE_SESSION_IMPL_H
+#define VMGATE_SESSION_IMPL_H
+
+#include <libssh/callbacks.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "escape.h"
+#include "json.h"
+#include "session.h"
+
+struct hub_client;
+struct policy_reason;
+struct record;
+struct vmproc;
+
+/* How long and how much a viewer may overflow before it is cut off. */
+#define OVERFLOW_LIMIT_MS 10000
+#define OVERFLOW_LIMIT_BYTES (4u << 20)
+#define WRITE_CHUNK 32768
+
+/*
+ * The most client data libssh may hold unread for one channel. libssh keeps
+ * what a client sends past the channel window instead of refusing it
+ * (0.10), and its window is its own: 32000 bytes at open, reopened to
+ * 1,280,000 whenever the window plus what it holds falls under 640,000.
+ * A client that respects that window can make it hold 1,920,000 bytes at
+ * most (2 MiB in libssh 0.11, which refuses the excess itself), so more
+ * than this was sent past the window: we end the connection, as OpenSSH's
+ * "peer ignored channel window" does.
+ */
+#define CHANNEL_HOLD_MAX (2u << 20)
+
+struct session;
+
+/* A session kind (STYLE.md: tables of function pointers, not switches). */
+struct session_kind {
+	const char *name;
+	/* Input from the client; returns bytes consumed. */
+	size_t (*data)(struct session *s, const uint8_t *p, size_t n);
+	/* Output may flow. */
+	void (*pump)(struct session *s);
+	/* The policy changed. */
+	void (*recheck)(struct session *s);
+	/* Tear down kind-specific state (idempotent). */
+	void (*end)(struct session *s);
+};
+
+struct session {
+	struct gwctx *gw;
+	struct session_peer peer;
+	ssh_session ss;
+	ssh_channel ch;
+	struct ssh_channel_callbacks_struct cb;
+	unsigned long id;
+	const struct session_kind *kind;
+	bool started;
+	bool finished;	  /* channel closed by us; waiting to be freed */
+	bool closing;	  /* close_ev scheduled */
+	bool peer_closed; /* the client closed its side */
+	bool violated;	  /* sent past the window: the connection ends */
+	bool in_input;	  /* filtering client bytes (see hc_input_ready) */
+	int exit_status;
+	char *end_msg; /* stderr line to send when closing */
+	const char *end_reason;
+	struct event *close_ev;
+	/* terminal */
+	bool pty;
+	char term[64];
+	unsigned width, height;
+	/* command output, sent in order, then exit */
+	struct json out;
+	size_t out_off;
+	bool out_then_exit;
+	bool power_pending;
+	/* console */
+	struct vmproc *vm;
+	struct hub_client *hc;
+	bool readonly;
+	bool attached;
+	struct escape esc;
+	uint8_t inbuf[1024];
+	size_t inlen, inoff;
+	/* Client bytes read out of libssh, not filtered yet: after inbuf,
+	 * before what libssh still holds. */
+	uint8_t *held;
+	size_t heldlen, heldoff;
+	size_t ssh_pending; /* client bytes libssh still holds for us */
+	struct record *rec;
+	char *rec_path;
+	uint64_t bytes_in, bytes_out;
+};
+
+/* session.c */
+/* The line ending for this session's terminal: "\r\n" with a pty. */
+const char *session_nl(const struct session *s);
+/* libssh has output: ask the connection to flush it. */
+void session_kick(struct session *s);
+/* Ends the session on a later loop pass, with an optional stderr line. */
+void session_kill(struct session *s, int status, const char *reason,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* session_cmd.c */
+extern const struct session_kind session_cmd_kind;
+/* Parses and runs the exec (or shell, cmdline NULL) request. */
+void session_cmd_start(struct session *s, const char *cmdline, size_t len);
+/* Writes a refusal: one line on stderr, exit status 1. */
+void session_cmd_refuse(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* 0, or -1 if the line could not be written: then refuse (fail closed). */
+int session_cmd_audit_decision(struct session *s, const char *vm,
+			       unsigned right, unsigned rights,
+			       const struct policy_reason *why,
+			       const char *action);
+/* supervisor_power()'s callback; arg is the session. */
+void session_cmd_power_done(void *arg, bool ok, const char *msg);
+
+/* session_console.c */
+/* Attaches to v's console (checks rights, audits, refuses on failure). */
+void session_console_attach(struct session *s, struct vmproc *v);
+
+#endif

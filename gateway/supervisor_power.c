@@ -1,0 +1,193 @@
+/* Power requests to a VM's monitor and their answers (supervisor_power). */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "supervisor.h"
+#include "supervisor_impl.h"
+#include "xmalloc.h"
+
+/* Pending power requests ----------------------------------------------- */
+
+static void
+pending_finish(struct pending *p, bool ok, const char *msg)
+{
+	struct supervisor *s = p->v->sup;
+
+	for (struct pending **pp = &s->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	event_free(p->timer);
+	p->cb(p->arg, ok, msg);
+	free(p);
+}
+
+static void
+pending_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	char msg[128];
+
+	(void)fd;
+	(void)what;
+	snprintf(msg, sizeof(msg), "%s: no answer from the monitor",
+		 p->v->cfg->name);
+	pending_finish(p, false, msg);
+}
+
+static void
+pending_add(struct vmproc *v, uint32_t seq, const char *what,
+	    supervisor_power_cb cb, void *arg)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+	struct timeval tv = {POWER_TIMEOUT, 0};
+
+	p->seq = seq;
+	p->cb = cb;
+	p->arg = arg;
+	p->v = v;
+	p->what = what;
+	p->timer = evtimer_new(v->sup->base, pending_timeout, p);
+	evtimer_add(p->timer, &tv);
+	p->next = v->sup->pending;
+	v->sup->pending = p;
+}
+
+/* Answers every request of v with a seq of 0 (all of them) or seq. */
+void
+supervisor_power_answer(struct vmproc *v, uint32_t seq, bool ok,
+			const char *msg)
+{
+	struct pending *p, *next;
+
+	for (p = v->sup->pending; p; p = next) {
+		next = p->next;
+		if (p->v == v && (seq == 0 || p->seq == seq))
+			pending_finish(p, ok, msg);
+	}
+}
+
+void
+supervisor_cancel(struct supervisor *s, void *arg)
+{
+	struct pending **pp = &s->pending;
+
+	while (*pp) {
+		struct pending *p = *pp;
+		if (p->arg == arg) {
+			*pp = p->next;
+			event_free(p->timer);
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+static void
+immediate_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+
+	(void)fd;
+	(void)what;
+	pending_finish(p, true, p->what);
+}
+
+int
+supervisor_power(struct vmproc *v, enum supervisor_power what,
+		 supervisor_power_cb cb, void *arg, const char **msg)
+{
+	struct supervisor *s = v->sup;
+	size_t len;
+	enum ctl_power action;
+	const char *name;
+
+	switch (what) {
+	case SUPERVISOR_START:
+		if (v->run == RUN_UP && v->vm_state == CTL_VM_PAUSED) {
+			action = CTL_POWER_RESUME;
+			name = "resume";
+			break;
+		}
+		if (v->run == RUN_UP || v->run == RUN_STARTING ||
+		    v->run == RUN_CLOSING) {
+			*msg = "is already running";
+			return -1;
+		}
+		v->want_run = true;
+		v->backoff = 0;
+		evtimer_del(v->restart_ev);
+		supervisor_spawn(v);
+		if (v->run != RUN_STARTING) {
+			*msg = "could not be started";
+			return -1;
+		}
+		/* Answer on a later loop pass, as promised. */
+		pending_add(v, 0, "starting", cb, arg);
+		struct pending *p = s->pending;
+		event_free(p->timer);
+		p->timer = evtimer_new(s->base, immediate_done, p);
+		struct timeval zero = {0, 0};
+		evtimer_add(p->timer, &zero);
+		return 0;
+	case SUPERVISOR_STOP:
+		if (v->run == RUN_RESTARTING || v->run == RUN_CRASHED) {
+			v->want_run = false;
+			evtimer_del(v->restart_ev);
+			v->run = RUN_STOPPED;
+			*msg = "stopped";
+			return -1; /* nothing to wait for; not an error text */
+		}
+		if (v->run != RUN_UP) {
+			*msg = "is stopped";
+			return -1;
+		}
+		v->want_run = false;
+		action = CTL_POWER_POWEROFF;
+		name = "stop";
+		break;
+	case SUPERVISOR_RESET:
+		if (v->run != RUN_UP) {
+			*msg = "is stopped";
+			return -1;
+		}
+		action = CTL_POWER_RESET;
+		name = "reset";
+		break;
+	default:
+		*msg = "unknown action";
+		return -1;
+	}
+	if (++v->seq == 0)
+		v->seq = 1;
+	if (ctl_encode_power(s->pkt, sizeof(s->pkt), &len, v->seq, action) !=
+	    0) {
+		*msg = "internal error";
+		return -1;
+	}
+	pending_add(v, v->seq, name, cb, arg);
+	supervisor_chan_send(v, s->pkt, len);
+	return 0;
+}
+
+int
+supervisor_break(struct vmproc *v)
+{
+	size_t len;
+
+	if (v->run != RUN_UP)
+		return -1;
+	if (++v->seq == 0)
+		v->seq = 1;
+	if (ctl_encode_break(v->sup->pkt, sizeof(v->sup->pkt), &len, v->seq) !=
+	    0)
+		return -1;
+	supervisor_chan_send(v, v->sup->pkt, len);
+	return 0;
+}
