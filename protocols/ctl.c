@@ -174,18 +174,6 @@ valid_power(uint32_t v)
 	return v >= CTL_POWER_PAUSE && v <= CTL_POWER_POWEROFF;
 }
 
-static bool
-valid_state(uint32_t v)
-{
-	return v >= CTL_VM_RUNNING && v <= CTL_VM_STOPPED;
-}
-
-static bool
-valid_reason(uint32_t v)
-{
-	return v <= CTL_REASON_GUEST_PANIC;
-}
-
 static int
 dec_hello(struct rbuf *b, struct ctl_msg *m)
 {
@@ -399,7 +387,7 @@ dec_state(struct rbuf *b, struct ctl_msg *m)
 	if ((r = get_u32(b, &state)) != 0 || (r = get_u32(b, &reason)) != 0 ||
 	    (r = get_u64(b, &rip)) != 0 || (r = get_u32(b, &cpu)) != 0)
 		return r;
-	if (!valid_state(state) || !valid_reason(reason))
+	if (!vmstate_on_wire(state) || !vmstate_reason_valid(reason))
 		return CTL_E_ENUM;
 	if (cpu == CTL_CPU_NONE && rip != 0)
 		return CTL_E_RESERVED;
@@ -418,7 +406,8 @@ enc_state(struct ctl_wbuf *b, const struct ctl_msg *m)
 	const struct ctl_str *s = &m->u.state.detail;
 	int r;
 
-	if (!valid_state(m->u.state.state) || !valid_reason(m->u.state.reason))
+	if (!vmstate_on_wire(m->u.state.state) ||
+	    !vmstate_reason_valid(m->u.state.reason))
 		return CTL_E_ENUM;
 	if (m->u.state.cpu == CTL_CPU_NONE && m->u.state.rip != 0)
 		return CTL_E_RESERVED;
@@ -759,7 +748,7 @@ ctl_encode_power(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 
 int
 ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
-		 enum ctl_vm_state state, enum ctl_reason reason, uint64_t rip,
+		 enum vmstate state, enum vmstate_reason reason, uint64_t rip,
 		 uint32_t cpu, const char *detail)
 {
 	struct ctl_msg m = {.type = CTL_T_STATE, .seq = seq};
@@ -1002,36 +991,6 @@ ctl_type_name(uint16_t type)
 	if (type >= NELEM(ctl_types) || ctl_types[type].name == NULL)
 		return "?";
 	return ctl_types[type].name;
-}
-
-const char *
-ctl_state_name(uint32_t state)
-{
-	static const char *const t[] = {
-	    [CTL_VM_RUNNING] = "running", [CTL_VM_PAUSED] = "paused",
-	    [CTL_VM_HALTED] = "halted",	  [CTL_VM_REBOOTING] = "rebooting",
-	    [CTL_VM_CRASHED] = "crashed", [CTL_VM_STOPPED] = "stopped",
-	};
-	return lookup(t, NELEM(t), state);
-}
-
-const char *
-ctl_reason_name(uint32_t reason)
-{
-	static const char *const t[] = {
-	    [CTL_REASON_NONE] = "none",
-	    [CTL_REASON_HOST_REQUEST] = "host request",
-	    [CTL_REASON_GUEST_POWEROFF] = "guest poweroff",
-	    [CTL_REASON_GUEST_REBOOT] = "guest reboot",
-	    [CTL_REASON_TRIPLE_FAULT] = "triple fault",
-	    [CTL_REASON_INTERNAL_ERROR] = "KVM internal error",
-	    [CTL_REASON_HLT_FOREVER] = "halted with interrupts off",
-	    [CTL_REASON_UNHANDLED_IO] = "unhandled I/O",
-	    [CTL_REASON_ENTRY_FAILURE] = "VM entry failure",
-	    [CTL_REASON_BOOT_ERROR] = "boot error",
-	    [CTL_REASON_GUEST_PANIC] = "guest panicked",
-	};
-	return lookup(t, NELEM(t), reason);
 }
 
 const char *

@@ -198,7 +198,7 @@ filter_escape(struct mon *m, uint8_t *buf, size_t n)
 		switch (c) {
 		case '.':
 			note(m, "stopped from the terminal");
-			m->exit_status = MONITOR_EXIT_STOPPED;
+			m->exit_status = VMSTATE_EXIT_STOPPED;
 			return o;
 		case 'b':
 			uart8250_send_break(&m->vm->uart);
@@ -245,52 +245,6 @@ read_input(struct mon *m)
 
 /* Control channel ------------------------------------------------------- */
 
-static enum ctl_vm_state
-ctl_state_of(enum vm_state s)
-{
-	switch (s) {
-	case VM_STATE_RUNNING:
-		return CTL_VM_RUNNING;
-	case VM_STATE_PAUSED:
-		return CTL_VM_PAUSED;
-	case VM_STATE_HALTED:
-		return CTL_VM_HALTED;
-	case VM_STATE_REBOOTING:
-		return CTL_VM_REBOOTING;
-	case VM_STATE_CRASHED:
-		return CTL_VM_CRASHED;
-	case VM_STATE_STOPPED:
-		break;
-	}
-	return CTL_VM_STOPPED;
-}
-
-static enum ctl_reason
-ctl_reason_of(enum vm_reason r)
-{
-	switch (r) {
-	case VM_REASON_NONE:
-		return CTL_REASON_NONE;
-	case VM_REASON_GUEST_POWEROFF:
-		return CTL_REASON_GUEST_POWEROFF;
-	case VM_REASON_GUEST_REBOOT:
-		return CTL_REASON_GUEST_REBOOT;
-	case VM_REASON_TRIPLE_FAULT:
-		return CTL_REASON_TRIPLE_FAULT;
-	case VM_REASON_INTERNAL_ERROR:
-		return CTL_REASON_INTERNAL_ERROR;
-	case VM_REASON_ENTRY_FAILURE:
-		return CTL_REASON_ENTRY_FAILURE;
-	case VM_REASON_UNHANDLED_EXIT:
-		return CTL_REASON_UNHANDLED_IO;
-	case VM_REASON_GUEST_PANIC:
-		return CTL_REASON_GUEST_PANIC;
-	case VM_REASON_HOST_REQUEST:
-		break;
-	}
-	return CTL_REASON_HOST_REQUEST;
-}
-
 /* The gateway is gone or broke the protocol: nothing left to serve. */
 static void
 ctl_fail(struct mon *m, enum ctl_errcode code, const char *why)
@@ -302,7 +256,7 @@ ctl_fail(struct mon *m, enum ctl_errcode code, const char *why)
 	    ctl_encode_error(m->pkt, sizeof(m->pkt), &len, 0, code, why) == 0)
 		ctl_send(m->opt->ctl_fd, m->pkt, len, -1);
 	if (m->exit_status < 0)
-		m->exit_status = MONITOR_EXIT_STOPPED;
+		m->exit_status = VMSTATE_EXIT_STOPPED;
 }
 
 static void
@@ -315,17 +269,18 @@ ctl_put(struct mon *m, size_t len)
 }
 
 static void
-ctl_send_state(struct mon *m, uint32_t seq, enum vm_state state,
-	       enum vm_reason reason, int cpu, uint64_t rip, const char *detail)
+ctl_send_state(struct mon *m, uint32_t seq, enum vmstate state,
+	       enum vmstate_reason reason, int cpu, uint64_t rip,
+	       const char *detail)
 {
 	size_t len;
 
 	if (m->opt->ctl_fd < 0 || !m->ctl_hello)
 		return;
-	if (ctl_encode_state(
-		m->pkt, sizeof(m->pkt), &len, seq, ctl_state_of(state),
-		ctl_reason_of(reason), cpu >= 0 ? rip : 0,
-		cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE, detail) == 0)
+	if (ctl_encode_state(m->pkt, sizeof(m->pkt), &len, seq, state, reason,
+			     cpu >= 0 ? rip : 0,
+			     cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE,
+			     detail) == 0)
 		ctl_put(m, len);
 }
 
@@ -394,18 +349,20 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 
 	switch (action) {
 	case CTL_POWER_PAUSE:
-		if (m->vm->state == VM_STATE_RUNNING) {
+		if (m->vm->state == VMSTATE_RUNNING) {
 			vm_pause(m->vm);
-			ctl_send_state(m, seq, VM_STATE_PAUSED,
-				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			ctl_send_state(m, seq, VMSTATE_PAUSED,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+				       NULL);
 			return;
 		}
 		break;
 	case CTL_POWER_RESUME:
-		if (m->vm->state == VM_STATE_PAUSED) {
+		if (m->vm->state == VMSTATE_PAUSED) {
 			vm_resume(m->vm);
-			ctl_send_state(m, seq, VM_STATE_RUNNING,
-				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			ctl_send_state(m, seq, VMSTATE_RUNNING,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+				       NULL);
 			return;
 		}
 		break;
@@ -413,28 +370,29 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 		/* Also ends a reboot loop's wait: the host asked for it. */
 		m->start_at = 0;
 		vm_stop(m->vm);
-		ctl_send_state(m, seq, VM_STATE_REBOOTING,
-			       VM_REASON_HOST_REQUEST, -1, 0, "reset");
+		ctl_send_state(m, seq, VMSTATE_REBOOTING,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0, "reset");
 		if (vm_start(m->vm, err, sizeof(err)) != 0) {
-			ctl_send_state(m, seq, VM_STATE_CRASHED,
-				       VM_REASON_HOST_REQUEST, -1, 0, err);
-			m->exit_status = MONITOR_EXIT_ERROR;
+			ctl_send_state(m, seq, VMSTATE_CRASHED,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0, err);
+			m->exit_status = VMSTATE_EXIT_ERROR;
 			return;
 		}
 		rebootlimit_started(&m->reboots, (int64_t)clock_ms());
-		ctl_send_state(m, seq, VM_STATE_RUNNING, VM_REASON_HOST_REQUEST,
-			       -1, 0, NULL);
+		ctl_send_state(m, seq, VMSTATE_RUNNING,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0, NULL);
 		return;
 	case CTL_POWER_POWEROFF:
 		vm_stop(m->vm);
-		ctl_send_state(m, seq, VM_STATE_STOPPED, VM_REASON_HOST_REQUEST,
-			       -1, 0, "powered off");
-		m->exit_status = MONITOR_EXIT_STOPPED;
+		ctl_send_state(m, seq, VMSTATE_STOPPED,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+			       "powered off");
+		m->exit_status = VMSTATE_EXIT_STOPPED;
 		return;
 	}
 	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq,
 			     CTL_ERR_INVALID_STATE,
-			     vm_state_name(m->vm->state)) == 0)
+			     vmstate_name(m->vm->state)) == 0)
 		ctl_put(m, len);
 }
 
@@ -463,7 +421,7 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 				    m->vm->display.width,
 				    m->vm->display.height) == 0)
 		ctl_put(m, len);
-	ctl_send_state(m, 0, m->vm->state, VM_REASON_NONE, -1, 0, NULL);
+	ctl_send_state(m, 0, m->vm->state, VMSTATE_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
 }
 
@@ -597,25 +555,6 @@ ctl_read(struct mon *m)
 	}
 }
 
-static int
-exit_status_for(const struct vm_event *ev)
-{
-	switch (ev->reason) {
-	case VM_REASON_GUEST_POWEROFF:
-		return MONITOR_EXIT_POWEROFF;
-	case VM_REASON_GUEST_REBOOT:
-		return MONITOR_EXIT_REBOOT;
-	case VM_REASON_TRIPLE_FAULT:
-		return MONITOR_EXIT_TRIPLE_FAULT;
-	case VM_REASON_INTERNAL_ERROR:
-		return MONITOR_EXIT_INTERNAL_ERROR;
-	case VM_REASON_GUEST_PANIC:
-		return MONITOR_EXIT_GUEST_PANIC;
-	default:
-		return MONITOR_EXIT_CRASH_OTHER;
-	}
-}
-
 /* Starts the guest again after its own reset. */
 static void
 restart_guest(struct mon *m)
@@ -625,12 +564,12 @@ restart_guest(struct mon *m)
 	m->start_at = 0;
 	if (vm_start(m->vm, err, sizeof(err)) != 0) {
 		note(m, "restart failed: %s", err);
-		m->exit_status = MONITOR_EXIT_ERROR;
+		m->exit_status = VMSTATE_EXIT_ERROR;
 		return;
 	}
 	rebootlimit_started(&m->reboots, (int64_t)clock_ms());
-	ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT, -1, 0,
-		       NULL);
+	ctl_send_state(m, 0, VMSTATE_RUNNING, VMSTATE_REASON_GUEST_REBOOT, -1,
+		       0, NULL);
 }
 
 static void
@@ -644,7 +583,7 @@ handle_event(struct mon *m)
 		return;
 	vm_stop(m->vm);
 	int restart =
-	    ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot;
+	    ev.state == VMSTATE_REBOOTING && m->opt->restart_on_reboot;
 	if (restart)
 		wait = rebootlimit_reset(&m->reboots, (int64_t)clock_ms());
 	/* One line and one STATE per reset, the loop's wait in both. */
@@ -657,16 +596,16 @@ handle_event(struct mon *m)
 		snprintf(detail, sizeof(detail), "%s", ev.detail);
 	if (ev.cpu >= 0)
 		note(m, "guest %s: %s (%s; cpu %d, rip 0x%llx)",
-		     vm_state_name(ev.state), vm_reason_name(ev.reason), detail,
-		     ev.cpu, (unsigned long long)ev.rip);
+		     vmstate_name(ev.state), vmstate_reason_phrase(ev.reason),
+		     detail, ev.cpu, (unsigned long long)ev.rip);
 	else
-		note(m, "guest %s: %s (%s)", vm_state_name(ev.state),
-		     vm_reason_name(ev.reason), detail);
+		note(m, "guest %s: %s (%s)", vmstate_name(ev.state),
+		     vmstate_reason_phrase(ev.reason), detail);
 	m->vm->state = ev.state;
 	ctl_flush_output(m); /* what the guest said before it went */
 	ctl_send_state(m, 0, ev.state, ev.reason, ev.cpu, ev.rip, detail);
 	if (!restart) {
-		m->exit_status = exit_status_for(&ev);
+		m->exit_status = (int)vmstate_exit_for(ev.reason);
 		return;
 	}
 	if (wait > 0)
@@ -704,7 +643,7 @@ handle_signal(struct mon *m)
 		return;
 	}
 	note(m, "stopped by signal %u", si.ssi_signo);
-	m->exit_status = MONITOR_EXIT_STOPPED;
+	m->exit_status = VMSTATE_EXIT_STOPPED;
 }
 
 /* A viewer's key goes to the PS/2 keyboard as the same key. */
@@ -841,7 +780,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			if (errno == EINTR)
 				continue;
 			note(&m, "poll: %s", strerror(errno));
-			m.exit_status = MONITOR_EXIT_ERROR;
+			m.exit_status = VMSTATE_EXIT_ERROR;
 			break;
 		}
 		if (p[0].revents)

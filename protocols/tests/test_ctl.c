@@ -197,8 +197,8 @@ test_state_roundtrip(void **state)
 
 	(void)state;
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 11,
-					  CTL_VM_CRASHED,
-					  CTL_REASON_TRIPLE_FAULT,
+					  VMSTATE_CRASHED,
+					  VMSTATE_REASON_TRIPLE_FAULT,
 					  UINT64_C(0xffffffff81000010), 1,
 					  "KVM_EXIT_SHUTDOWN"),
 			 0);
@@ -206,8 +206,8 @@ test_state_roundtrip(void **state)
 	assert_int_equal(ctl_decode(buf, len, &m), 0);
 	assert_int_equal(m.type, CTL_T_STATE);
 	assert_int_equal(m.seq, 11);
-	assert_int_equal(m.u.state.state, CTL_VM_CRASHED);
-	assert_int_equal(m.u.state.reason, CTL_REASON_TRIPLE_FAULT);
+	assert_int_equal(m.u.state.state, VMSTATE_CRASHED);
+	assert_int_equal(m.u.state.reason, VMSTATE_REASON_TRIPLE_FAULT);
 	assert_true(m.u.state.rip == UINT64_C(0xffffffff81000010));
 	assert_int_equal(m.u.state.cpu, 1);
 	assert_true(str_eq(m.u.state.detail, "KVM_EXIT_SHUTDOWN"));
@@ -215,10 +215,11 @@ test_state_roundtrip(void **state)
 	/* No vCPU concerned, longest detail. */
 	memset(detail, 'x', CTL_TEXT_MAX);
 	detail[CTL_TEXT_MAX] = '\0';
-	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_STOPPED,
-			     CTL_REASON_HOST_REQUEST, 0, CTL_CPU_NONE, detail),
-	    0);
+	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
+					  VMSTATE_STOPPED,
+					  VMSTATE_REASON_HOST_REQUEST, 0,
+					  CTL_CPU_NONE, detail),
+			 0);
 	assert_int_equal(ctl_decode(buf, len, &m), 0);
 	assert_int_equal(m.u.state.cpu, CTL_CPU_NONE);
 	assert_int_equal(m.u.state.detail.len, CTL_TEXT_MAX);
@@ -401,8 +402,8 @@ test_every_prefix_rejected(void **state)
 			break;
 		default:
 			ctl_encode_state(pkt, sizeof(pkt), &len, 1,
-					 CTL_VM_RUNNING, CTL_REASON_NONE, 0,
-					 CTL_CPU_NONE, "d");
+					 VMSTATE_RUNNING, VMSTATE_REASON_NONE,
+					 0, CTL_CPU_NONE, "d");
 			break;
 		}
 		assert_int_equal(ctl_decode(pkt, len, &m), 0);
@@ -446,8 +447,8 @@ test_trailing_bytes(void **state)
 	assert_int_equal(ctl_decode(buf, len + 1, &m), CTL_E_TRAILING);
 
 	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_PAUSED,
-			     CTL_REASON_HOST_REQUEST, 0x1000, 0, ""),
+	    ctl_encode_state(buf, sizeof(buf), &len, 0, VMSTATE_PAUSED,
+			     VMSTATE_REASON_HOST_REQUEST, 0x1000, 0, ""),
 	    0);
 	assert_int_equal(ctl_decode(buf, len + 2, &m), CTL_E_TRAILING);
 }
@@ -487,12 +488,12 @@ test_bad_enums(void **state)
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
 	p[0] = 7;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
-	p[0] = CTL_VM_RUNNING;
-	p[4] = CTL_REASON_GUEST_PANIC + 1;
+	p[0] = VMSTATE_RUNNING;
+	p[4] = VMSTATE_REASON_GUEST_PANIC + 1;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
-	p[4] = CTL_REASON_BOOT_ERROR;
+	p[4] = VMSTATE_REASON_BOOT_ERROR;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
-	p[4] = CTL_REASON_GUEST_PANIC;
+	p[4] = VMSTATE_REASON_GUEST_PANIC;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
 
 	/* The encoder refuses the same values. */
@@ -507,13 +508,14 @@ test_bad_enums(void **state)
 	    ctl_encode_hello(buf, sizeof(buf), &len, 0, (enum ctl_role)3, "x"),
 	    CTL_E_ENUM);
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  (enum ctl_vm_state)7, CTL_REASON_NONE,
+					  (enum vmstate)7, VMSTATE_REASON_NONE,
 					  0, 0, NULL),
 			 CTL_E_ENUM);
 	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_RUNNING,
-			     (enum ctl_reason)(CTL_REASON_GUEST_PANIC + 1), 0,
-			     0, NULL),
+	    ctl_encode_state(
+		buf, sizeof(buf), &len, 0, VMSTATE_RUNNING,
+		(enum vmstate_reason)(VMSTATE_REASON_GUEST_PANIC + 1), 0, 0,
+		NULL),
 	    CTL_E_ENUM);
 }
 
@@ -531,13 +533,13 @@ test_reserved_and_version(void **state)
 	    CTL_E_RESERVED);
 	/* STATE: rip must be 0 when no vCPU is concerned. */
 	memset(p, 0, sizeof(p));
-	p[0] = CTL_VM_HALTED;
+	p[0] = VMSTATE_HALTED;
 	p[8] = 1;		 /* rip */
 	memset(p + 16, 0xff, 4); /* cpu = CTL_CPU_NONE */
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_RESERVED);
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  CTL_VM_HALTED, CTL_REASON_NONE, 1,
-					  CTL_CPU_NONE, NULL),
+					  VMSTATE_HALTED, VMSTATE_REASON_NONE,
+					  1, CTL_CPU_NONE, NULL),
 			 CTL_E_RESERVED);
 
 	/* Version mismatch: reported as such, with the peer's version, even
@@ -642,7 +644,7 @@ test_strings(void **state)
 
 	/* Detail: at most 256 bytes. */
 	memset(p, 0, sizeof(p));
-	p[0] = CTL_VM_RUNNING;
+	p[0] = VMSTATE_RUNNING;
 	p[20] = (CTL_TEXT_MAX + 1) & 0xff;
 	p[21] = (CTL_TEXT_MAX + 1) >> 8;
 	memset(p + 22, 'd', CTL_TEXT_MAX + 1);
@@ -682,13 +684,13 @@ test_encode_nospace(void **state)
 
 	(void)state;
 	assert_int_equal(ctl_encode_state(small, sizeof(small), &need, 0,
-					  CTL_VM_RUNNING, CTL_REASON_NONE, 0, 0,
-					  "0123456789"),
+					  VMSTATE_RUNNING, VMSTATE_REASON_NONE,
+					  0, 0, "0123456789"),
 			 0);
 	for (size_t cap = 0; cap < need; cap++)
 		assert_int_equal(
-		    ctl_encode_state(small, cap, &len, 0, CTL_VM_RUNNING,
-				     CTL_REASON_NONE, 0, 0, "0123456789"),
+		    ctl_encode_state(small, cap, &len, 0, VMSTATE_RUNNING,
+				     VMSTATE_REASON_NONE, 0, 0, "0123456789"),
 		    CTL_E_NOSPACE);
 	assert_int_equal(
 	    ctl_encode_hello(small, sizeof(small), &len, 0, CTL_ROLE_VMM, NULL),
@@ -796,14 +798,6 @@ test_names(void **state)
 			    "CONSOLE_CREDIT");
 	assert_string_equal(ctl_type_name(CTL_T_STATS), "STATS");
 	assert_string_equal(ctl_type_name(0x03), "?");
-	assert_string_equal(ctl_state_name(CTL_VM_CRASHED), "crashed");
-	assert_string_equal(ctl_state_name(0), "?");
-	assert_string_equal(ctl_reason_name(CTL_REASON_TRIPLE_FAULT),
-			    "triple fault");
-	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC),
-			    "guest panicked");
-	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC + 1), "?");
-	assert_string_equal(ctl_reason_name(99), "?");
 	assert_string_equal(ctl_power_name(CTL_POWER_POWEROFF), "poweroff");
 	assert_string_equal(ctl_errcode_name(CTL_ERR_NAME), "wrong VM name");
 	assert_string_equal(ctl_errcode_name(UINT32_MAX), "?");
