@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "escape.h"
 #include "logesc.h"
 #include "rebootlimit.h"
 
@@ -22,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ESCAPE_CHAR 0x1d /* Ctrl-] */
 /*
  * While the guest streams output, the I/O thread stops waking for every
  * burst (one per 16-byte FIFO) and collects what arrived every COALESCE_MS
@@ -39,9 +39,9 @@ struct mon {
 	int in_open; /* stdin still readable */
 	int tty;     /* stdin is a terminal in raw mode */
 	struct termios saved_tio;
-	int out_flags; /* stdout's flags before O_NONBLOCK */
-	int escape_pending;
-	uint8_t in[256]; /* input read but not yet taken by the UART */
+	int out_flags;	   /* stdout's flags before O_NONBLOCK */
+	struct escape esc; /* Ctrl-] on the terminal */
+	uint8_t in[256];   /* input read but not yet taken by the UART */
 	size_t in_len, in_off;
 	uint8_t out[OUTBUF + 128];
 	size_t out_len, out_off;
@@ -168,46 +168,44 @@ take_output(struct mon *m)
 }
 
 static void
-escape_help(struct mon *m)
+show_escape_help(struct mon *m)
 {
 	note(m, "escape keys: Ctrl-] .  quit   Ctrl-] b  send break   "
 		"Ctrl-] Ctrl-]  send Ctrl-]   Ctrl-] ?  this help");
 }
 
 /*
- * Filters the escape sequence out of terminal input in place; returns the
- * bytes meant for the guest.
+ * Filters the escape sequence out of terminal input in place (escape.h);
+ * returns the bytes meant for the guest.
  */
 static size_t
 filter_escape(struct mon *m, uint8_t *buf, size_t n)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0;
 
 	if (!m->tty)
 		return n;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = buf[i];
-		if (!m->escape_pending) {
-			if (c == ESCAPE_CHAR)
-				m->escape_pending = 1;
-			else
-				buf[o++] = c;
-			continue;
-		}
-		m->escape_pending = 0;
-		switch (c) {
-		case '.':
+	while (i < n) {
+		enum escape_action act;
+		size_t outn;
+
+		i += escape_feed(&m->esc, buf + i, n - i, buf + o, &outn, &act);
+		o += outn;
+		switch (act) {
+		case ESCAPE_NONE:
+			break;
+		case ESCAPE_DETACH:
 			note(m, "stopped from the terminal");
 			m->exit_status = VMSTATE_EXIT_STOPPED;
 			return o;
-		case 'b':
+		case ESCAPE_BREAK:
 			uart8250_send_break(&m->vm->uart);
 			break;
-		case ESCAPE_CHAR:
-			buf[o++] = c;
-			break;
-		default:
-			escape_help(m);
+		case ESCAPE_RESET: /* the gateway's, not ours */
+		case ESCAPE_WHO:
+		case ESCAPE_HELP:
+		case ESCAPE_UNKNOWN:
+			show_escape_help(m);
 			break;
 		}
 	}
