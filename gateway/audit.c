@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -28,8 +28,8 @@ struct audit {
 	int fd;
 	struct worker *w;
 	struct json line;
-	char stamp[40]; /* the line's ts */
-	size_t ts_end;	/* where the line's ts member ends */
+	char stamp[CLOCK_STAMP_LEN]; /* the line's ts */
+	size_t ts_end;		     /* where the line's ts member ends */
 	struct repeat rep[AUDIT_REPEAT_SLOTS];
 	unsigned nrep;
 	int sync_running; /* a fdatasync job is queued or running */
@@ -73,20 +73,6 @@ audit_close(struct audit *a)
 	free(a);
 }
 
-/* stamp = now, as 2024-05-01T12:00:00.123Z */
-static void
-now_stamp(char stamp[40])
-{
-	struct timeval tv;
-	struct tm tm;
-	size_t n;
-
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(stamp, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, 40 - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
-}
-
 /* Starts a line in j: {"ts": stamp, "event": event */
 static void
 begin(struct json *j, const char *stamp, const char *event)
@@ -101,7 +87,7 @@ struct json *
 audit_begin(struct audit *a, const char *event)
 {
 	json_reset(&a->line);
-	now_stamp(a->stamp);
+	clock_stamp(a->stamp);
 	begin(&a->line, a->stamp, NULL);
 	a->ts_end = a->line.len;
 	json_kstr(&a->line, "event", event);
@@ -186,8 +172,8 @@ audit_retry(struct audit *a, const struct json *line)
 	if (a->torn)
 		json_raw(&rec, "\n",
 			 1); /* a torn line ends, alone on its own */
-	char stamp[40];
-	now_stamp(stamp);
+	char stamp[CLOCK_STAMP_LEN];
+	clock_stamp(stamp);
 	begin(&rec, stamp, "daemon");
 	json_kstr(&rec, "what", "audit_recovered");
 	json_kint(&rec, "lost", (long long)a->lost);
@@ -255,13 +241,11 @@ audit_end(struct audit *a)
  * another kind, when the slots run out, and at close.
  */
 
+/* Seconds on the monotonic clock. */
 static time_t
 mono_secs(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(clock_ms() / 1000);
 }
 
 /* Writes slot i's count as one line, if it has one, and zeroes it. */
@@ -270,12 +254,12 @@ repeat_write(struct audit *a, unsigned i)
 {
 	struct repeat *r = &a->rep[i];
 	struct json sum;
-	char stamp[40];
+	char stamp[CLOCK_STAMP_LEN];
 
 	if (r->count == 0)
 		return;
 	json_init(&sum);
-	now_stamp(stamp);
+	clock_stamp(stamp);
 	begin(&sum, stamp, NULL);
 	json_raw(&sum, r->tail.buf, r->tail.len);
 	json_kint(&sum, "repeat", (long long)r->count);

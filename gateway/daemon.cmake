@@ -8,7 +8,6 @@ set(VMGATED_DIR ${CMAKE_CURRENT_LIST_DIR})
 # Everything but main(), so unit tests and fuzz targets link the same code.
 add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/demo.c
-    ${VMGATED_DIR}/escape.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
     ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/record.c
     ${VMGATED_DIR}/session.c ${VMGATED_DIR}/session_cmd.c
@@ -31,8 +30,6 @@ vmgate_unit_test(test_gateway_outq
     SOURCES ${VMGATED_DIR}/daemon-tests/test_outq.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_penalty
     SOURCES ${VMGATED_DIR}/daemon-tests/test_penalty.c LIBS gateway_daemon)
-vmgate_unit_test(test_gateway_escape
-    SOURCES ${VMGATED_DIR}/daemon-tests/test_escape.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_hub
     SOURCES ${VMGATED_DIR}/daemon-tests/test_hub.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_command

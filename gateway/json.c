@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "xmalloc.h"
 
 void
@@ -55,38 +56,6 @@ json_rawz(struct json *j, const char *s)
 	json_raw(j, s, strlen(s));
 }
 
-/* Length of the well-formed UTF-8 sequence at p (1..4), 0 if malformed or
- * cut short. Overlong forms, surrogates and values above U+10FFFF are
- * malformed. */
-static size_t
-utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t min, cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 void
 json_str(struct json *j, const char *s, size_t n)
 {
@@ -98,7 +67,7 @@ json_str(struct json *j, const char *s, size_t n)
 	for (size_t i = 0; i < n;) {
 		uint8_t c = p[i];
 		if (c >= 0x80) {
-			size_t k = utf8_seq(p + i, n - i);
+			size_t k = utf8_seq(p + i, n - i, NULL);
 			if (k == 0) {
 				json_raw(j, "\xef\xbf\xbd", 3); /* U+FFFD */
 				i++;

@@ -3,26 +3,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "logesc.h"
 
 void
 log_msg(const char *func, const char *fmt, ...)
 {
-	char line[1024], msg[1024], stamp[32];
-	struct timeval tv;
-	struct tm tm;
+	char line[1024], msg[1024], stamp[CLOCK_STAMP_LEN];
 	va_list ap;
 	int n, m;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ldZ vmgated[%d]: %s: ", stamp,
-		     (long)(tv.tv_usec / 1000), (int)getpid(), func);
+	n = snprintf(line, sizeof(line),
+		     "%s vmgated[%d]: %s: ", clock_stamp(stamp), (int)getpid(),
+		     func);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	va_start(ap, fmt);

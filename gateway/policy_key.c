@@ -8,6 +8,7 @@
 
 #include "policy.h"
 #include "policy_impl.h"
+#include "rbuf.h"
 #include "xmalloc.h"
 
 /* ---- keys ---- */
@@ -24,30 +25,6 @@ static const struct {
     {"sk-ecdsa-sha2-nistp256@openssh.com", SSH_KEYTYPE_SK_ECDSA},
     {"sk-ssh-ed25519@openssh.com", SSH_KEYTYPE_SK_ED25519},
 };
-
-/* Bounds-checked reader over a decoded key blob. */
-struct policy_blob {
-	const unsigned char *p;
-	size_t len;
-};
-
-static bool
-policy_blob_string(struct policy_blob *b, const unsigned char **s, size_t *n)
-{
-	uint32_t len;
-
-	if (b->len < 4)
-		return false;
-	len = (uint32_t)b->p[0] << 24 | (uint32_t)b->p[1] << 16 |
-	      (uint32_t)b->p[2] << 8 | b->p[3];
-	if (len > b->len - 4)
-		return false;
-	*s = b->p + 4;
-	*n = len;
-	b->p += 4 + len;
-	b->len -= 4 + len;
-	return true;
-}
 
 /* Bits of an SSH mpint's magnitude. */
 static unsigned
@@ -82,7 +59,7 @@ policy_key_parse(const char *line, ssh_key *keyp, size_t *erroff, char *buf,
 	unsigned char *blob = NULL;
 	char *b64 = NULL, *again = NULL;
 	enum ssh_keytypes_e type = SSH_KEYTYPE_UNKNOWN;
-	struct policy_blob b;
+	struct rbuf b;
 	const unsigned char *s;
 	size_t n;
 	ssh_key key = NULL;
@@ -130,8 +107,9 @@ policy_key_parse(const char *line, ssh_key *keyp, size_t *erroff, char *buf,
 		goto out;
 	}
 	dlen = (size_t)dec - pad;
-	b = (struct policy_blob){blob, dlen};
-	if (!policy_blob_string(&b, &s, &n) || n != tlen ||
+	/* The blob is SSH wire format: strings (RFC 4251 section 5). */
+	rbuf_init(&b, blob, dlen);
+	if (rbuf_get_string_be32(&b, dlen, &s, &n) != 0 || n != tlen ||
 	    memcmp(s, line, tlen) != 0) {
 		problem = "the key data does not hold a key of the type named "
 			  "before it";
@@ -141,8 +119,8 @@ policy_key_parse(const char *line, ssh_key *keyp, size_t *erroff, char *buf,
 		const unsigned char *e, *mod;
 		size_t elen, modlen;
 		unsigned bits;
-		if (!policy_blob_string(&b, &e, &elen) ||
-		    !policy_blob_string(&b, &mod, &modlen)) {
+		if (rbuf_get_string_be32(&b, dlen, &e, &elen) != 0 ||
+		    rbuf_get_string_be32(&b, dlen, &mod, &modlen) != 0) {
 			problem = "the RSA key data is truncated";
 			goto out;
 		}

@@ -393,7 +393,7 @@ session_console_attach(struct session *s, struct vmproc *v)
 {
 	struct policy_reason why;
 	const char *name = supervisor_name(v);
-	const char *st = supervisor_state(v);
+	enum vmstate st = supervisor_vmstate(v);
 	unsigned r = policy_rights(s->gw->policy, s->peer.user, name, &why);
 
 	if (session_cmd_audit_decision(s, name, POLICY_CONSOLE_READ, r, &why,
@@ -410,8 +410,8 @@ session_console_attach(struct session *s, struct vmproc *v)
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
-	if (strcmp(st, "stopped") == 0 || strcmp(st, "crashed") == 0) {
-		session_cmd_refuse(s, "%s is %s", name, st);
+	if (st == VMSTATE_STOPPED || st == VMSTATE_CRASHED) {
+		session_cmd_refuse(s, "%s is %s", name, vmstate_name(st));
 		return;
 	}
 	s->kind = &kind_console;

@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "log.h"
 #include "supervisor_impl.h"
+#include "vmstate.h"
 #include "xmalloc.h"
 
 void
@@ -58,33 +59,6 @@ on_restart(evutil_socket_t fd, short what, void *arg)
 		supervisor_spawn(v);
 }
 
-static const char *
-exit_meaning(int code)
-{
-	switch (code) {
-	case 0:
-		return "guest powered off";
-	case 1:
-		return "monitor error";
-	case 2:
-		return "monitor usage error";
-	case 10:
-		return "guest rebooted";
-	case 11:
-		return "triple fault";
-	case 12:
-		return "KVM internal error";
-	case 13:
-		return "guest crashed";
-	case 15:
-		return "guest panicked";
-	case 20:
-		return "stopped";
-	default:
-		return "unknown exit status";
-	}
-}
-
 static void
 vm_exited(struct vmproc *v, int status)
 {
@@ -104,8 +78,8 @@ vm_exited(struct vmproc *v, int status)
 	} else {
 		int code = WEXITSTATUS(status);
 		snprintf(why, sizeof(why), "monitor exited with status %d (%s)",
-			 code, exit_meaning(code));
-		if (code == 0)
+			 code, vmstate_exit_meaning(code));
+		if (vmstate_exit_reason(code) == VMSTATE_REASON_GUEST_POWEROFF)
 			v->want_run = false; /* the guest powered off */
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", v->cfg->name, why);
@@ -271,7 +245,8 @@ supervisor_spawn(struct vmproc *v)
 	event_add(v->rev, NULL);
 	LOG("vm %s: started monitor %d (%s)", v->cfg->name, (int)pid,
 	    s->vmm_path);
-	supervisor_audit_vm(v, "starting", "monitor started");
+	supervisor_audit_vm(v, vmstate_name(VMSTATE_STARTING),
+			    "monitor started");
 	if (ctl_encode_hello(s->pkt, sizeof(s->pkt), &len, 0, CTL_ROLE_GATEWAY,
 			     v->cfg->name) == 0)
 		supervisor_chan_send(v, s->pkt, len);
@@ -383,24 +358,30 @@ supervisor_hub(struct vmproc *v)
 	return v->hub;
 }
 
-const char *
-supervisor_state(const struct vmproc *v)
+enum vmstate
+supervisor_vmstate(const struct vmproc *v)
 {
 	switch (v->run) {
 	case RUN_STOPPED:
-		return "stopped";
+		return VMSTATE_STOPPED;
 	case RUN_STARTING:
-		return "starting";
+		return VMSTATE_STARTING;
 	case RUN_UP:
-		return ctl_state_name(v->vm_state);
+		return v->vm_state;
 	case RUN_CLOSING:
-		return "stopping";
+		return VMSTATE_STOPPING;
 	case RUN_RESTARTING:
-		return "restarting";
+		return VMSTATE_RESTARTING;
 	case RUN_CRASHED:
-		return "crashed";
+		return VMSTATE_CRASHED;
 	}
-	return "?";
+	return 0;
+}
+
+const char *
+supervisor_state(const struct vmproc *v)
+{
+	return vmstate_name(supervisor_vmstate(v));
 }
 
 const char *

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vmstate.h"
+
 struct event_base;
 struct config;
 struct config_vm;
@@ -52,8 +54,11 @@ struct vmproc *supervisor_find(struct supervisor *s, const char *name);
 
 const char *supervisor_name(const struct vmproc *v);
 struct hub *supervisor_hub(struct vmproc *v);
-/* "running", "paused", "halted", "rebooting", "crashed", "stopped",
- * "starting", "restarting". */
+/* What the VM is, as the monitor last said (RUNNING..STOPPED) or, while no
+ * monitor speaks for it, STOPPED, STARTING, STOPPING, RESTARTING or CRASHED
+ * (protocols/vmstate.h). */
+enum vmstate supervisor_vmstate(const struct vmproc *v);
+/* vmstate_name() of that: "running", ..., "restarting", for users. */
 const char *supervisor_state(const struct vmproc *v);
 /* Why it is in that state, "" if nothing to say. */
 const char *supervisor_detail(const struct vmproc *v);

@@ -124,7 +124,7 @@ on_hello(struct vmproc *v, const struct ctl_msg *m)
 	    memcmp(m->u.hello.name.ptr, v->cfg->name, m->u.hello.name.len) != 0)
 		return -1;
 	v->run = RUN_UP;
-	v->vm_state = CTL_VM_RUNNING;
+	v->vm_state = VMSTATE_RUNNING;
 	v->detail[0] = '\0';
 	LOG("vm %s: monitor %d up", v->cfg->name, (int)v->pid);
 	grant_output(v);
@@ -197,38 +197,38 @@ static int
 on_state(struct vmproc *v, const struct ctl_msg *m)
 {
 	char det[CTL_TEXT_MAX * 4 + 8], msg[sizeof(v->detail) + 64];
-	uint32_t st = m->u.state.state;
+	enum vmstate st = m->u.state.state;
 
 	log_esc(det, sizeof(det), m->u.state.detail.ptr, m->u.state.detail.len);
 	if (m->u.state.cpu != CTL_CPU_NONE)
 		snprintf(
 		    v->detail, sizeof(v->detail), "%s%s%s, cpu %u rip 0x%llx",
-		    ctl_reason_name(m->u.state.reason), *det ? ": " : "", det,
-		    m->u.state.cpu, (unsigned long long)m->u.state.rip);
-	else if (m->u.state.reason != CTL_REASON_NONE)
+		    vmstate_reason_name(m->u.state.reason), *det ? ": " : "",
+		    det, m->u.state.cpu, (unsigned long long)m->u.state.rip);
+	else if (m->u.state.reason != VMSTATE_REASON_NONE)
 		snprintf(v->detail, sizeof(v->detail), "%s%s%s",
-			 ctl_reason_name(m->u.state.reason), *det ? ": " : "",
-			 det);
+			 vmstate_reason_name(m->u.state.reason),
+			 *det ? ": " : "", det);
 	else
 		snprintf(v->detail, sizeof(v->detail), "%s", det);
 	bool changed = v->vm_state != st;
 	v->vm_state = st;
-	LOG("vm %s: %s%s%s", v->cfg->name, ctl_state_name(st),
+	LOG("vm %s: %s%s%s", v->cfg->name, vmstate_name(st),
 	    *v->detail ? " - " : "", v->detail);
-	if (changed || st != CTL_VM_RUNNING) {
-		supervisor_audit_vm(v, ctl_state_name(st), v->detail);
-		if (st != CTL_VM_RUNNING || changed)
+	if (changed || st != VMSTATE_RUNNING) {
+		supervisor_audit_vm(v, vmstate_name(st), v->detail);
+		if (st != VMSTATE_RUNNING || changed)
 			hub_notice(v->hub, "%s is %s%s%s", v->cfg->name,
-				   ctl_state_name(st), *v->detail ? ": " : "",
+				   vmstate_name(st), *v->detail ? ": " : "",
 				   v->detail);
 	}
-	if (st == CTL_VM_STOPPED &&
-	    m->u.state.reason != CTL_REASON_HOST_REQUEST)
+	if (st == VMSTATE_STOPPED &&
+	    m->u.state.reason != VMSTATE_REASON_HOST_REQUEST)
 		v->want_run = false; /* the guest powered itself off */
 	if (m->seq != 0) {
 		snprintf(msg, sizeof(msg), "%s is %s", v->cfg->name,
-			 ctl_state_name(st));
-		supervisor_power_answer(v, m->seq, st != CTL_VM_CRASHED, msg);
+			 vmstate_name(st));
+		supervisor_power_answer(v, m->seq, st != VMSTATE_CRASHED, msg);
 	}
 	return 0;
 }

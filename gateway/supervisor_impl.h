@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "supervisor.h"
+#include "vmstate.h"
 
 /* Output credit we keep granted to each VMM, and when to top it up. */
 #define OUT_CREDIT (256u * 1024)
@@ -56,7 +57,7 @@ struct vmproc {
 	const struct config_vm *cfg;
 	struct hub *hub;
 	enum run run;
-	uint32_t vm_state; /* enum ctl_vm_state while RUN_UP */
+	enum vmstate vm_state; /* from the monitor's STATE while RUN_UP */
 	char detail[CTL_TEXT_MAX * 4 + 64];
 	bool want_run; /* restart it if it dies */
 	pid_t pid;

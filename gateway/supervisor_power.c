@@ -110,7 +110,7 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 
 	switch (what) {
 	case SUPERVISOR_START:
-		if (v->run == RUN_UP && v->vm_state == CTL_VM_PAUSED) {
+		if (v->run == RUN_UP && v->vm_state == VMSTATE_PAUSED) {
 			action = CTL_POWER_RESUME;
 			name = "resume";
 			break;

@@ -3,6 +3,7 @@
  * SOCK_SEQPACKET transport. The contract is in ctl.h.
  */
 #include "ctl.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,102 +14,44 @@
 /* fds we make room for in ctl_recv(); more arrive as MSG_CTRUNC. */
 #define CTL_RECV_FDS 8
 
-/* Reader */
+/* Reader: protocols/rbuf.h, with the control channel's error code. */
 
-void
-ctl_rbuf_init(struct ctl_rbuf *b, const uint8_t *p, size_t len)
-{
-	b->p = p;
-	b->len = len;
-	b->off = 0;
-}
-
-size_t
-ctl_rbuf_left(const struct ctl_rbuf *b)
-{
-	return b->len - b->off;
-}
-
-/* Reads an n-byte little-endian integer; consumes nothing on failure. */
 static int
-get_le(struct ctl_rbuf *b, size_t n, uint64_t *v)
+get_u16(struct rbuf *b, uint16_t *v)
 {
-	uint64_t x = 0;
+	return rbuf_get_le16(b, v) == 0 ? 0 : CTL_E_SHORT;
+}
 
-	if (ctl_rbuf_left(b) < n)
-		return CTL_E_SHORT;
-	for (size_t i = 0; i < n; i++)
-		x |= (uint64_t)b->p[b->off + i] << (8 * i);
-	b->off += n;
-	*v = x;
-	return 0;
+static int
+get_u32(struct rbuf *b, uint32_t *v)
+{
+	return rbuf_get_le32(b, v) == 0 ? 0 : CTL_E_SHORT;
+}
+
+static int
+get_u64(struct rbuf *b, uint64_t *v)
+{
+	return rbuf_get_le64(b, v) == 0 ? 0 : CTL_E_SHORT;
 }
 
 int
-ctl_get_u8(struct ctl_rbuf *b, uint8_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 1, &x)) == 0)
-		*v = (uint8_t)x;
-	return r;
-}
-
-int
-ctl_get_u16(struct ctl_rbuf *b, uint16_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 2, &x)) == 0)
-		*v = (uint16_t)x;
-	return r;
-}
-
-int
-ctl_get_u32(struct ctl_rbuf *b, uint32_t *v)
-{
-	uint64_t x;
-	int r;
-
-	if ((r = get_le(b, 4, &x)) == 0)
-		*v = (uint32_t)x;
-	return r;
-}
-
-int
-ctl_get_u64(struct ctl_rbuf *b, uint64_t *v)
-{
-	return get_le(b, 8, v);
-}
-
-int
-ctl_get_bytes(struct ctl_rbuf *b, size_t n, const uint8_t **p)
-{
-	if (ctl_rbuf_left(b) < n)
-		return CTL_E_SHORT;
-	*p = b->p + b->off;
-	b->off += n;
-	return 0;
-}
-
-int
-ctl_get_str(struct ctl_rbuf *b, size_t max, bool no_controls, struct ctl_str *s)
+ctl_get_str(struct rbuf *b, size_t max, bool no_controls, struct ctl_str *s)
 {
 	size_t save = b->off;
 	const uint8_t *p;
 	uint16_t n;
 	int r;
 
-	if ((r = ctl_get_u16(b, &n)) != 0)
+	if ((r = get_u16(b, &n)) != 0)
 		goto out;
 	if (n > max) {
 		r = CTL_E_STRLEN;
 		goto out;
 	}
-	if ((r = ctl_get_bytes(b, n, &p)) != 0)
+	if (rbuf_get_bytes(b, n, &p) != 0) {
+		r = CTL_E_SHORT;
 		goto out;
+	}
 	if (!ctl_utf8_valid((const char *)p, n, no_controls)) {
 		r = CTL_E_UTF8;
 		goto out;
@@ -198,48 +141,15 @@ bool
 ctl_utf8_valid(const char *s, size_t len, bool no_controls)
 {
 	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
 
-	while (i < len) {
-		uint8_t c = p[i], lo = 0x80, hi = 0xbf;
-		size_t n;
+	for (size_t i = 0, k; i < len; i += k) {
+		uint32_t c;
 
-		if (c < 0x80) {
-			if (c == 0)
-				return false;
-			if (no_controls && (c < 0x20 || c == 0x7f))
-				return false;
-			i++;
-			continue;
-		}
-		/* Table 3-7 of the Unicode standard: well-formed sequences. */
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c == 0xe0)
-			n = 2, lo = 0xa0;
-		else if (c == 0xed)
-			n = 2, hi = 0x9f; /* no surrogates */
-		else if (c >= 0xe1 && c <= 0xef)
-			n = 2;
-		else if (c == 0xf0)
-			n = 3, lo = 0x90;
-		else if (c >= 0xf1 && c <= 0xf3)
-			n = 3;
-		else if (c == 0xf4)
-			n = 3, hi = 0x8f; /* <= U+10FFFF */
-		else
+		if ((k = utf8_seq(p + i, len - i, &c)) == 0 || c == 0)
 			return false;
-		if (len - i - 1 < n)
+		/* C0, DEL and C1 (U+0080..U+009F) */
+		if (no_controls && (c < 0x20 || (c >= 0x7f && c <= 0x9f)))
 			return false;
-		if (p[i + 1] < lo || p[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
-		if (no_controls && c == 0xc2 && p[i + 1] <= 0x9f)
-			return false;
-		i += n + 1;
 	}
 	return true;
 }
@@ -264,33 +174,20 @@ valid_power(uint32_t v)
 	return v >= CTL_POWER_PAUSE && v <= CTL_POWER_POWEROFF;
 }
 
-static bool
-valid_state(uint32_t v)
-{
-	return v >= CTL_VM_RUNNING && v <= CTL_VM_STOPPED;
-}
-
-static bool
-valid_reason(uint32_t v)
-{
-	return v <= CTL_REASON_GUEST_PANIC;
-}
-
 static int
-dec_hello(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_hello(struct rbuf *b, struct ctl_msg *m)
 {
 	uint16_t version, role;
 	uint32_t reserved;
 	int r;
 
-	if ((r = ctl_get_u16(b, &version)) != 0)
+	if ((r = get_u16(b, &version)) != 0)
 		return r;
 	/* Checked first: what follows the version may differ between them. */
 	m->u.hello.version = version;
 	if (version != CTL_VERSION)
 		return CTL_E_VERSION;
-	if ((r = ctl_get_u16(b, &role)) != 0 ||
-	    (r = ctl_get_u32(b, &reserved)) != 0)
+	if ((r = get_u16(b, &role)) != 0 || (r = get_u32(b, &reserved)) != 0)
 		return r;
 	if (!valid_role(role))
 		return CTL_E_ENUM;
@@ -322,12 +219,12 @@ enc_hello(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_error(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_error(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t code;
 	int r;
 
-	if ((r = ctl_get_u32(b, &code)) != 0)
+	if ((r = get_u32(b, &code)) != 0)
 		return r;
 	if (!valid_errcode(code))
 		return CTL_E_ENUM;
@@ -352,14 +249,14 @@ enc_error(struct ctl_wbuf *b, const struct ctl_msg *m)
 
 /* CONSOLE_OUT and CONSOLE_IN share a layout: the rest of the packet. */
 static int
-dec_data(struct ctl_rbuf *b, struct ctl_data *d)
+dec_data(struct rbuf *b, struct ctl_data *d)
 {
-	size_t n = ctl_rbuf_left(b);
+	size_t n = rbuf_left(b);
 
 	if (n == 0)
 		return CTL_E_LENGTH;
 	d->len = n;
-	return ctl_get_bytes(b, n, &d->ptr);
+	return rbuf_get_bytes(b, n, &d->ptr) == 0 ? 0 : CTL_E_SHORT;
 }
 
 static int
@@ -373,7 +270,7 @@ enc_data(struct ctl_wbuf *b, const struct ctl_data *d)
 }
 
 static int
-dec_console_out(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_console_out(struct rbuf *b, struct ctl_msg *m)
 {
 	return dec_data(b, &m->u.console_out);
 }
@@ -385,7 +282,7 @@ enc_console_out(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_console_in(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_console_in(struct rbuf *b, struct ctl_msg *m)
 {
 	return dec_data(b, &m->u.console_in);
 }
@@ -397,12 +294,12 @@ enc_console_in(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_credit(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_credit(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t n;
 	int r;
 
-	if ((r = ctl_get_u32(b, &n)) != 0)
+	if ((r = get_u32(b, &n)) != 0)
 		return r;
 	if (n == 0 || n > CTL_CREDIT_MAX)
 		return CTL_E_LENGTH;
@@ -421,12 +318,12 @@ enc_credit(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_lost(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_lost(struct rbuf *b, struct ctl_msg *m)
 {
 	uint64_t n;
 	int r;
 
-	if ((r = ctl_get_u64(b, &n)) != 0)
+	if ((r = get_u64(b, &n)) != 0)
 		return r;
 	if (n == 0)
 		return CTL_E_LENGTH;
@@ -443,7 +340,7 @@ enc_lost(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_empty(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_empty(struct rbuf *b, struct ctl_msg *m)
 {
 	(void)b;
 	(void)m;
@@ -459,12 +356,12 @@ enc_empty(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_power(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_power(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t action;
 	int r;
 
-	if ((r = ctl_get_u32(b, &action)) != 0)
+	if ((r = get_u32(b, &action)) != 0)
 		return r;
 	if (!valid_power(action))
 		return CTL_E_ENUM;
@@ -481,17 +378,16 @@ enc_power(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_state(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_state(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t state, reason, cpu;
 	uint64_t rip;
 	int r;
 
-	if ((r = ctl_get_u32(b, &state)) != 0 ||
-	    (r = ctl_get_u32(b, &reason)) != 0 ||
-	    (r = ctl_get_u64(b, &rip)) != 0 || (r = ctl_get_u32(b, &cpu)) != 0)
+	if ((r = get_u32(b, &state)) != 0 || (r = get_u32(b, &reason)) != 0 ||
+	    (r = get_u64(b, &rip)) != 0 || (r = get_u32(b, &cpu)) != 0)
 		return r;
-	if (!valid_state(state) || !valid_reason(reason))
+	if (!vmstate_on_wire(state) || !vmstate_reason_valid(reason))
 		return CTL_E_ENUM;
 	if (cpu == CTL_CPU_NONE && rip != 0)
 		return CTL_E_RESERVED;
@@ -510,7 +406,8 @@ enc_state(struct ctl_wbuf *b, const struct ctl_msg *m)
 	const struct ctl_str *s = &m->u.state.detail;
 	int r;
 
-	if (!valid_state(m->u.state.state) || !valid_reason(m->u.state.reason))
+	if (!vmstate_on_wire(m->u.state.state) ||
+	    !vmstate_reason_valid(m->u.state.reason))
 		return CTL_E_ENUM;
 	if (m->u.state.cpu == CTL_CPU_NONE && m->u.state.rip != 0)
 		return CTL_E_RESERVED;
@@ -523,12 +420,12 @@ enc_state(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_display_client(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_display_client(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t rights;
 	int r;
 
-	if ((r = ctl_get_u32(b, &rights)) != 0)
+	if ((r = get_u32(b, &rights)) != 0)
 		return r;
 	if (rights != CTL_DISPLAY_VIEW && rights != CTL_DISPLAY_CONTROL)
 		return CTL_E_ENUM;
@@ -553,12 +450,12 @@ valid_dim(uint32_t v)
 }
 
 static int
-dec_display_info(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_display_info(struct rbuf *b, struct ctl_msg *m)
 {
 	uint32_t w, h;
 	int r;
 
-	if ((r = ctl_get_u32(b, &w)) != 0 || (r = ctl_get_u32(b, &h)) != 0)
+	if ((r = get_u32(b, &w)) != 0 || (r = get_u32(b, &h)) != 0)
 		return r;
 	if (!valid_dim(w) || !valid_dim(h))
 		return CTL_E_LENGTH;
@@ -581,12 +478,12 @@ enc_display_info(struct ctl_wbuf *b, const struct ctl_msg *m)
 }
 
 static int
-dec_screenshot_done(struct ctl_rbuf *b, struct ctl_msg *m)
+dec_screenshot_done(struct rbuf *b, struct ctl_msg *m)
 {
 	uint64_t n;
 	int r;
 
-	if ((r = ctl_get_u64(b, &n)) != 0)
+	if ((r = get_u64(b, &n)) != 0)
 		return r;
 	if (n == 0)
 		return CTL_E_LENGTH;
@@ -613,7 +510,7 @@ enc_screenshot_done(struct ctl_wbuf *b, const struct ctl_msg *m)
 struct ctl_type_desc {
 	const char *name;
 	unsigned senders; /* bit (1 << role) per role that may send it */
-	int (*decode)(struct ctl_rbuf *, struct ctl_msg *);
+	int (*decode)(struct rbuf *, struct ctl_msg *);
 	int (*encode)(struct ctl_wbuf *, const struct ctl_msg *);
 };
 
@@ -669,7 +566,7 @@ int
 ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 {
 	const struct ctl_type_desc *d;
-	struct ctl_rbuf b;
+	struct rbuf b;
 	int r;
 
 	if (len > CTL_MAX_MSG)
@@ -677,10 +574,10 @@ ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 	if (out == NULL || (pkt == NULL && len > 0))
 		return CTL_E_INVAL;
 	memset(out, 0, sizeof(*out));
-	ctl_rbuf_init(&b, pkt, len);
-	if ((r = ctl_get_u16(&b, &out->type)) != 0 ||
-	    (r = ctl_get_u16(&b, &out->flags)) != 0 ||
-	    (r = ctl_get_u32(&b, &out->seq)) != 0)
+	rbuf_init(&b, pkt, len);
+	if ((r = get_u16(&b, &out->type)) != 0 ||
+	    (r = get_u16(&b, &out->flags)) != 0 ||
+	    (r = get_u32(&b, &out->seq)) != 0)
 		return r;
 	if (out->flags != 0)
 		return CTL_E_FLAGS;
@@ -688,7 +585,7 @@ ctl_decode(const uint8_t *pkt, size_t len, struct ctl_msg *out)
 		return CTL_E_TYPE;
 	if ((r = d->decode(&b, out)) != 0)
 		return r;
-	if (ctl_rbuf_left(&b) != 0)
+	if (rbuf_left(&b) != 0)
 		return CTL_E_TRAILING;
 	return 0;
 }
@@ -851,7 +748,7 @@ ctl_encode_power(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 
 int
 ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
-		 enum ctl_vm_state state, enum ctl_reason reason, uint64_t rip,
+		 enum vmstate state, enum vmstate_reason reason, uint64_t rip,
 		 uint32_t cpu, const char *detail)
 {
 	struct ctl_msg m = {.type = CTL_T_STATE, .seq = seq};
@@ -867,19 +764,17 @@ ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 
 /* Transport */
 
-int
-ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
+/* One packet in niov pieces, with pass_fd if >= 0: see ctl_send(). */
+static int
+sendv(int fd, struct iovec *iov, int niov, size_t len, int pass_fd)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 	ssize_t n;
 
-	if (pkt == NULL || len < CTL_HDR_LEN || len > CTL_MAX_MSG)
-		return CTL_E_INVAL;
 	if (pass_fd >= 0) {
 		struct cmsghdr *c;
 
@@ -908,6 +803,48 @@ ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
 		return CTL_E_SYS;
 	}
 	return 0;
+}
+
+int
+ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd)
+{
+	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+
+	if (pkt == NULL || len < CTL_HDR_LEN || len > CTL_MAX_MSG)
+		return CTL_E_INVAL;
+	return sendv(fd, &iov, 1, len, pass_fd);
+}
+
+int
+ctl_encode_data_head(uint8_t *hdr, uint16_t type, uint32_t seq, size_t n)
+{
+	struct ctl_wbuf b;
+
+	if (type != CTL_T_CONSOLE_OUT && type != CTL_T_CONSOLE_IN)
+		return CTL_E_TYPE;
+	if (n == 0 || n > CTL_MAX_DATA)
+		return CTL_E_LENGTH;
+	ctl_wbuf_init(&b, hdr, CTL_HDR_LEN);
+	(void)ctl_put_u16(&b, type);
+	(void)ctl_put_u16(&b, 0);
+	(void)ctl_put_u32(&b, seq);
+	return 0;
+}
+
+int
+ctl_send_data(int fd, uint16_t type, uint32_t seq, const uint8_t *data,
+	      size_t n)
+{
+	uint8_t hdr[CTL_HDR_LEN];
+	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof(hdr)},
+			       {.iov_base = (void *)data, .iov_len = n}};
+	int r;
+
+	if (data == NULL)
+		return CTL_E_INVAL;
+	if ((r = ctl_encode_data_head(hdr, type, seq, n)) != 0)
+		return r;
+	return sendv(fd, iov, 2, sizeof(hdr) + n, -1);
 }
 
 int
@@ -1054,36 +991,6 @@ ctl_type_name(uint16_t type)
 	if (type >= NELEM(ctl_types) || ctl_types[type].name == NULL)
 		return "?";
 	return ctl_types[type].name;
-}
-
-const char *
-ctl_state_name(uint32_t state)
-{
-	static const char *const t[] = {
-	    [CTL_VM_RUNNING] = "running", [CTL_VM_PAUSED] = "paused",
-	    [CTL_VM_HALTED] = "halted",	  [CTL_VM_REBOOTING] = "rebooting",
-	    [CTL_VM_CRASHED] = "crashed", [CTL_VM_STOPPED] = "stopped",
-	};
-	return lookup(t, NELEM(t), state);
-}
-
-const char *
-ctl_reason_name(uint32_t reason)
-{
-	static const char *const t[] = {
-	    [CTL_REASON_NONE] = "none",
-	    [CTL_REASON_HOST_REQUEST] = "host request",
-	    [CTL_REASON_GUEST_POWEROFF] = "guest poweroff",
-	    [CTL_REASON_GUEST_REBOOT] = "guest reboot",
-	    [CTL_REASON_TRIPLE_FAULT] = "triple fault",
-	    [CTL_REASON_INTERNAL_ERROR] = "KVM internal error",
-	    [CTL_REASON_HLT_FOREVER] = "halted with interrupts off",
-	    [CTL_REASON_UNHANDLED_IO] = "unhandled I/O",
-	    [CTL_REASON_ENTRY_FAILURE] = "VM entry failure",
-	    [CTL_REASON_BOOT_ERROR] = "boot error",
-	    [CTL_REASON_GUEST_PANIC] = "guest panicked",
-	};
-	return lookup(t, NELEM(t), reason);
 }
 
 const char *

@@ -42,8 +42,8 @@
  *  0x13  CONSOLE_LOST    vmm->gw   u64 bytes (>= 1)
  *  0x14  BREAK           gw->vmm   empty
  *  0x20  POWER           gw->vmm   u32 action (enum ctl_power)
- *  0x21  STATE           vmm->gw   u32 state (enum ctl_vm_state),
- *                                  u32 reason (enum ctl_reason),
+ *  0x21  STATE           vmm->gw   u32 state (enum vmstate, vmstate.h),
+ *                                  u32 reason (enum vmstate_reason),
  *                                  u64 rip, u32 cpu,
  *                                  str detail (0..CTL_TEXT_MAX bytes)
  *  0x30  DISPLAY_CLIENT  gw->vmm   + 1 fd, u32 rights (enum ctl_display_rights)
@@ -151,6 +151,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rbuf.h"
+#include "vmstate.h"
+
 #define CTL_VERSION 1
 #define CTL_HDR_LEN 8
 #define CTL_MAX_MSG 65536 /* whole packet, header included */
@@ -199,32 +202,6 @@ enum ctl_power {
 	CTL_POWER_RESUME = 2,
 	CTL_POWER_RESET = 3,
 	CTL_POWER_POWEROFF = 4, /* hard stop */
-};
-
-enum ctl_vm_state {
-	CTL_VM_RUNNING = 1,
-	CTL_VM_PAUSED = 2,    /* vCPUs stopped on request, resumable */
-	CTL_VM_HALTED = 3,    /* guest stopped itself (e.g. hlt, irqs off) */
-	CTL_VM_REBOOTING = 4, /* reset in progress, RUNNING follows */
-	CTL_VM_CRASHED = 5,   /* fault; reason/rip/detail say which */
-	CTL_VM_STOPPED = 6,   /* powered off; the VMM is about to exit */
-};
-
-enum ctl_reason {
-	CTL_REASON_NONE = 0,
-	CTL_REASON_HOST_REQUEST = 1,   /* POWER from the gateway */
-	CTL_REASON_GUEST_POWEROFF = 2, /* guest asked for poweroff */
-	CTL_REASON_GUEST_REBOOT = 3,   /* guest reset (i8042 0xFE, ...) */
-	CTL_REASON_TRIPLE_FAULT = 4,   /* KVM_EXIT_SHUTDOWN */
-	CTL_REASON_INTERNAL_ERROR = 5, /* KVM_EXIT_INTERNAL_ERROR (emulation) */
-	CTL_REASON_HLT_FOREVER = 6,    /* hlt with interrupts disabled */
-	CTL_REASON_UNHANDLED_IO = 7,   /* PIO/MMIO nobody claims, if fatal */
-	CTL_REASON_ENTRY_FAILURE = 8,  /* KVM_EXIT_FAIL_ENTRY */
-	CTL_REASON_BOOT_ERROR = 9,     /* kernel/initrd could not be loaded */
-	CTL_REASON_GUEST_PANIC = 10,   /* guest wrote PANICKED to pvpanic */
-	/* Append new reasons here, never renumber: the value is on the
-	 * wire.  A peer built before a reason existed rejects it
-	 * (CTL_E_ENUM); gateway and monitor are built and shipped together. */
 };
 
 enum ctl_errcode {
@@ -302,8 +279,8 @@ struct ctl_msg {
 			enum ctl_power action;
 		} power;
 		struct {
-			enum ctl_vm_state state;
-			enum ctl_reason reason;
+			enum vmstate state; /* VMSTATE_RUNNING..WIRE_LAST */
+			enum vmstate_reason reason;
 			uint64_t rip;
 			uint32_t cpu;
 			struct ctl_str detail;
@@ -321,26 +298,12 @@ struct ctl_msg {
 };
 
 /*
- * Bounds-checked reader over untrusted bytes. Every getter either succeeds
- * and advances off, or fails with CTL_E_SHORT / CTL_E_STRLEN / CTL_E_UTF8
- * and consumes nothing.
+ * A control-channel string from a bounds-checked reader (protocols/rbuf.h):
+ * u16 length + UTF-8 bytes, length <= max (see ctl_utf8_valid()).  Succeeds
+ * and advances the cursor, or fails with CTL_E_SHORT / CTL_E_STRLEN /
+ * CTL_E_UTF8 and consumes nothing.
  */
-struct ctl_rbuf {
-	const uint8_t *p;
-	size_t len;
-	size_t off;
-};
-
-void ctl_rbuf_init(struct ctl_rbuf *b, const uint8_t *p, size_t len);
-size_t ctl_rbuf_left(const struct ctl_rbuf *b);
-int ctl_get_u8(struct ctl_rbuf *b, uint8_t *v);
-int ctl_get_u16(struct ctl_rbuf *b, uint16_t *v);
-int ctl_get_u32(struct ctl_rbuf *b, uint32_t *v);
-int ctl_get_u64(struct ctl_rbuf *b, uint64_t *v);
-/* *p points at the n bytes inside the buffer. */
-int ctl_get_bytes(struct ctl_rbuf *b, size_t n, const uint8_t **p);
-/* u16 length + UTF-8 bytes, length <= max; see ctl_utf8_valid(). */
-int ctl_get_str(struct ctl_rbuf *b, size_t max, bool no_controls,
+int ctl_get_str(struct rbuf *b, size_t max, bool no_controls,
 		struct ctl_str *s);
 
 /*
@@ -407,7 +370,7 @@ int ctl_encode_power(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
 		     enum ctl_power action);
 /* detail may be NULL (empty). */
 int ctl_encode_state(uint8_t *buf, size_t cap, size_t *len, uint32_t seq,
-		     enum ctl_vm_state state, enum ctl_reason reason,
+		     enum vmstate state, enum vmstate_reason reason,
 		     uint64_t rip, uint32_t cpu, const char *detail);
 
 int ctl_encode_display_client(uint8_t *buf, size_t cap, size_t *len,
@@ -442,6 +405,20 @@ bool ctl_allowed(enum ctl_role sender, uint16_t type);
 int ctl_send(int fd, const uint8_t *pkt, size_t len, int pass_fd);
 
 /*
+ * CONSOLE_OUT or CONSOLE_IN (type) of n bytes of data that stay where the
+ * caller has them: ctl_send_data() builds the header on its stack and sends
+ * it and the data as one packet (sendmsg with two iovecs), the very bytes
+ * ctl_encode_console_out()/_in() would make, without copying the data.
+ * ctl_encode_data_head() writes that header (CTL_HDR_LEN bytes) into hdr.
+ * Both return CTL_E_TYPE for another type, CTL_E_LENGTH for n == 0 or
+ * n > CTL_MAX_DATA, CTL_E_INVAL for a NULL data; ctl_send_data() then
+ * returns as ctl_send().
+ */
+int ctl_encode_data_head(uint8_t *hdr, uint16_t type, uint32_t seq, size_t n);
+int ctl_send_data(int fd, uint16_t type, uint32_t seq, const uint8_t *data,
+		  size_t n);
+
+/*
  * Receives one packet into buf (cap bytes; CTL_MAX_MSG is enough) and sets
  * *len. Received fds are close-on-exec. With fd_out == NULL no fd is
  * expected; with fd_out != NULL at most one is, stored in *fd_out (-1 if
@@ -474,8 +451,6 @@ int ctl_credit_use(struct ctl_credit *c, size_t n);
 /* Names for logs; "?" for values out of range. */
 const char *ctl_strerror(int code);
 const char *ctl_type_name(uint16_t type);
-const char *ctl_state_name(uint32_t state);
-const char *ctl_reason_name(uint32_t reason);
 const char *ctl_power_name(uint32_t action);
 const char *ctl_errcode_name(uint32_t code);
 

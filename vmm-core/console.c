@@ -1,19 +1,11 @@
 #include "console.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 console_init(struct console *c, size_t cap)
@@ -58,7 +50,7 @@ stalled(struct console *c)
 		c->full_since = 0;
 		return 0;
 	}
-	uint64_t t = now_ms();
+	uint64_t t = clock_ms();
 	if (c->full_since == 0)
 		c->full_since = t ? t : 1;
 	return t - c->full_since >= CONSOLE_STALL_MS;

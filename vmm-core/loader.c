@@ -1,9 +1,11 @@
 /*
- * loader: see loader.h.  All reads of the image go through the rd_* getters,
- * which fail (and read nothing) when the field lies outside the image.
+ * loader: see loader.h.  All reads of the image go through protocols/rbuf.h's
+ * positional getters (rbuf_at_*), which fail (and read nothing) when the
+ * field lies outside the image.
  */
 #include "loader.h"
 #include "errmsg.h"
+#include "rbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,66 +23,15 @@
 #define BZ_MIN_VERSION 0x020c /* xloadflags, 64-bit entry */
 #define LOW_MEMORY_END 0x100000ULL
 
-struct rd {
-	const uint8_t *p;
-	size_t len;
-};
-
-static int
-rd_bytes(const struct rd *r, uint64_t off, void *dst, size_t n)
-{
-	if (off > r->len || n > r->len - off)
-		return -1;
-	memcpy(dst, r->p + off, n);
-	return 0;
-}
-
-static int
-rd_u8(const struct rd *r, uint64_t off, uint8_t *v)
-{
-	return rd_bytes(r, off, v, 1);
-}
-
-static int
-rd_u16(const struct rd *r, uint64_t off, uint16_t *v)
-{
-	uint8_t b[2];
-	if (rd_bytes(r, off, b, sizeof(b)) != 0)
-		return -1;
-	*v = (uint16_t)(b[0] | b[1] << 8);
-	return 0;
-}
-
-static int
-rd_u32(const struct rd *r, uint64_t off, uint32_t *v)
-{
-	uint8_t b[4];
-	if (rd_bytes(r, off, b, sizeof(b)) != 0)
-		return -1;
-	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	     (uint32_t)b[3] << 24;
-	return 0;
-}
-
-static int
-rd_u64(const struct rd *r, uint64_t off, uint64_t *v)
-{
-	uint32_t lo, hi;
-	if (rd_u32(r, off, &lo) != 0 || rd_u32(r, off + 4, &hi) != 0)
-		return -1;
-	*v = (uint64_t)hi << 32 | lo;
-	return 0;
-}
-
 /* An ELF word of WIDTH bytes (4 or 8), widened. */
 static int
-rd_word(const struct rd *r, uint64_t off, unsigned width, uint64_t *v)
+rd_word(const struct rbuf *r, uint64_t off, unsigned width, uint64_t *v)
 {
 	uint32_t v32;
 
 	if (width == 8)
-		return rd_u64(r, off, v);
-	if (rd_u32(r, off, &v32) != 0)
+		return rbuf_at_le64(r, off, v);
+	if (rbuf_at_le32(r, off, &v32) != 0)
 		return -1;
 	*v = v32;
 	return 0;
@@ -145,7 +96,7 @@ static const struct elf_class elf_classes[] = {
  * a message in ERR if the entry note itself is unusable.
  */
 static int
-find_pvh_note(const struct rd *r, unsigned ph, uint64_t off, uint64_t size,
+find_pvh_note(const struct rbuf *r, unsigned ph, uint64_t off, uint64_t size,
 	      uint64_t *entry, char *bad, size_t badlen, char *err,
 	      size_t errlen)
 {
@@ -155,8 +106,9 @@ find_pvh_note(const struct rd *r, unsigned ph, uint64_t off, uint64_t size,
 		uint32_t namesz, descsz, type;
 		char name[4];
 
-		if (rd_u32(r, off, &namesz) || rd_u32(r, off + 4, &descsz) ||
-		    rd_u32(r, off + 8, &type))
+		if (rbuf_at_le32(r, off, &namesz) ||
+		    rbuf_at_le32(r, off + 4, &descsz) ||
+		    rbuf_at_le32(r, off + 8, &type))
 			return 1; /* cannot happen: inside the file */
 		uint64_t name_off = off + 12;
 		uint64_t desc_off = name_off + (((uint64_t)namesz + 3) & ~3ULL);
@@ -170,7 +122,7 @@ find_pvh_note(const struct rd *r, unsigned ph, uint64_t off, uint64_t size,
 			return 1;
 		}
 		if (namesz == 4 && type == XEN_ELFNOTE_PHYS32_ENTRY &&
-		    rd_bytes(r, name_off, name, 4) == 0 &&
+		    rbuf_at_copy(r, name_off, name, 4) == 0 &&
 		    memcmp(name, "Xen", 4) == 0) {
 			/* ELF32 kernels tend to carry 4 bytes, ELF64 ones 8. */
 			if ((descsz != 4 && descsz != 8) ||
@@ -189,7 +141,7 @@ find_pvh_note(const struct rd *r, unsigned ph, uint64_t off, uint64_t size,
 }
 
 static int
-parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
+parse_elf(const struct rbuf *r, uint64_t ram_limit, struct loader_image *out,
 	  char *err, size_t errlen)
 {
 	const struct elf_class *ec = NULL;
@@ -199,7 +151,7 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 	char bad_note[120] = "";
 	int have_entry = 0;
 
-	if (rd_u8(r, 4, &cls) || rd_u8(r, 5, &data))
+	if (rbuf_at_u8(r, 4, &cls) || rbuf_at_u8(r, 5, &data))
 		return errmsg(err, errlen, "truncated ELF header");
 	for (size_t i = 0; i < sizeof(elf_classes) / sizeof(elf_classes[0]);
 	     i++)
@@ -216,10 +168,10 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 			      "truncated ELF header (%zu bytes, an %s header "
 			      "has %u)",
 			      r->len, ec->name, ec->ehdr_size);
-	if (rd_u16(r, 16, &type) || rd_u16(r, 18, &machine) ||
+	if (rbuf_at_le16(r, 16, &type) || rbuf_at_le16(r, 18, &machine) ||
 	    rd_word(r, ec->e_phoff, ec->word, &phoff) ||
-	    rd_u16(r, ec->e_phentsize, &phentsize) ||
-	    rd_u16(r, ec->e_phnum, &phnum))
+	    rbuf_at_le16(r, ec->e_phentsize, &phentsize) ||
+	    rbuf_at_le16(r, ec->e_phnum, &phnum))
 		return errmsg(err, errlen, "truncated ELF header");
 	if (type != ELF_ET_EXEC)
 		return errmsg(err, errlen, "ELF type %u is not an executable",
@@ -246,7 +198,7 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 		uint32_t ptype;
 		uint64_t offset, paddr, filesz, memsz;
 
-		if (rd_u32(r, ph, &ptype) ||
+		if (rbuf_at_le32(r, ph, &ptype) ||
 		    rd_word(r, ph + ec->p_offset, ec->word, &offset) ||
 		    rd_word(r, ph + ec->p_paddr, ec->word, &paddr) ||
 		    rd_word(r, ph + ec->p_filesz, ec->word, &filesz) ||
@@ -328,8 +280,8 @@ parse_elf(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 }
 
 static int
-parse_bzimage(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
-	      char *err, size_t errlen)
+parse_bzimage(const struct rbuf *r, uint64_t ram_limit,
+	      struct loader_image *out, char *err, size_t errlen)
 {
 	uint8_t setup_sects, hdr_jump_len;
 	uint16_t version, xloadflags;
@@ -337,17 +289,21 @@ parse_bzimage(const struct rd *r, uint64_t ram_limit, struct loader_image *out,
 	uint32_t init_size = 0;
 	uint8_t loadflags;
 
-	if (rd_u8(r, 0x1f1, &setup_sects) || rd_u16(r, 0x206, &version) ||
-	    rd_u8(r, 0x201, &hdr_jump_len) || rd_u32(r, 0x1f4, &syssize) ||
-	    rd_u8(r, 0x211, &loadflags))
+	if (rbuf_at_u8(r, 0x1f1, &setup_sects) ||
+	    rbuf_at_le16(r, 0x206, &version) ||
+	    rbuf_at_u8(r, 0x201, &hdr_jump_len) ||
+	    rbuf_at_le32(r, 0x1f4, &syssize) ||
+	    rbuf_at_u8(r, 0x211, &loadflags))
 		return errmsg(err, errlen, "truncated bzImage setup header");
 	if (version < BZ_MIN_VERSION)
 		return errmsg(err, errlen,
 			      "boot protocol %u.%02u is too old (need 2.12 for "
 			      "the 64-bit entry)",
 			      version >> 8, version & 0xff);
-	if (rd_u16(r, 0x236, &xloadflags) || rd_u32(r, 0x22c, &initrd_max) ||
-	    rd_u32(r, 0x238, &cmdline_size) || rd_u32(r, 0x260, &init_size))
+	if (rbuf_at_le16(r, 0x236, &xloadflags) ||
+	    rbuf_at_le32(r, 0x22c, &initrd_max) ||
+	    rbuf_at_le32(r, 0x238, &cmdline_size) ||
+	    rbuf_at_le32(r, 0x260, &init_size))
 		return errmsg(err, errlen, "truncated bzImage setup header");
 	if (!(xloadflags & BZ_XLF_KERNEL_64))
 		return errmsg(
@@ -407,17 +363,19 @@ int
 loader_parse(const uint8_t *img, size_t len, uint64_t ram_limit,
 	     struct loader_image *out, char *err, size_t errlen)
 {
-	struct rd r = {img, len};
+	struct rbuf r;
 	uint32_t magic;
 	uint16_t boot_flag;
 
+	rbuf_init(&r, img, len);
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
 		return errmsg(err, errlen, "file is empty");
-	if (rd_bytes(&r, 0, &magic, 4) == 0 && memcmp(img, "\177ELF", 4) == 0)
+	if (rbuf_at_copy(&r, 0, &magic, 4) == 0 &&
+	    memcmp(img, "\177ELF", 4) == 0)
 		return parse_elf(&r, ram_limit, out, err, errlen);
-	if (rd_u32(&r, 0x202, &magic) == 0 && magic == BZ_HDRS_MAGIC &&
-	    rd_u16(&r, 0x1fe, &boot_flag) == 0 && boot_flag == 0xaa55)
+	if (rbuf_at_le32(&r, 0x202, &magic) == 0 && magic == BZ_HDRS_MAGIC &&
+	    rbuf_at_le16(&r, 0x1fe, &boot_flag) == 0 && boot_flag == 0xaa55)
 		return parse_bzimage(&r, ram_limit, out, err, errlen);
 	return errmsg(err, errlen,
 		      "not a kernel image: neither ELF with a PVH note nor a "

@@ -206,7 +206,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --mem %s: not a "
 					"size (e.g. 64M, 1G)\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'p':
@@ -215,7 +215,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --cpus %s: not a "
 					"number\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'C':
@@ -228,7 +228,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --console %s: "
 					"want stdio or none\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'r':
@@ -241,7 +241,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --on-reboot %s: "
 					"want restart or exit\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'f':
@@ -250,7 +250,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --ctl-fd %s: not "
 					"a file descriptor\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'n':
@@ -264,7 +264,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --console-buffer "
 					"%s: want a size, 4K to 64M\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			cfg.console_buffer = (size_t)v;
 			break;
@@ -277,7 +277,7 @@ main(int argc, char **argv)
 						      sizeof(err)) != 0) {
 				fprintf(stderr, "vmgate-vmm: --display %s\n",
 					err);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'v':
@@ -285,7 +285,7 @@ main(int argc, char **argv)
 				fprintf(stderr,
 					"vmgate-vmm: --vnc: at most %d\n",
 					VNC_MAX_LISTEN);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			vnc_spec[nvnc++] = optarg;
 			break;
@@ -305,7 +305,7 @@ main(int argc, char **argv)
 					"vmgate-vmm: --vnc-damage %s: "
 					"want log or full\n",
 					optarg);
-				return MONITOR_EXIT_USAGE;
+				return VMSTATE_EXIT_USAGE;
 			}
 			break;
 		case 'h':
@@ -313,14 +313,14 @@ main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return MONITOR_EXIT_USAGE;
+			return VMSTATE_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "vmgate-vmm: unexpected argument '%s'\n",
 			argv[optind]);
 		usage(stderr);
-		return MONITOR_EXIT_USAGE;
+		return VMSTATE_EXIT_USAGE;
 	}
 
 	if (mopt.ctl_fd >= 0) {
@@ -333,7 +333,7 @@ main(int argc, char **argv)
 				"vmgate-vmm: --ctl-fd %d: not a "
 				"SOCK_SEQPACKET socket\n",
 				mopt.ctl_fd);
-			return MONITOR_EXIT_USAGE;
+			return VMSTATE_EXIT_USAGE;
 		}
 		mopt.stdio = 0; /* the gateway is the console */
 	}
@@ -344,19 +344,19 @@ main(int argc, char **argv)
 					  &cfg.kernel_len, err, sizeof(err))) ==
 		   NULL) {
 		print_error(err);
-		return MONITOR_EXIT_ERROR;
+		return VMSTATE_EXIT_ERROR;
 	}
 	if (initrd_path != NULL &&
 	    (cfg.initrd = map_file(initrd_path, MAX_INITRD, &cfg.initrd_len,
 				   err, sizeof(err))) == NULL) {
 		print_error(err);
-		return MONITOR_EXIT_ERROR;
+		return VMSTATE_EXIT_ERROR;
 	}
 
 	if ((nvnc > 0 || mopt.screenshot != NULL) && cfg.display_w == 0) {
 		fprintf(stderr, "vmgate-vmm: --vnc and --screenshot need a "
 				"display (--display none was given)\n");
-		return MONITOR_EXIT_USAGE;
+		return VMSTATE_EXIT_USAGE;
 	}
 
 	/* The sandbox goes on once the VM and what serves its display are
@@ -370,14 +370,14 @@ main(int argc, char **argv)
 		print_error(err);
 		vnc_destroy(mopt.vnc);
 		vm_destroy(&vm);
-		return MONITOR_EXIT_ERROR;
+		return VMSTATE_EXIT_ERROR;
 	}
 	sandbox_test_hook(mopt.name);
 	if (vm_start(&vm, err, sizeof(err)) != 0) {
 		print_error(err);
 		vnc_destroy(mopt.vnc);
 		vm_destroy(&vm);
-		return MONITOR_EXIT_ERROR;
+		return VMSTATE_EXIT_ERROR;
 	}
 	status = monitor_run(&vm, &mopt);
 	vnc_destroy(mopt.vnc);

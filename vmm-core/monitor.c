@@ -3,7 +3,9 @@
 #include "shot.h"
 #include "vnc.h"
 
+#include "clock.h"
 #include "ctl.h"
+#include "escape.h"
 #include "logesc.h"
 #include "rebootlimit.h"
 
@@ -21,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ESCAPE_CHAR 0x1d /* Ctrl-] */
 /*
  * While the guest streams output, the I/O thread stops waking for every
  * burst (one per 16-byte FIFO) and collects what arrived every COALESCE_MS
@@ -38,9 +39,9 @@ struct mon {
 	int in_open; /* stdin still readable */
 	int tty;     /* stdin is a terminal in raw mode */
 	struct termios saved_tio;
-	int out_flags; /* stdout's flags before O_NONBLOCK */
-	int escape_pending;
-	uint8_t in[256]; /* input read but not yet taken by the UART */
+	int out_flags;	   /* stdout's flags before O_NONBLOCK */
+	struct escape esc; /* Ctrl-] on the terminal */
+	uint8_t in[256];   /* input read but not yet taken by the UART */
 	size_t in_len, in_off;
 	uint8_t out[OUTBUF + 128];
 	size_t out_len, out_off;
@@ -61,15 +62,6 @@ struct mon {
 
 static void note(struct mon *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Status lines go to stderr, which is the gateway's log when it runs us; in
@@ -176,46 +168,44 @@ take_output(struct mon *m)
 }
 
 static void
-escape_help(struct mon *m)
+show_escape_help(struct mon *m)
 {
 	note(m, "escape keys: Ctrl-] .  quit   Ctrl-] b  send break   "
 		"Ctrl-] Ctrl-]  send Ctrl-]   Ctrl-] ?  this help");
 }
 
 /*
- * Filters the escape sequence out of terminal input in place; returns the
- * bytes meant for the guest.
+ * Filters the escape sequence out of terminal input in place (escape.h);
+ * returns the bytes meant for the guest.
  */
 static size_t
 filter_escape(struct mon *m, uint8_t *buf, size_t n)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0;
 
 	if (!m->tty)
 		return n;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = buf[i];
-		if (!m->escape_pending) {
-			if (c == ESCAPE_CHAR)
-				m->escape_pending = 1;
-			else
-				buf[o++] = c;
-			continue;
-		}
-		m->escape_pending = 0;
-		switch (c) {
-		case '.':
+	while (i < n) {
+		enum escape_action act;
+		size_t outn;
+
+		i += escape_feed(&m->esc, buf + i, n - i, buf + o, &outn, &act);
+		o += outn;
+		switch (act) {
+		case ESCAPE_NONE:
+			break;
+		case ESCAPE_DETACH:
 			note(m, "stopped from the terminal");
-			m->exit_status = MONITOR_EXIT_STOPPED;
+			m->exit_status = VMSTATE_EXIT_STOPPED;
 			return o;
-		case 'b':
+		case ESCAPE_BREAK:
 			uart8250_send_break(&m->vm->uart);
 			break;
-		case ESCAPE_CHAR:
-			buf[o++] = c;
-			break;
-		default:
-			escape_help(m);
+		case ESCAPE_RESET: /* the gateway's, not ours */
+		case ESCAPE_WHO:
+		case ESCAPE_HELP:
+		case ESCAPE_UNKNOWN:
+			show_escape_help(m);
 			break;
 		}
 	}
@@ -254,52 +244,6 @@ read_input(struct mon *m)
 
 /* Control channel ------------------------------------------------------- */
 
-static enum ctl_vm_state
-ctl_state_of(enum vm_state s)
-{
-	switch (s) {
-	case VM_STATE_RUNNING:
-		return CTL_VM_RUNNING;
-	case VM_STATE_PAUSED:
-		return CTL_VM_PAUSED;
-	case VM_STATE_HALTED:
-		return CTL_VM_HALTED;
-	case VM_STATE_REBOOTING:
-		return CTL_VM_REBOOTING;
-	case VM_STATE_CRASHED:
-		return CTL_VM_CRASHED;
-	case VM_STATE_STOPPED:
-		break;
-	}
-	return CTL_VM_STOPPED;
-}
-
-static enum ctl_reason
-ctl_reason_of(enum vm_reason r)
-{
-	switch (r) {
-	case VM_REASON_NONE:
-		return CTL_REASON_NONE;
-	case VM_REASON_GUEST_POWEROFF:
-		return CTL_REASON_GUEST_POWEROFF;
-	case VM_REASON_GUEST_REBOOT:
-		return CTL_REASON_GUEST_REBOOT;
-	case VM_REASON_TRIPLE_FAULT:
-		return CTL_REASON_TRIPLE_FAULT;
-	case VM_REASON_INTERNAL_ERROR:
-		return CTL_REASON_INTERNAL_ERROR;
-	case VM_REASON_ENTRY_FAILURE:
-		return CTL_REASON_ENTRY_FAILURE;
-	case VM_REASON_UNHANDLED_EXIT:
-		return CTL_REASON_UNHANDLED_IO;
-	case VM_REASON_GUEST_PANIC:
-		return CTL_REASON_GUEST_PANIC;
-	case VM_REASON_HOST_REQUEST:
-		break;
-	}
-	return CTL_REASON_HOST_REQUEST;
-}
-
 /* The gateway is gone or broke the protocol: nothing left to serve. */
 static void
 ctl_fail(struct mon *m, enum ctl_errcode code, const char *why)
@@ -311,7 +255,7 @@ ctl_fail(struct mon *m, enum ctl_errcode code, const char *why)
 	    ctl_encode_error(m->pkt, sizeof(m->pkt), &len, 0, code, why) == 0)
 		ctl_send(m->opt->ctl_fd, m->pkt, len, -1);
 	if (m->exit_status < 0)
-		m->exit_status = MONITOR_EXIT_STOPPED;
+		m->exit_status = VMSTATE_EXIT_STOPPED;
 }
 
 static void
@@ -324,17 +268,18 @@ ctl_put(struct mon *m, size_t len)
 }
 
 static void
-ctl_send_state(struct mon *m, uint32_t seq, enum vm_state state,
-	       enum vm_reason reason, int cpu, uint64_t rip, const char *detail)
+ctl_send_state(struct mon *m, uint32_t seq, enum vmstate state,
+	       enum vmstate_reason reason, int cpu, uint64_t rip,
+	       const char *detail)
 {
 	size_t len;
 
 	if (m->opt->ctl_fd < 0 || !m->ctl_hello)
 		return;
-	if (ctl_encode_state(
-		m->pkt, sizeof(m->pkt), &len, seq, ctl_state_of(state),
-		ctl_reason_of(reason), cpu >= 0 ? rip : 0,
-		cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE, detail) == 0)
+	if (ctl_encode_state(m->pkt, sizeof(m->pkt), &len, seq, state, reason,
+			     cpu >= 0 ? rip : 0,
+			     cpu >= 0 ? (uint32_t)cpu : CTL_CPU_NONE,
+			     detail) == 0)
 		ctl_put(m, len);
 }
 
@@ -361,7 +306,7 @@ ctl_flush_output(struct mon *m)
 	size_t len, total = 0;
 
 	while (m->ctl_hello && m->exit_status < 0 && m->out_credit.avail > 0) {
-		uint8_t *data = m->pkt + CTL_HDR_LEN;
+		uint8_t *data = m->pkt; /* sent from here, not copied */
 		size_t cap = m->out_credit.avail < CTL_MAX_DATA
 				 ? m->out_credit.avail
 				 : CTL_MAX_DATA;
@@ -382,12 +327,14 @@ ctl_flush_output(struct mon *m)
 		}
 		if (n == 0)
 			return total;
-		/* The encoder copies; data already sits where it goes. */
-		if (ctl_encode_console_out(m->pkt, sizeof(m->pkt), &len, 0,
-					   data, n) != 0 ||
-		    ctl_credit_use(&m->out_credit, n) != 0)
+		if (ctl_credit_use(&m->out_credit, n) != 0)
 			return total;
-		ctl_put(m, len);
+		int r = ctl_send_data(m->opt->ctl_fd, CTL_T_CONSOLE_OUT, 0,
+				      data, n);
+		if (r != 0) {
+			ctl_fail(m, 0, ctl_strerror(r));
+			return total;
+		}
 		total += n;
 	}
 	return total;
@@ -401,18 +348,20 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 
 	switch (action) {
 	case CTL_POWER_PAUSE:
-		if (m->vm->state == VM_STATE_RUNNING) {
+		if (m->vm->state == VMSTATE_RUNNING) {
 			vm_pause(m->vm);
-			ctl_send_state(m, seq, VM_STATE_PAUSED,
-				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			ctl_send_state(m, seq, VMSTATE_PAUSED,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+				       NULL);
 			return;
 		}
 		break;
 	case CTL_POWER_RESUME:
-		if (m->vm->state == VM_STATE_PAUSED) {
+		if (m->vm->state == VMSTATE_PAUSED) {
 			vm_resume(m->vm);
-			ctl_send_state(m, seq, VM_STATE_RUNNING,
-				       VM_REASON_HOST_REQUEST, -1, 0, NULL);
+			ctl_send_state(m, seq, VMSTATE_RUNNING,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+				       NULL);
 			return;
 		}
 		break;
@@ -420,28 +369,29 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 		/* Also ends a reboot loop's wait: the host asked for it. */
 		m->start_at = 0;
 		vm_stop(m->vm);
-		ctl_send_state(m, seq, VM_STATE_REBOOTING,
-			       VM_REASON_HOST_REQUEST, -1, 0, "reset");
+		ctl_send_state(m, seq, VMSTATE_REBOOTING,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0, "reset");
 		if (vm_start(m->vm, err, sizeof(err)) != 0) {
-			ctl_send_state(m, seq, VM_STATE_CRASHED,
-				       VM_REASON_HOST_REQUEST, -1, 0, err);
-			m->exit_status = MONITOR_EXIT_ERROR;
+			ctl_send_state(m, seq, VMSTATE_CRASHED,
+				       VMSTATE_REASON_HOST_REQUEST, -1, 0, err);
+			m->exit_status = VMSTATE_EXIT_ERROR;
 			return;
 		}
-		rebootlimit_started(&m->reboots, now_ms());
-		ctl_send_state(m, seq, VM_STATE_RUNNING, VM_REASON_HOST_REQUEST,
-			       -1, 0, NULL);
+		rebootlimit_started(&m->reboots, (int64_t)clock_ms());
+		ctl_send_state(m, seq, VMSTATE_RUNNING,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0, NULL);
 		return;
 	case CTL_POWER_POWEROFF:
 		vm_stop(m->vm);
-		ctl_send_state(m, seq, VM_STATE_STOPPED, VM_REASON_HOST_REQUEST,
-			       -1, 0, "powered off");
-		m->exit_status = MONITOR_EXIT_STOPPED;
+		ctl_send_state(m, seq, VMSTATE_STOPPED,
+			       VMSTATE_REASON_HOST_REQUEST, -1, 0,
+			       "powered off");
+		m->exit_status = VMSTATE_EXIT_STOPPED;
 		return;
 	}
 	if (ctl_encode_error(m->pkt, sizeof(m->pkt), &len, seq,
 			     CTL_ERR_INVALID_STATE,
-			     vm_state_name(m->vm->state)) == 0)
+			     vmstate_name(m->vm->state)) == 0)
 		ctl_put(m, len);
 }
 
@@ -470,7 +420,7 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 				    m->vm->display.width,
 				    m->vm->display.height) == 0)
 		ctl_put(m, len);
-	ctl_send_state(m, 0, m->vm->state, VM_REASON_NONE, -1, 0, NULL);
+	ctl_send_state(m, 0, m->vm->state, VMSTATE_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
 }
 
@@ -605,25 +555,6 @@ ctl_read(struct mon *m)
 	}
 }
 
-static int
-exit_status_for(const struct vm_event *ev)
-{
-	switch (ev->reason) {
-	case VM_REASON_GUEST_POWEROFF:
-		return MONITOR_EXIT_POWEROFF;
-	case VM_REASON_GUEST_REBOOT:
-		return MONITOR_EXIT_REBOOT;
-	case VM_REASON_TRIPLE_FAULT:
-		return MONITOR_EXIT_TRIPLE_FAULT;
-	case VM_REASON_INTERNAL_ERROR:
-		return MONITOR_EXIT_INTERNAL_ERROR;
-	case VM_REASON_GUEST_PANIC:
-		return MONITOR_EXIT_GUEST_PANIC;
-	default:
-		return MONITOR_EXIT_CRASH_OTHER;
-	}
-}
-
 /* Starts the guest again after its own reset. */
 static void
 restart_guest(struct mon *m)
@@ -633,12 +564,12 @@ restart_guest(struct mon *m)
 	m->start_at = 0;
 	if (vm_start(m->vm, err, sizeof(err)) != 0) {
 		note(m, "restart failed: %s", err);
-		m->exit_status = MONITOR_EXIT_ERROR;
+		m->exit_status = VMSTATE_EXIT_ERROR;
 		return;
 	}
-	rebootlimit_started(&m->reboots, now_ms());
-	ctl_send_state(m, 0, VM_STATE_RUNNING, VM_REASON_GUEST_REBOOT, -1, 0,
-		       NULL);
+	rebootlimit_started(&m->reboots, (int64_t)clock_ms());
+	ctl_send_state(m, 0, VMSTATE_RUNNING, VMSTATE_REASON_GUEST_REBOOT, -1,
+		       0, NULL);
 }
 
 static void
@@ -652,9 +583,9 @@ handle_event(struct mon *m)
 		return;
 	vm_stop(m->vm);
 	int restart =
-	    ev.state == VM_STATE_REBOOTING && m->opt->restart_on_reboot;
+	    ev.state == VMSTATE_REBOOTING && m->opt->restart_on_reboot;
 	if (restart)
-		wait = rebootlimit_reset(&m->reboots, now_ms());
+		wait = rebootlimit_reset(&m->reboots, (int64_t)clock_ms());
 	/* One line and one STATE per reset, the loop's wait in both. */
 	if (wait > 0)
 		snprintf(detail, sizeof(detail),
@@ -665,20 +596,21 @@ handle_event(struct mon *m)
 		snprintf(detail, sizeof(detail), "%s", ev.detail);
 	if (ev.cpu >= 0)
 		note(m, "guest %s: %s (%s; cpu %d, rip 0x%llx)",
-		     vm_state_name(ev.state), vm_reason_name(ev.reason), detail,
-		     ev.cpu, (unsigned long long)ev.rip);
+		     vmstate_name(ev.state), vmstate_reason_phrase(ev.reason),
+		     detail, ev.cpu, (unsigned long long)ev.rip);
 	else
-		note(m, "guest %s: %s (%s)", vm_state_name(ev.state),
-		     vm_reason_name(ev.reason), detail);
+		note(m, "guest %s: %s (%s)", vmstate_name(ev.state),
+		     vmstate_reason_phrase(ev.reason), detail);
 	m->vm->state = ev.state;
 	ctl_flush_output(m); /* what the guest said before it went */
 	ctl_send_state(m, 0, ev.state, ev.reason, ev.cpu, ev.rip, detail);
 	if (!restart) {
-		m->exit_status = exit_status_for(&ev);
+		m->exit_status = (int)vmstate_exit_for(ev.reason);
 		return;
 	}
 	if (wait > 0)
-		m->start_at = now_ms() + wait; /* the I/O loop starts it */
+		m->start_at =
+		    (int64_t)clock_ms() + wait; /* the I/O loop starts it */
 	else
 		restart_guest(m);
 }
@@ -711,7 +643,7 @@ handle_signal(struct mon *m)
 		return;
 	}
 	note(m, "stopped by signal %u", si.ssi_signo);
-	m->exit_status = MONITOR_EXIT_STOPPED;
+	m->exit_status = VMSTATE_EXIT_STOPPED;
 }
 
 /* A viewer's key goes to the PS/2 keyboard as the same key. */
@@ -792,7 +724,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	rebootlimit_init(&m.reboots, now_ms()); /* main() just started it */
+	rebootlimit_init(&m.reboots,
+			 (int64_t)clock_ms()); /* main() just started it */
 	tty_raw(&m);
 	if (opt->stdio) {
 		m.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
@@ -837,7 +770,7 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 				timeout = t;
 		}
 		if (m.start_at > 0) {
-			int64_t left = m.start_at - now_ms();
+			int64_t left = m.start_at - (int64_t)clock_ms();
 			if (left < 0)
 				left = 0;
 			if (timeout < 0 || left < timeout)
@@ -847,13 +780,13 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 			if (errno == EINTR)
 				continue;
 			note(&m, "poll: %s", strerror(errno));
-			m.exit_status = MONITOR_EXIT_ERROR;
+			m.exit_status = VMSTATE_EXIT_ERROR;
 			break;
 		}
 		if (p[0].revents)
 			handle_event(&m);
 		if (m.start_at > 0 && m.exit_status < 0 &&
-		    now_ms() >= m.start_at)
+		    (int64_t)clock_ms() >= m.start_at)
 			restart_guest(&m);
 		if (p[1].revents)
 			handle_signal(&m);

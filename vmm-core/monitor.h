@@ -4,28 +4,16 @@
  * channel), acts on the VM's terminal events (reset, power-off, crash) and
  * turns them into the process's exit status.
  *
- * Exit statuses (MONITOR_EXIT_*) tell how the guest ended; they are stable
+ * Exit statuses (VMSTATE_EXIT_*) tell how the guest ended; they are stable
  * and documented in the README.
  */
 #ifndef VMGATE_MONITOR_H
 #define VMGATE_MONITOR_H
 
 #include "vm.h"
+#include "vmstate.h"
 
 #include <stddef.h>
-
-enum {
-	MONITOR_EXIT_POWEROFF = 0,
-	MONITOR_EXIT_ERROR = 1, /* the monitor itself failed */
-	MONITOR_EXIT_USAGE = 2,
-	MONITOR_EXIT_REBOOT = 10, /* guest reset with --on-reboot exit */
-	MONITOR_EXIT_TRIPLE_FAULT = 11,
-	MONITOR_EXIT_INTERNAL_ERROR = 12,
-	MONITOR_EXIT_CRASH_OTHER = 13,
-	/* 14 is kept for "halted" (reverted in 4dfa1e4, may come back) */
-	MONITOR_EXIT_GUEST_PANIC = 15, /* the guest said so through pvpanic */
-	MONITOR_EXIT_STOPPED = 20,     /* the host stopped it: signal, escape */
-};
 
 struct vnc;
 

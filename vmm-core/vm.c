@@ -33,52 +33,6 @@ _Static_assert(VM_MAX_CPUS <= ACPI_MAX_CPUS && VM_MAX_CPUS <= MPTABLE_MAX_CPUS,
 /* The vCPU this thread runs, for devices that report which one acted. */
 static _Thread_local struct vm_vcpu *this_vcpu;
 
-const char *
-vm_state_name(enum vm_state s)
-{
-	switch (s) {
-	case VM_STATE_RUNNING:
-		return "running";
-	case VM_STATE_PAUSED:
-		return "paused";
-	case VM_STATE_HALTED:
-		return "halted";
-	case VM_STATE_REBOOTING:
-		return "rebooting";
-	case VM_STATE_CRASHED:
-		return "crashed";
-	case VM_STATE_STOPPED:
-		return "stopped";
-	}
-	return "unknown";
-}
-
-const char *
-vm_reason_name(enum vm_reason r)
-{
-	switch (r) {
-	case VM_REASON_NONE:
-		return "none";
-	case VM_REASON_GUEST_POWEROFF:
-		return "guest power-off";
-	case VM_REASON_GUEST_REBOOT:
-		return "guest reboot";
-	case VM_REASON_TRIPLE_FAULT:
-		return "triple fault";
-	case VM_REASON_INTERNAL_ERROR:
-		return "KVM internal error";
-	case VM_REASON_ENTRY_FAILURE:
-		return "VM entry failure";
-	case VM_REASON_UNHANDLED_EXIT:
-		return "unhandled exit";
-	case VM_REASON_HOST_REQUEST:
-		return "host request";
-	case VM_REASON_GUEST_PANIC:
-		return "guest panic";
-	}
-	return "unknown";
-}
-
 static void
 kick_all(struct vm *vm)
 {
@@ -98,8 +52,8 @@ kick_all(struct vm *vm)
  * CPU the others' exits are consequences) and stops every vCPU.
  */
 static void
-post_event(struct vm *vm, enum vm_state state, enum vm_reason reason, int cpu,
-	   uint64_t rip, const char *fmt, ...)
+post_event(struct vm *vm, enum vmstate state, enum vmstate_reason reason,
+	   int cpu, uint64_t rip, const char *fmt, ...)
 {
 	int first = 0;
 
@@ -177,19 +131,20 @@ static const struct uart8250_ops uart_ops = {
 static void
 i8042_reset(void *opaque)
 {
-	post_event(opaque, VM_STATE_REBOOTING, VM_REASON_GUEST_REBOOT, -1, 0,
-		   "keyboard controller reset line");
+	post_event(opaque, VMSTATE_REBOOTING, VMSTATE_REASON_GUEST_REBOOT, -1,
+		   0, "keyboard controller reset line");
 }
 
 static void
 pm_event(void *opaque, enum pmreg_event ev)
 {
 	if (ev == PMREG_POWEROFF)
-		post_event(opaque, VM_STATE_STOPPED, VM_REASON_GUEST_POWEROFF,
-			   -1, 0, "ACPI S5");
+		post_event(opaque, VMSTATE_STOPPED,
+			   VMSTATE_REASON_GUEST_POWEROFF, -1, 0, "ACPI S5");
 	else
-		post_event(opaque, VM_STATE_REBOOTING, VM_REASON_GUEST_REBOOT,
-			   -1, 0, "ACPI reset register");
+		post_event(opaque, VMSTATE_REBOOTING,
+			   VMSTATE_REASON_GUEST_REBOOT, -1, 0,
+			   "ACPI reset register");
 }
 
 static uint64_t vcpu_rip(struct vm_vcpu *v);
@@ -208,7 +163,7 @@ panic_event(void *opaque, enum pvpanic_event ev)
 			v != NULL ? v->index : -1);
 		return;
 	}
-	post_event(vm, VM_STATE_CRASHED, VM_REASON_GUEST_PANIC,
+	post_event(vm, VMSTATE_CRASHED, VMSTATE_REASON_GUEST_PANIC,
 		   v != NULL ? v->index : -1, v != NULL ? vcpu_rip(v) : 0,
 		   "pvpanic: PANICKED");
 }
@@ -438,8 +393,8 @@ vcpu_thread(void *arg)
 						 __ATOMIC_SEQ_CST);
 				continue;
 			}
-			post_event(vm, VM_STATE_CRASHED,
-				   VM_REASON_UNHANDLED_EXIT, v->index,
+			post_event(vm, VMSTATE_CRASHED,
+				   VMSTATE_REASON_UNHANDLED_IO, v->index,
 				   vcpu_rip(v), "KVM_RUN: %s", strerror(errno));
 			break;
 		}
@@ -454,13 +409,13 @@ vcpu_thread(void *arg)
 		case KVM_EXIT_INTR:
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			post_event(vm, VM_STATE_CRASHED, VM_REASON_TRIPLE_FAULT,
-				   v->index, vcpu_rip(v),
-				   "CPU shutdown (triple fault)");
+			post_event(vm, VMSTATE_CRASHED,
+				   VMSTATE_REASON_TRIPLE_FAULT, v->index,
+				   vcpu_rip(v), "CPU shutdown (triple fault)");
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			post_event(vm, VM_STATE_CRASHED,
-				   VM_REASON_INTERNAL_ERROR, v->index,
+			post_event(vm, VMSTATE_CRASHED,
+				   VMSTATE_REASON_INTERNAL_ERROR, v->index,
 				   vcpu_rip(v), "suberror %u%s",
 				   run->internal.suberror,
 				   run->internal.suberror ==
@@ -470,25 +425,27 @@ vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
 			post_event(
-			    vm, VM_STATE_CRASHED, VM_REASON_ENTRY_FAILURE,
+			    vm, VMSTATE_CRASHED, VMSTATE_REASON_ENTRY_FAILURE,
 			    v->index, vcpu_rip(v), "hardware reason 0x%llx",
 			    (unsigned long long)
 				run->fail_entry.hardware_entry_failure_reason);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
-				post_event(vm, VM_STATE_REBOOTING,
-					   VM_REASON_GUEST_REBOOT, v->index,
-					   vcpu_rip(v), "system reset");
+				post_event(vm, VMSTATE_REBOOTING,
+					   VMSTATE_REASON_GUEST_REBOOT,
+					   v->index, vcpu_rip(v),
+					   "system reset");
 			else
-				post_event(vm, VM_STATE_STOPPED,
-					   VM_REASON_GUEST_POWEROFF, v->index,
-					   vcpu_rip(v), "system event %u",
+				post_event(vm, VMSTATE_STOPPED,
+					   VMSTATE_REASON_GUEST_POWEROFF,
+					   v->index, vcpu_rip(v),
+					   "system event %u",
 					   run->system_event.type);
 			break;
 		default:
-			post_event(vm, VM_STATE_CRASHED,
-				   VM_REASON_UNHANDLED_EXIT, v->index,
+			post_event(vm, VMSTATE_CRASHED,
+				   VMSTATE_REASON_UNHANDLED_IO, v->index,
 				   vcpu_rip(v), "KVM exit reason %u",
 				   run->exit_reason);
 			break;
@@ -596,7 +553,7 @@ vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = vm->rx_space_fd = -1;
 	vm->mem.fd = -1;
-	vm->state = VM_STATE_STOPPED;
+	vm->state = VMSTATE_STOPPED;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->unpause, NULL);
 
@@ -776,7 +733,7 @@ vm_start(struct vm *vm, char *err, size_t errlen)
 		v->started = 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	vm->state = VM_STATE_RUNNING;
+	vm->state = VMSTATE_RUNNING;
 	return 0;
 fail:
 	close_vcpus(vm);
@@ -800,7 +757,7 @@ vm_stop(struct vm *vm)
 	}
 	close_vcpus(vm);
 	close_kvm_vm(vm);
-	vm->state = VM_STATE_STOPPED;
+	vm->state = VMSTATE_STOPPED;
 }
 
 void
@@ -819,7 +776,7 @@ vm_pause(struct vm *vm)
 	vm->paused = 1;
 	pthread_mutex_unlock(&vm->lock);
 	kick_all(vm);
-	vm->state = VM_STATE_PAUSED;
+	vm->state = VMSTATE_PAUSED;
 }
 
 void
@@ -829,7 +786,7 @@ vm_resume(struct vm *vm)
 	vm->paused = 0;
 	pthread_cond_broadcast(&vm->unpause);
 	pthread_mutex_unlock(&vm->lock);
-	vm->state = VM_STATE_RUNNING;
+	vm->state = VMSTATE_RUNNING;
 }
 
 int

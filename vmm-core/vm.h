@@ -29,6 +29,7 @@
 #include "pmreg.h"
 #include "pvpanic.h"
 #include "uart8250.h"
+#include "vmstate.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,31 +37,10 @@
 
 #define VM_MAX_CPUS 64
 
-enum vm_state {
-	VM_STATE_RUNNING = 1,
-	VM_STATE_PAUSED,
-	VM_STATE_HALTED,
-	VM_STATE_REBOOTING,
-	VM_STATE_CRASHED,
-	VM_STATE_STOPPED,
-};
-
-enum vm_reason {
-	VM_REASON_NONE = 0,
-	VM_REASON_GUEST_POWEROFF,
-	VM_REASON_GUEST_REBOOT,
-	VM_REASON_TRIPLE_FAULT,
-	VM_REASON_INTERNAL_ERROR,
-	VM_REASON_ENTRY_FAILURE,
-	VM_REASON_UNHANDLED_EXIT,
-	VM_REASON_HOST_REQUEST,
-	VM_REASON_GUEST_PANIC, /* pvpanic PANICKED: cpu and rip of the write */
-};
-
 struct vm_event {
-	enum vm_state
+	enum vmstate
 	    state; /* what the VM is now: STOPPED, REBOOTING, CRASHED */
-	enum vm_reason reason;
+	enum vmstate_reason reason;
 	int cpu;
 	uint64_t rip;
 	char detail[160];
@@ -123,7 +103,7 @@ struct vm {
 	struct vm_event event; /* the first terminal event since start */
 	int event_fd;	       /* eventfd, readable when have_event */
 	int rx_space_fd;       /* eventfd: the UART can take input again */
-	enum vm_state state;   /* owner's view */
+	enum vmstate state;    /* owner's view */
 };
 
 /*
@@ -161,8 +141,5 @@ int vm_take_event(struct vm *vm, struct vm_event *ev);
  * caller re-checks everything).
  */
 int vm_display_dirty(struct vm *vm, uint64_t *bitmap);
-
-const char *vm_state_name(enum vm_state s);
-const char *vm_reason_name(enum vm_reason r);
 
 #endif

@@ -1,5 +1,6 @@
 #include "vnc.h"
 
+#include "clock.h"
 #include "errmsg.h"
 #include "logesc.h"
 
@@ -33,15 +34,6 @@ struct vnc {
 	uint64_t *dirty;  /* display_pages() bits */
 	bool damage_full; /* vnc_damage_full(): the whole screen every frame */
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* libvncserver's chatter (a line per connection) is dropped; its errors
  * are logged, escaped: they can quote what a viewer sent. */
@@ -348,7 +340,7 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 		display_damage(&v->vm->display, v->dirty, ignore, NULL);
 		v->frame_ms = VNC_FRAME_MS;
 		v->still_frames = 0;
-		v->next_frame_ms = now_ms() + VNC_FRAME_MS;
+		v->next_frame_ms = clock_ms() + VNC_FRAME_MS;
 	}
 	return 0;
 }
@@ -374,7 +366,7 @@ vnc_timeout(struct vnc *v)
 {
 	if (v->next_frame_ms == 0)
 		return -1;
-	uint64_t now = now_ms();
+	uint64_t now = clock_ms();
 	return now >= v->next_frame_ms ? 0 : (int)(v->next_frame_ms - now);
 }
 
@@ -446,7 +438,7 @@ vnc_kick(struct vnc *v)
 	if (v->frame_ms == VNC_FRAME_MS)
 		return;
 	v->frame_ms = VNC_FRAME_MS;
-	uint64_t soon = now_ms() + VNC_FRAME_MS;
+	uint64_t soon = clock_ms() + VNC_FRAME_MS;
 	if (soon < v->next_frame_ms)
 		v->next_frame_ms = soon;
 }
@@ -463,9 +455,9 @@ vnc_service(struct vnc *v, const struct pollfd *p, size_t n)
 			log_error("viewer refused: %d connected already",
 				  VNC_MAX_CLIENTS);
 	}
-	if (v->next_frame_ms != 0 && now_ms() >= v->next_frame_ms) {
+	if (v->next_frame_ms != 0 && clock_ms() >= v->next_frame_ms) {
 		pace(v, frame(v));
-		v->next_frame_ms = now_ms() + v->frame_ms;
+		v->next_frame_ms = clock_ms() + v->frame_ms;
 	}
 	rfbProcessEvents(v->screen, 0);
 	/* A view-only viewer holding a button would own the pointer (a

@@ -197,8 +197,8 @@ test_state_roundtrip(void **state)
 
 	(void)state;
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 11,
-					  CTL_VM_CRASHED,
-					  CTL_REASON_TRIPLE_FAULT,
+					  VMSTATE_CRASHED,
+					  VMSTATE_REASON_TRIPLE_FAULT,
 					  UINT64_C(0xffffffff81000010), 1,
 					  "KVM_EXIT_SHUTDOWN"),
 			 0);
@@ -206,8 +206,8 @@ test_state_roundtrip(void **state)
 	assert_int_equal(ctl_decode(buf, len, &m), 0);
 	assert_int_equal(m.type, CTL_T_STATE);
 	assert_int_equal(m.seq, 11);
-	assert_int_equal(m.u.state.state, CTL_VM_CRASHED);
-	assert_int_equal(m.u.state.reason, CTL_REASON_TRIPLE_FAULT);
+	assert_int_equal(m.u.state.state, VMSTATE_CRASHED);
+	assert_int_equal(m.u.state.reason, VMSTATE_REASON_TRIPLE_FAULT);
 	assert_true(m.u.state.rip == UINT64_C(0xffffffff81000010));
 	assert_int_equal(m.u.state.cpu, 1);
 	assert_true(str_eq(m.u.state.detail, "KVM_EXIT_SHUTDOWN"));
@@ -215,10 +215,11 @@ test_state_roundtrip(void **state)
 	/* No vCPU concerned, longest detail. */
 	memset(detail, 'x', CTL_TEXT_MAX);
 	detail[CTL_TEXT_MAX] = '\0';
-	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_STOPPED,
-			     CTL_REASON_HOST_REQUEST, 0, CTL_CPU_NONE, detail),
-	    0);
+	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
+					  VMSTATE_STOPPED,
+					  VMSTATE_REASON_HOST_REQUEST, 0,
+					  CTL_CPU_NONE, detail),
+			 0);
 	assert_int_equal(ctl_decode(buf, len, &m), 0);
 	assert_int_equal(m.u.state.cpu, CTL_CPU_NONE);
 	assert_int_equal(m.u.state.detail.len, CTL_TEXT_MAX);
@@ -401,8 +402,8 @@ test_every_prefix_rejected(void **state)
 			break;
 		default:
 			ctl_encode_state(pkt, sizeof(pkt), &len, 1,
-					 CTL_VM_RUNNING, CTL_REASON_NONE, 0,
-					 CTL_CPU_NONE, "d");
+					 VMSTATE_RUNNING, VMSTATE_REASON_NONE,
+					 0, CTL_CPU_NONE, "d");
 			break;
 		}
 		assert_int_equal(ctl_decode(pkt, len, &m), 0);
@@ -446,8 +447,8 @@ test_trailing_bytes(void **state)
 	assert_int_equal(ctl_decode(buf, len + 1, &m), CTL_E_TRAILING);
 
 	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_PAUSED,
-			     CTL_REASON_HOST_REQUEST, 0x1000, 0, ""),
+	    ctl_encode_state(buf, sizeof(buf), &len, 0, VMSTATE_PAUSED,
+			     VMSTATE_REASON_HOST_REQUEST, 0x1000, 0, ""),
 	    0);
 	assert_int_equal(ctl_decode(buf, len + 2, &m), CTL_E_TRAILING);
 }
@@ -487,12 +488,12 @@ test_bad_enums(void **state)
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
 	p[0] = 7;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
-	p[0] = CTL_VM_RUNNING;
-	p[4] = CTL_REASON_GUEST_PANIC + 1;
+	p[0] = VMSTATE_RUNNING;
+	p[4] = VMSTATE_REASON_GUEST_PANIC + 1;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_ENUM);
-	p[4] = CTL_REASON_BOOT_ERROR;
+	p[4] = VMSTATE_REASON_BOOT_ERROR;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
-	p[4] = CTL_REASON_GUEST_PANIC;
+	p[4] = VMSTATE_REASON_GUEST_PANIC;
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), 0);
 
 	/* The encoder refuses the same values. */
@@ -507,13 +508,14 @@ test_bad_enums(void **state)
 	    ctl_encode_hello(buf, sizeof(buf), &len, 0, (enum ctl_role)3, "x"),
 	    CTL_E_ENUM);
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  (enum ctl_vm_state)7, CTL_REASON_NONE,
+					  (enum vmstate)7, VMSTATE_REASON_NONE,
 					  0, 0, NULL),
 			 CTL_E_ENUM);
 	assert_int_equal(
-	    ctl_encode_state(buf, sizeof(buf), &len, 0, CTL_VM_RUNNING,
-			     (enum ctl_reason)(CTL_REASON_GUEST_PANIC + 1), 0,
-			     0, NULL),
+	    ctl_encode_state(
+		buf, sizeof(buf), &len, 0, VMSTATE_RUNNING,
+		(enum vmstate_reason)(VMSTATE_REASON_GUEST_PANIC + 1), 0, 0,
+		NULL),
 	    CTL_E_ENUM);
 }
 
@@ -531,13 +533,13 @@ test_reserved_and_version(void **state)
 	    CTL_E_RESERVED);
 	/* STATE: rip must be 0 when no vCPU is concerned. */
 	memset(p, 0, sizeof(p));
-	p[0] = CTL_VM_HALTED;
+	p[0] = VMSTATE_HALTED;
 	p[8] = 1;		 /* rip */
 	memset(p + 16, 0xff, 4); /* cpu = CTL_CPU_NONE */
 	assert_int_equal(decode_raw(CTL_T_STATE, p, 22, &m), CTL_E_RESERVED);
 	assert_int_equal(ctl_encode_state(buf, sizeof(buf), &len, 0,
-					  CTL_VM_HALTED, CTL_REASON_NONE, 1,
-					  CTL_CPU_NONE, NULL),
+					  VMSTATE_HALTED, VMSTATE_REASON_NONE,
+					  1, CTL_CPU_NONE, NULL),
 			 CTL_E_RESERVED);
 
 	/* Version mismatch: reported as such, with the peer's version, even
@@ -642,7 +644,7 @@ test_strings(void **state)
 
 	/* Detail: at most 256 bytes. */
 	memset(p, 0, sizeof(p));
-	p[0] = CTL_VM_RUNNING;
+	p[0] = VMSTATE_RUNNING;
 	p[20] = (CTL_TEXT_MAX + 1) & 0xff;
 	p[21] = (CTL_TEXT_MAX + 1) >> 8;
 	memset(p + 22, 'd', CTL_TEXT_MAX + 1);
@@ -682,13 +684,13 @@ test_encode_nospace(void **state)
 
 	(void)state;
 	assert_int_equal(ctl_encode_state(small, sizeof(small), &need, 0,
-					  CTL_VM_RUNNING, CTL_REASON_NONE, 0, 0,
-					  "0123456789"),
+					  VMSTATE_RUNNING, VMSTATE_REASON_NONE,
+					  0, 0, "0123456789"),
 			 0);
 	for (size_t cap = 0; cap < need; cap++)
 		assert_int_equal(
-		    ctl_encode_state(small, cap, &len, 0, CTL_VM_RUNNING,
-				     CTL_REASON_NONE, 0, 0, "0123456789"),
+		    ctl_encode_state(small, cap, &len, 0, VMSTATE_RUNNING,
+				     VMSTATE_REASON_NONE, 0, 0, "0123456789"),
 		    CTL_E_NOSPACE);
 	assert_int_equal(
 	    ctl_encode_hello(small, sizeof(small), &len, 0, CTL_ROLE_VMM, NULL),
@@ -700,32 +702,20 @@ static void
 test_getters_consume_nothing(void **state)
 {
 	static const uint8_t in[] = {0x03, 0x00, 'a', 0xff, 'c', 0x01, 0x02};
-	struct ctl_rbuf b;
+	struct rbuf b;
 	struct ctl_wbuf w;
 	struct ctl_str s;
-	const uint8_t *p;
-	uint64_t v64;
-	uint32_t v32;
-	uint16_t v16;
 	uint8_t out[4];
 
 	(void)state;
-	ctl_rbuf_init(&b, in, sizeof(in));
+	rbuf_init(&b, in, sizeof(in));
 	assert_int_equal(ctl_get_str(&b, 16, false, &s), CTL_E_UTF8);
 	assert_int_equal(b.off, 0);
 	assert_int_equal(ctl_get_str(&b, 2, false, &s), CTL_E_STRLEN);
 	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_u64(&b, &v64), CTL_E_SHORT);
-	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_bytes(&b, 8, &p), CTL_E_SHORT);
-	assert_int_equal(b.off, 0);
-	assert_int_equal(ctl_get_u16(&b, &v16), 0);
-	assert_int_equal(v16, 3);
-	assert_int_equal(ctl_get_u32(&b, &v32), 0);
-	assert_int_equal(v32, 0x0163ff61);
-	assert_int_equal(ctl_get_u16(&b, &v16), CTL_E_SHORT);
+	assert_int_equal(rbuf_skip(&b, 6), 0);
+	assert_int_equal(ctl_get_str(&b, 16, false, &s), CTL_E_SHORT);
 	assert_int_equal(b.off, 6);
-	assert_int_equal(ctl_rbuf_left(&b), 1);
 
 	ctl_wbuf_init(&w, out, sizeof(out));
 	assert_int_equal(ctl_put_u16(&w, 0xbeef), 0);
@@ -808,14 +798,6 @@ test_names(void **state)
 			    "CONSOLE_CREDIT");
 	assert_string_equal(ctl_type_name(CTL_T_STATS), "STATS");
 	assert_string_equal(ctl_type_name(0x03), "?");
-	assert_string_equal(ctl_state_name(CTL_VM_CRASHED), "crashed");
-	assert_string_equal(ctl_state_name(0), "?");
-	assert_string_equal(ctl_reason_name(CTL_REASON_TRIPLE_FAULT),
-			    "triple fault");
-	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC),
-			    "guest panicked");
-	assert_string_equal(ctl_reason_name(CTL_REASON_GUEST_PANIC + 1), "?");
-	assert_string_equal(ctl_reason_name(99), "?");
 	assert_string_equal(ctl_power_name(CTL_POWER_POWEROFF), "poweroff");
 	assert_string_equal(ctl_errcode_name(CTL_ERR_NAME), "wrong VM name");
 	assert_string_equal(ctl_errcode_name(UINT32_MAX), "?");
@@ -970,6 +952,61 @@ test_socket_eof(void **state)
 	close(sv[1]);
 }
 
+/* ctl_send_data(): the same packet as the encoder's, data not copied. */
+static void
+test_socket_send_data(void **state)
+{
+	static uint8_t data[CTL_MAX_DATA + 1];
+	static const size_t sizes[] = {1, 2, 1000, CTL_MAX_DATA};
+	uint8_t hdr[CTL_HDR_LEN];
+	struct ctl_msg m;
+	size_t len, n;
+	int sv[2];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 1);
+	seqpacket_pair(sv);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT,
+					       (uint32_t)i, data, sizes[i]),
+				 0);
+		assert_int_equal(ctl_recv(sv[1], rx, sizeof(rx), &n, NULL), 0);
+		assert_int_equal(ctl_encode_console_out(buf, sizeof(buf), &len,
+							(uint32_t)i, data,
+							sizes[i]),
+				 0);
+		assert_int_equal(n, len);
+		assert_memory_equal(rx, buf, len);
+		assert_int_equal(ctl_decode(rx, n, &m), 0);
+		assert_int_equal(m.type, CTL_T_CONSOLE_OUT);
+		assert_int_equal(m.u.console_out.len, sizes[i]);
+	}
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_IN, 7, data, 3), 0);
+	assert_int_equal(ctl_recv(sv[1], rx, sizeof(rx), &n, NULL), 0);
+	assert_int_equal(ctl_decode(rx, n, &m), 0);
+	assert_int_equal(m.type, CTL_T_CONSOLE_IN);
+	assert_int_equal(m.seq, 7);
+	assert_memory_equal(m.u.console_in.ptr, data, 3);
+
+	/* Refused without sending anything. */
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, data, 0),
+			 CTL_E_LENGTH);
+	assert_int_equal(
+	    ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, data, CTL_MAX_DATA + 1),
+	    CTL_E_LENGTH);
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_STATE, 0, data, 4),
+			 CTL_E_TYPE);
+	assert_int_equal(ctl_send_data(sv[0], CTL_T_CONSOLE_OUT, 0, NULL, 4),
+			 CTL_E_INVAL);
+	assert_int_equal(ctl_encode_data_head(hdr, CTL_T_BREAK, 0, 1),
+			 CTL_E_TYPE);
+	assert_int_equal(recv(sv[1], rx, sizeof(rx), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_socket_oversize(void **state)
 {
@@ -1064,6 +1101,7 @@ main(void)
 	    cmocka_unit_test(test_socket_unexpected_fd),
 	    cmocka_unit_test(test_socket_eof),
 	    cmocka_unit_test(test_socket_oversize),
+	    cmocka_unit_test(test_socket_send_data),
 	    cmocka_unit_test(test_socket_nonblocking),
 	};
 

@@ -1,12 +1,15 @@
 """vmgate-vmm with the built-in demo guest on real KVM (run under tools/kvmbox)."""
 import fcntl
 import os
+import pty
 import re
+import select
+import subprocess
 import time
 
 import pytest
 
-from vmmproc import PROMPT, VMM, Stalled, Vmm, bulk_check
+from vmmproc import PROMPT, SLOW, VMM, Stalled, Vmm, bulk_check
 
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
 
@@ -262,3 +265,57 @@ def test_a_long_paste_arrives_whole_and_in_order():
             assert at >= 0, "line %d missing or out of order" % i
             pos = at + len(want)
         assert vm.command("echo still here") == b"still here\r\n"
+
+
+@needs_kvm
+def test_terminal_escape_keys():
+    """The monitor's own terminal (a pty, raw mode): the escape filter it
+    shares with the gateway (protocols/escape.h). Ctrl-] ? and unknown keys,
+    and the gateway's keys (r, w), show the help and reach no guest;
+    Ctrl-] Ctrl-] sends one Ctrl-]; keys split across writes still count;
+    Ctrl-] . stops the VM with exit 20."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([VMM], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = bytearray()
+
+    def expect(pattern, timeout=60):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout * SLOW
+        while not rx.search(out):
+            left = deadline - time.monotonic()
+            assert left > 0, "no %r in %r" % (pattern, bytes(out[-2000:]))
+            if select.select([master], [], [], left)[0]:
+                try:
+                    out.extend(os.read(master, 65536))
+                except OSError:  # EIO: the monitor is gone
+                    assert rx.search(out), "no %r in %r" % (pattern, bytes(out[-2000:]))
+        m = rx.search(out)
+        del out[: m.end()]
+        return m
+
+    try:
+        expect(re.escape(PROMPT))
+        for keys in (b"\x1d?", b"\x1dx", b"\x1dr", b"\x1dw"):
+            os.write(master, keys)
+            expect(rb"vmgate-vmm: escape keys: Ctrl-\] \.  quit")
+        os.write(master, b"\x1d")
+        time.sleep(0.3)
+        os.write(master, b"?")
+        expect(rb"vmgate-vmm: escape keys:")
+        # Ctrl-] Ctrl-] is one Ctrl-] for the guest (whose line editor
+        # drops it) and ends the escape: the b after it is text, not a
+        # break; none of the keys above reached the shell.
+        os.write(master, b"echo a\x1d\x1db\r")
+        expect(rb"echo ab\r\nab\r\n")
+        expect(re.escape(PROMPT))
+        os.write(master, b"echo ok\r")
+        expect(rb"\r\nok\r\n")
+        os.write(master, b"\x1d.")
+        expect(rb"vmgate-vmm: stopped from the terminal")
+        assert proc.wait(timeout=30 * SLOW) == 20
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

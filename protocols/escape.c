@@ -1,3 +1,4 @@
+/* escape: see escape.h. */
 #include "escape.h"
 
 size_t
