@@ -23,6 +23,8 @@
 #include <libssh/server.h>
 #include <stdbool.h>
 
+#include "command.h"
+
 struct gwctx;
 struct session;
 
@@ -59,5 +61,13 @@ void session_recheck(struct session *s);
  * 'reason' (static) is what session_end audits. Nothing if already ending.
  */
 void session_end(struct session *s, const char *reason, const char *msg);
+
+/*
+ * The handlers of command.h's command_table (command_run_fn): session_cmd.c
+ * and, for attach, session_console.c.
+ */
+command_run_fn session_cmd_list, session_cmd_status, session_cmd_who,
+    session_cmd_power, session_cmd_reload, session_cmd_help,
+    session_console_attach;
 
 #endif
