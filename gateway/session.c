@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "gwctx.h"
 #include "policy.h"
 #include "session_impl.h"
@@ -62,6 +63,15 @@ on_close_ev(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	finish_channel(arg);
+}
+
+int
+session_audit_decision(struct session *s, const char *vm, unsigned right,
+		       unsigned rights, const struct policy_reason *why,
+		       const char *action)
+{
+	return audit_decision(s->gw->audit, s->peer.user, vm, right, rights,
+			      why, action, s->peer.addr, s->id);
 }
 
 void
@@ -302,15 +312,15 @@ session_recheck(struct session *s)
 	name = supervisor_name(s->vm);
 	r = policy_rights(s->gw->policy, s->peer.user, name, &why);
 	if (!(r & k->right_view)) {
-		session_cmd_audit_decision(s, name, k->right_view, r, &why,
-					   "recheck");
+		session_audit_decision(s, name, k->right_view, r, &why,
+				       "recheck");
 		session_kill(s, 1, "revoked",
 			     "[vmgate: your access to %s was revoked]", name);
 		return;
 	}
 	if (k->right_input != 0 && !s->readonly && !(r & k->right_input)) {
-		session_cmd_audit_decision(s, name, k->right_input, r, &why,
-					   "recheck");
+		session_audit_decision(s, name, k->right_input, r, &why,
+				       "recheck");
 		s->readonly = true;
 		if (k->readonly)
 			k->readonly(s);

@@ -88,26 +88,6 @@ session_cmd_refuse(struct session *s, const char *fmt, ...)
 	session_kill(s, 1, "refused", "vmgate: %s", line);
 }
 
-int
-session_cmd_audit_decision(struct session *s, const char *vm, unsigned right,
-			   unsigned rights, const struct policy_reason *why,
-			   const char *action)
-{
-	char reason[256];
-
-	policy_reason_str(why, right, reason, sizeof(reason));
-	struct json *j = audit_begin(s->gw->audit, "decision");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", vm);
-	json_kstr(j, "right", policy_right_name(right));
-	json_kbool(j, "allowed", (rights & right) != 0);
-	json_kstr(j, "reason", reason);
-	json_kstr(j, "action", action);
-	json_kstr(j, "addr", s->peer.addr);
-	json_kint(j, "session", (long long)s->id);
-	return audit_end(s->gw->audit);
-}
-
 /* The VM if the user may see it; NULL (and "no such VM") otherwise. */
 static struct vmproc *
 visible_vm(struct session *s, const char *name)
@@ -264,12 +244,8 @@ session_cmd_power_done(void *arg, bool ok, const char *msg)
 	struct session *s = arg;
 
 	s->power_pending = false;
-	struct json *j = audit_begin(s->gw->audit, "power");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(s->vm));
-	json_kbool(j, "ok", ok);
-	json_kstr(j, "result", msg);
-	audit_end(s->gw->audit);
+	audit_power_result(s->gw->audit, s->peer.user, supervisor_name(s->vm),
+			   ok, msg);
 	if (ok) {
 		out_printf(s, "%s%s", msg, session_nl(s));
 		s->exit_status = 0;
@@ -294,12 +270,8 @@ session_cmd_power(struct session *s, struct vmproc *v, const struct command *c,
 	(void)rights;
 	(void)why;
 	s->vm = v;
-	struct json *j = audit_begin(s->gw->audit, "power");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(v));
-	json_kstr(j, "action", action);
-	json_kstr(j, "result", "requested");
-	if (audit_end(s->gw->audit) != 0) {
+	if (audit_power(s->gw->audit, s->peer.user, supervisor_name(v),
+			action) != 0) {
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
@@ -334,9 +306,9 @@ check_right(struct session *s, struct vmproc *v, const struct command *c,
 	if (e->right == 0)
 		return 0;
 	if (v != NULL) {
-		if (session_cmd_audit_decision(s, supervisor_name(v), e->right,
-					       rights, why,
-					       command_action(c)) != 0) {
+		if (session_audit_decision(s, supervisor_name(v), e->right,
+					   rights, why,
+					   command_action(c)) != 0) {
 			session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 			return -1;
 		}
@@ -375,8 +347,8 @@ session_cmd_start(struct session *s, const char *cmdline, size_t len)
 		v = visible_vm(s, c.vm);
 		rights = policy_rights(s->gw->policy, s->peer.user, c.vm, &why);
 		if (v == NULL) {
-			session_cmd_audit_decision(s, c.vm, POLICY_CONSOLE_READ,
-						   rights, &why, "lookup");
+			session_audit_decision(s, c.vm, POLICY_CONSOLE_READ,
+					       rights, &why, "lookup");
 			session_cmd_refuse(s, "no such VM: %s", c.vm);
 			return;
 		}

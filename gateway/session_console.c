@@ -194,8 +194,8 @@ do_escape(struct session *s, enum escape_action act)
 		break;
 	case ESCAPE_RESET:
 		r = policy_rights(s->gw->policy, s->peer.user, name, &why);
-		if (session_cmd_audit_decision(s, name, POLICY_POWER, r, &why,
-					       "reset") != 0) {
+		if (session_audit_decision(s, name, POLICY_POWER, r, &why,
+					   "reset") != 0) {
 			say(s, "%s", AUDIT_REFUSED);
 			break;
 		}
@@ -205,12 +205,8 @@ do_escape(struct session *s, enum escape_action act)
 		}
 		if (s->power_pending)
 			break;
-		struct json *j = audit_begin(s->gw->audit, "power");
-		json_kstr(j, "user", s->peer.user);
-		json_kstr(j, "vm", name);
-		json_kstr(j, "action", "reset");
-		json_kstr(j, "result", "requested");
-		if (audit_end(s->gw->audit) != 0) {
+		if (audit_power(s->gw->audit, s->peer.user, name, "reset") !=
+		    0) {
 			say(s, "%s", AUDIT_REFUSED);
 			break;
 		}
@@ -313,15 +309,10 @@ console_end(struct session *s)
 	s->hc = NULL;
 	record_close(s->rec);
 	s->rec = NULL;
-	struct json *j = audit_begin(s->gw->audit, "session_end");
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(s->vm));
-	json_kint(j, "bytes_in", (long long)s->bytes_in);
-	json_kint(j, "bytes_out", (long long)s->bytes_out);
-	json_kstr(j, "reason", s->end_reason ? s->end_reason : "closed");
-	json_kstr(j, "addr", s->peer.addr);
-	audit_end(s->gw->audit);
+	audit_session_end(s->gw->audit, s->id, s->peer.user,
+			  supervisor_name(s->vm), s->bytes_in, s->bytes_out,
+			  s->end_reason ? s->end_reason : "closed",
+			  s->peer.addr);
 	LOG("session %lu: %s detached from %s (%s; in %llu, out %llu bytes)",
 	    s->id, s->peer.user, supervisor_name(s->vm),
 	    s->end_reason ? s->end_reason : "closed",
@@ -355,12 +346,8 @@ static void
 audit_rotated(void *arg, const char *path, uint64_t size)
 {
 	struct session *s = arg;
-	struct json *j = audit_begin(s->gw->audit, "recording_rotated");
 
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "file", path);
-	json_kint(j, "bytes", (long long)size);
-	audit_end(s->gw->audit);
+	audit_recording_rotated(s->gw->audit, s->id, path, size);
 }
 
 /* Within the VM's recordings: limits (record.h), rotating its oldest. */
@@ -398,8 +385,8 @@ session_console_attach(struct session *s, struct vmproc *v,
 
 	/* The table's right (right_view) is checked: this is the other. */
 	(void)c;
-	if (session_cmd_audit_decision(s, name, k->right_input, r, why,
-				       "attach") != 0) {
+	if (session_audit_decision(s, name, k->right_input, r, why, "attach") !=
+	    0) {
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
@@ -419,15 +406,9 @@ console_open(struct session *s)
 	const char *name = supervisor_name(v);
 
 	start_recording(s, name);
-	struct json *j = audit_begin(s->gw->audit, "session_start");
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", name);
-	json_kstr(j, "mode", s->readonly ? "read-only" : "interactive");
-	json_kstr(j, "addr", s->peer.addr);
-	json_kbool(j, "pty", s->pty);
-	json_kstr(j, "recording", s->rec_path);
-	if (audit_end(s->gw->audit) != 0) {
+	if (audit_session_start(s->gw->audit, s->id, s->peer.user, name,
+				s->readonly ? "read-only" : "interactive",
+				s->peer.addr, s->pty, s->rec_path) != 0) {
 		record_close(s->rec);
 		s->rec = NULL;
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);

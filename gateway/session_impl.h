@@ -119,6 +119,11 @@ struct session {
 };
 
 /* session.c */
+/* audit_decision() for this session's user, address and id: 0, or -1 if
+ * the line could not be written (then refuse: fail closed). */
+int session_audit_decision(struct session *s, const char *vm, unsigned right,
+			   unsigned rights, const struct policy_reason *why,
+			   const char *action);
 /* The session becomes kind k and opens (k->open). */
 void session_open(struct session *s, const struct session_kind *k);
 /* The line ending for this session's terminal: "\r\n" with a pty. */
@@ -139,11 +144,6 @@ void session_cmd_start(struct session *s, const char *cmdline, size_t len);
 /* Writes a refusal: one line on stderr, exit status 1. */
 void session_cmd_refuse(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* 0, or -1 if the line could not be written: then refuse (fail closed). */
-int session_cmd_audit_decision(struct session *s, const char *vm,
-			       unsigned right, unsigned rights,
-			       const struct policy_reason *why,
-			       const char *action);
 /* supervisor_power()'s callback; arg is the session. */
 void session_cmd_power_done(void *arg, bool ok, const char *msg);
 
