@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "policy.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -376,4 +377,184 @@ audit_kname(struct json *j, const char *key, const char *val)
 	char cut[80];
 	snprintf(cut, sizeof(cut), "%s_cut", key);
 	json_kbool(j, cut, true);
+}
+
+/* The events ----------------------------------------------------------- */
+
+int
+audit_auth(struct audit *a, const char *user, const char *method,
+	   const char *result, const char *reason, const char *addr,
+	   const char *key)
+{
+	struct json *j = audit_begin(a, "auth");
+
+	audit_kname(j, "user", user);
+	json_kstr(j, "method", method);
+	json_kstr(j, "result", result);
+	if (reason != NULL)
+		json_kstr(j, "reason", reason);
+	json_kstr(j, "addr", addr);
+	if (key != NULL)
+		json_kstr(j, "key", key);
+	return audit_end(a);
+}
+
+int
+audit_decision(struct audit *a, const char *user, const char *vm,
+	       unsigned right, unsigned rights, const struct policy_reason *why,
+	       const char *action, const char *addr, unsigned long session)
+{
+	char reason[256];
+	struct json *j;
+
+	policy_reason_str(why, right, reason, sizeof(reason));
+	j = audit_begin(a, "decision");
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "right", policy_right_name(right));
+	json_kbool(j, "allowed", (rights & right) != 0);
+	json_kstr(j, "reason", reason);
+	json_kstr(j, "action", action);
+	json_kstr(j, "addr", addr);
+	json_kint(j, "session", (long long)session);
+	return audit_end(a);
+}
+
+int
+audit_session_start(struct audit *a, unsigned long session, const char *user,
+		    const char *vm, const char *mode, const char *addr,
+		    bool pty, const char *recording)
+{
+	struct json *j = audit_begin(a, "session_start");
+
+	json_kint(j, "session", (long long)session);
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "mode", mode);
+	json_kstr(j, "addr", addr);
+	json_kbool(j, "pty", pty);
+	json_kstr(j, "recording", recording); /* null: none */
+	return audit_end(a);
+}
+
+int
+audit_session_end(struct audit *a, unsigned long session, const char *user,
+		  const char *vm, unsigned long long bytes_in,
+		  unsigned long long bytes_out, const char *reason,
+		  const char *addr)
+{
+	struct json *j = audit_begin(a, "session_end");
+
+	json_kint(j, "session", (long long)session);
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kint(j, "bytes_in", (long long)bytes_in);
+	json_kint(j, "bytes_out", (long long)bytes_out);
+	json_kstr(j, "reason", reason);
+	json_kstr(j, "addr", addr);
+	return audit_end(a);
+}
+
+int
+audit_power(struct audit *a, const char *user, const char *vm,
+	    const char *action)
+{
+	struct json *j = audit_begin(a, "power");
+
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "action", action);
+	json_kstr(j, "result", "requested");
+	return audit_end(a);
+}
+
+int
+audit_power_result(struct audit *a, const char *user, const char *vm, bool ok,
+		   const char *result)
+{
+	struct json *j = audit_begin(a, "power");
+
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kbool(j, "ok", ok);
+	json_kstr(j, "result", result);
+	return audit_end(a);
+}
+
+int
+audit_reload(struct audit *a, bool ok, const char *policy, const char *error,
+	     size_t users, size_t rules)
+{
+	struct json *j = audit_begin(a, "reload");
+
+	json_kbool(j, "ok", ok);
+	json_kstr(j, "policy", policy);
+	if (error != NULL)
+		json_kstr(j, "error", error);
+	if (ok) {
+		json_kint(j, "users", (long long)users);
+		json_kint(j, "rules", (long long)rules);
+	}
+	return audit_end(a);
+}
+
+int
+audit_revoked(struct audit *a, const char *user, const char *addr,
+	      const char *key, const char *reason, size_t sessions)
+{
+	struct json *j = audit_begin(a, "revoked");
+
+	json_kstr(j, "user", user);
+	json_kstr(j, "addr", addr);
+	json_kstr(j, "method", key != NULL ? "publickey" : "password");
+	if (key != NULL)
+		json_kstr(j, "key", key);
+	json_kstr(j, "reason", reason);
+	json_kint(j, "sessions", (long long)sessions);
+	return audit_end(a);
+}
+
+int
+audit_vm(struct audit *a, const char *vm, const char *state, const char *detail)
+{
+	struct json *j = audit_begin(a, "vm");
+
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "state", state);
+	json_kstr(j, "detail", detail);
+	/* A guest can loop through states at will: repeats are counted. */
+	return audit_end_repeat(a, vm, state);
+}
+
+int
+audit_daemon_start(struct audit *a, long pid, unsigned port, size_t vms)
+{
+	struct json *j = audit_begin(a, "daemon");
+
+	json_kstr(j, "what", "start");
+	json_kint(j, "pid", (long long)pid);
+	json_kint(j, "ssh_port", (long long)port);
+	json_kint(j, "vms", (long long)vms);
+	return audit_end(a);
+}
+
+int
+audit_daemon_stop(struct audit *a)
+{
+	struct json *j = audit_begin(a, "daemon");
+
+	json_kstr(j, "what", "stop");
+	return audit_end(a);
+}
+
+int
+audit_recording_rotated(struct audit *a, unsigned long session,
+			const char *file, unsigned long long bytes)
+{
+	struct json *j = audit_begin(a, "recording_rotated");
+
+	json_kint(j, "session", (long long)session);
+	json_kstr(j, "file", file);
+	json_kint(j, "bytes", (long long)bytes);
+	return audit_end(a);
 }

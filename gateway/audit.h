@@ -4,22 +4,28 @@
  *
  *	"ts": "2024-05-01T12:00:00.123Z", "event": "<kind>"
  *
- * then fields of that kind:
+ * then fields of that kind, in this order ([x]: only when there is one):
  *	auth		user, method (publickey|password|none|...), result
- *			(success|failure|probe-ok), addr, [key] (fingerprint)
- *	decision	user, vm, right, allowed (bool), reason, addr, [action]
- *	session_start	session, user, vm, mode (interactive|read-only|command),
- *			addr, [command], [recording]
- *	session_end	session, user, vm, bytes_in, bytes_out, reason
- *	power		user, vm, action, result
- *	reload		ok (bool), policy, [error], [users, rules]
+ *			(success|failure|probe-ok|refused), [reason] (refused),
+ *			addr, [key] (fingerprint)
+ *	decision	user, vm, right, allowed (bool), reason, action, addr,
+ *			session
+ *	session_start	session, user, vm, mode (interactive|read-only), addr,
+ *			pty (bool), recording (null: none)
+ *	session_end	session, user, vm, bytes_in, bytes_out, reason, addr
+ *	power		user, vm, action, result ("requested"); then the
+ *			monitor's answer: user, vm, ok (bool), result
+ *	reload		ok (bool), policy, [error], [users, rules] (ok)
  *	revoked		user, addr, method, [key], reason, sessions: a reload
  *			took away the credential of a live connection, which
  *			is closed
  *	vm		vm, state, detail (monitor started/died, state changes);
  *			repeats counted, see audit_end_repeat()
- *	daemon		what (start|stop|audit_recovered), ... (audit_recovered:
- *			lost, the lines that could not be written before)
+ *	daemon		what (start|stop|audit_recovered), ... (start: pid,
+ *			ssh_port, vms; audit_recovered: lost, the lines that
+ *			could not be written before)
+ *	recording_rotated  session, file, bytes: a recording deleted to
+ *			stay within its VM's limits
  *
  * A name that came from a peer before it was checked (the user of a failed
  * login) is written with audit_kname(): at most AUDIT_MAX_NAME bytes, cut on
@@ -42,6 +48,7 @@
 #define VMGATE_AUDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "json.h"
 
@@ -94,6 +101,54 @@ bool audit_failing(const struct audit *a);
 #define AUDIT_MAX_NAME 64
 /* val as key, cut to AUDIT_MAX_NAME bytes (then also "<key>_cut": true). */
 void audit_kname(struct json *j, const char *key, const char *val);
+
+/*
+ * The events, typed: each writes one line of its kind with the fields
+ * listed at the top of this file, in that order, and returns as
+ * audit_end() (0, or -1 while the audit is failing). Optional fields are
+ * left out when NULL. Use these rather than audit_begin() at a call site.
+ */
+struct policy_reason;
+
+/* result: success|failure|probe-ok|refused; reason (refused) and key (the
+ * fingerprint of a publickey success) may be NULL. user is cut as
+ * audit_kname() says: before a login it is the peer's, unchecked. */
+int audit_auth(struct audit *a, const char *user, const char *method,
+	       const char *result, const char *reason, const char *addr,
+	       const char *key);
+/* A policy decision on right (one POLICY_* bit) for vm: allowed when
+ * rights has it; reason from why (policy_reason_str). */
+int audit_decision(struct audit *a, const char *user, const char *vm,
+		   unsigned right, unsigned rights,
+		   const struct policy_reason *why, const char *action,
+		   const char *addr, unsigned long session);
+int audit_session_start(struct audit *a, unsigned long session,
+			const char *user, const char *vm, const char *mode,
+			const char *addr, bool pty, const char *recording);
+int audit_session_end(struct audit *a, unsigned long session, const char *user,
+		      const char *vm, unsigned long long bytes_in,
+		      unsigned long long bytes_out, const char *reason,
+		      const char *addr);
+/* A power request: result "requested". */
+int audit_power(struct audit *a, const char *user, const char *vm,
+		const char *action);
+/* The monitor's answer to a power request: ok, and what it said. */
+int audit_power_result(struct audit *a, const char *user, const char *vm,
+		       bool ok, const char *result);
+/* error NULL on success; users and rules are written when ok. */
+int audit_reload(struct audit *a, bool ok, const char *policy,
+		 const char *error, size_t users, size_t rules);
+/* key: the fingerprint for a publickey login, NULL for a password. */
+int audit_revoked(struct audit *a, const char *user, const char *addr,
+		  const char *key, const char *reason, size_t sessions);
+/* A VM's state: repeats of (vm, state) are counted (audit_end_repeat). */
+int audit_vm(struct audit *a, const char *vm, const char *state,
+	     const char *detail);
+int audit_daemon_start(struct audit *a, long pid, unsigned port, size_t vms);
+int audit_daemon_stop(struct audit *a);
+/* A recording deleted to stay within its limits. */
+int audit_recording_rotated(struct audit *a, unsigned long session,
+			    const char *file, unsigned long long bytes);
 
 #define AUDIT_REFUSED                                                          \
 	"audit log cannot be written; refusing new sessions and power "        \

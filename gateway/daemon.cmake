@@ -40,6 +40,8 @@ vmgate_unit_test(test_gateway_startups
     SOURCES ${VMGATED_DIR}/daemon-tests/test_startups.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_audit
     SOURCES ${VMGATED_DIR}/daemon-tests/test_audit.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_session
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_session.c LIBS gateway_daemon)
 # record.c with only what it needs, so it builds on its own
 vmgate_unit_test(test_gateway_record
     SOURCES ${VMGATED_DIR}/tests/test_record.c ${VMGATED_DIR}/record.c

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "gwctx.h"
+#include "policy.h"
 #include "session_impl.h"
 #include "supervisor.h"
 #include "xmalloc.h"
@@ -40,8 +42,8 @@ finish_channel(struct session *s)
 	if (s->finished)
 		return;
 	s->finished = true;
-	if (s->kind && s->kind->end)
-		s->kind->end(s);
+	if (s->kind && s->kind->close)
+		s->kind->close(s);
 	if (s->end_msg) {
 		ssh_channel_write_stderr(s->ch, s->end_msg,
 					 (uint32_t)strlen(s->end_msg));
@@ -61,6 +63,23 @@ on_close_ev(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	finish_channel(arg);
+}
+
+int
+session_audit_decision(struct session *s, const char *vm, unsigned right,
+		       unsigned rights, const struct policy_reason *why,
+		       const char *action)
+{
+	return audit_decision(s->gw->audit, s->peer.user, vm, right, rights,
+			      why, action, s->peer.addr, s->id);
+}
+
+void
+session_open(struct session *s, const struct session_kind *k)
+{
+	s->kind = k;
+	if (k->open)
+		k->open(s);
 }
 
 void
@@ -120,7 +139,7 @@ on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len, int is_stderr,
 		s->ssh_pending = len;
 		return 0;
 	}
-	used = s->kind->data(s, data, len);
+	used = s->kind->input(s, data, len);
 	s->ssh_pending = len - used;
 	return (int)used;
 }
@@ -179,8 +198,8 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->kind && s->kind->end)
-		s->kind->end(s);
+	if (s->kind && s->kind->close)
+		s->kind->close(s);
 	supervisor_cancel(s->gw->sup, s);
 	event_free(s->close_ev);
 	if (s->ch) {
@@ -237,6 +256,8 @@ session_request(struct session *s, ssh_message msg)
 			    (unsigned)ssh_message_channel_request_pty_height(
 				msg);
 		ssh_message_channel_request_reply_success(msg);
+		if (s->started && !s->finished && s->kind->window_change)
+			s->kind->window_change(s);
 		break;
 	case SSH_CHANNEL_REQUEST_SHELL:
 	case SSH_CHANNEL_REQUEST_EXEC: {
@@ -265,8 +286,8 @@ deny:
 void
 session_pump(struct session *s)
 {
-	if (s->started && !s->finished && s->kind->pump)
-		s->kind->pump(s);
+	if (s->started && !s->finished && s->kind->output_ready)
+		s->kind->output_ready(s);
 }
 
 bool
@@ -280,8 +301,30 @@ session_finished(const struct session *s)
 void
 session_recheck(struct session *s)
 {
-	if (s->started && !s->finished && s->kind->recheck)
-		s->kind->recheck(s);
+	const struct session_kind *k = s->kind;
+	struct policy_reason why;
+	const char *name;
+	unsigned r;
+
+	if (!s->started || s->finished || s->closing || k->right_view == 0 ||
+	    !s->attached)
+		return;
+	name = supervisor_name(s->vm);
+	r = policy_rights(s->gw->policy, s->peer.user, name, &why);
+	if (!(r & k->right_view)) {
+		session_audit_decision(s, name, k->right_view, r, &why,
+				       "recheck");
+		session_kill(s, 1, "revoked",
+			     "[vmgate: your access to %s was revoked]", name);
+		return;
+	}
+	if (k->right_input != 0 && !s->readonly && !(r & k->right_input)) {
+		session_audit_decision(s, name, k->right_input, r, &why,
+				       "recheck");
+		s->readonly = true;
+		if (k->readonly)
+			k->readonly(s);
+	}
 }
 
 void

@@ -3,7 +3,9 @@
  * status, power, who, help) or a VM's console, attached to its hub.
  *
  * The kinds are tables of function pointers (struct session_kind in
- * session.c). sshd.c owns the connection and hands each session the channel
+ * session_impl.h: the command kind in session_cmd.c, the console kind in
+ * session_console.c; what each command is and needs is command.h's table).
+ * sshd.c owns the connection and hands each session the channel
  * requests of its channel; the session replies to them itself. A session
  * never frees itself: when it has finished (channel closed or to be closed)
  * it calls the done hook, and the connection frees it on a later loop pass
@@ -14,7 +16,7 @@
  * respects the window; a client that sends past it is reported with the
  * abort hook and its further data is discarded. A console session also
  * holds what it read from libssh and the VM could not take yet: never more
- * than libssh held (session.c, CHANNEL_HOLD_MAX).
+ * than libssh held (session_impl.h, CHANNEL_HOLD_MAX).
  */
 #ifndef VMGATE_SESSION_H
 #define VMGATE_SESSION_H
@@ -22,6 +24,8 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <stdbool.h>
+
+#include "command.h"
 
 struct gwctx;
 struct session;
@@ -59,5 +63,13 @@ void session_recheck(struct session *s);
  * 'reason' (static) is what session_end audits. Nothing if already ending.
  */
 void session_end(struct session *s, const char *reason, const char *msg);
+
+/*
+ * The handlers of command.h's command_table (command_run_fn): session_cmd.c
+ * and, for attach, session_console.c.
+ */
+command_run_fn session_cmd_list, session_cmd_status, session_cmd_who,
+    session_cmd_power, session_cmd_reload, session_cmd_help,
+    session_console_attach;
 
 #endif

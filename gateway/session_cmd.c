@@ -70,8 +70,8 @@ cmd_data(struct session *s, const uint8_t *p, size_t n)
 
 const struct session_kind session_cmd_kind = {
     .name = "command",
-    .data = cmd_data,
-    .pump = cmd_pump,
+    .input = cmd_data,
+    .output_ready = cmd_pump,
 };
 
 void
@@ -86,26 +86,6 @@ session_cmd_refuse(struct session *s, const char *fmt, ...)
 	s->kind = &session_cmd_kind;
 	s->out_then_exit = true;
 	session_kill(s, 1, "refused", "vmgate: %s", line);
-}
-
-int
-session_cmd_audit_decision(struct session *s, const char *vm, unsigned right,
-			   unsigned rights, const struct policy_reason *why,
-			   const char *action)
-{
-	char reason[256];
-
-	policy_reason_str(why, right, reason, sizeof(reason));
-	struct json *j = audit_begin(s->gw->audit, "decision");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", vm);
-	json_kstr(j, "right", policy_right_name(right));
-	json_kbool(j, "allowed", (rights & right) != 0);
-	json_kstr(j, "reason", reason);
-	json_kstr(j, "action", action);
-	json_kstr(j, "addr", s->peer.addr);
-	json_kint(j, "session", (long long)s->id);
-	return audit_end(s->gw->audit);
 }
 
 /* The VM if the user may see it; NULL (and "no such VM") otherwise. */
@@ -136,13 +116,18 @@ rights_str(unsigned rights, char *buf, size_t size)
 	}
 }
 
-static void
-do_list(struct session *s)
+void
+session_cmd_list(struct session *s, struct vmproc *vm, const struct command *c,
+		 unsigned rights_on_vm, const struct policy_reason *why)
 {
 	struct supervisor *sup = s->gw->sup;
 	size_t n = supervisor_count(sup), shown = 0;
 	char rights[128];
 
+	(void)vm;
+	(void)c;
+	(void)rights_on_vm;
+	(void)why;
 	for (size_t i = 0; i < n; i++) {
 		struct vmproc *v = supervisor_vm(sup, i);
 		const char *name = supervisor_name(v);
@@ -161,9 +146,20 @@ do_list(struct session *s)
 		out_printf(s, "no VMs for you%s", session_nl(s));
 }
 
-/* "Admin" without a VM: the admin right on every VM the gateway runs. */
+void
+session_cmd_help(struct session *s, struct vmproc *v, const struct command *c,
+		 unsigned rights, const struct policy_reason *why)
+{
+	(void)v;
+	(void)c;
+	(void)rights;
+	(void)why;
+	out_printf(s, "%s", command_usage());
+}
+
+/* A right without a VM: that right on every VM the gateway runs. */
 static bool
-admin_everywhere(struct session *s)
+right_everywhere(struct session *s, unsigned right)
 {
 	struct supervisor *sup = s->gw->sup;
 	size_t n = supervisor_count(sup);
@@ -171,22 +167,22 @@ admin_everywhere(struct session *s)
 	for (size_t i = 0; i < n; i++) {
 		const char *name = supervisor_name(supervisor_vm(sup, i));
 		if (!(policy_rights(s->gw->policy, s->peer.user, name, NULL) &
-		      POLICY_ADMIN))
+		      right))
 			return false;
 	}
 	return n > 0;
 }
 
-static void
-do_reload(struct session *s)
+void
+session_cmd_reload(struct session *s, struct vmproc *v, const struct command *c,
+		   unsigned rights, const struct policy_reason *why)
 {
 	char err[400];
 
-	if (!admin_everywhere(s)) {
-		session_cmd_refuse(
-		    s, "not allowed: reload (needs admin on every VM)");
-		return;
-	}
+	(void)v;
+	(void)c;
+	(void)rights;
+	(void)why;
 	if (audit_failing(s->gw->audit)) {
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
@@ -200,12 +196,16 @@ do_reload(struct session *s)
 	out_printf(s, "policy reloaded%s", session_nl(s));
 }
 
-static void
-do_who(struct session *s, struct vmproc *v)
+void
+session_cmd_who(struct session *s, struct vmproc *v, const struct command *cmd,
+		unsigned rights, const struct policy_reason *why)
 {
 	struct hub *h = supervisor_hub(v);
 	char when[32];
 
+	(void)cmd;
+	(void)rights;
+	(void)why;
 	if (hub_nclients(h) == 0) {
 		out_printf(s, "nobody is attached to %s%s", supervisor_name(v),
 			   session_nl(s));
@@ -221,11 +221,15 @@ do_who(struct session *s, struct vmproc *v)
 	}
 }
 
-static void
-do_status(struct session *s, struct vmproc *v)
+void
+session_cmd_status(struct session *s, struct vmproc *v, const struct command *c,
+		   unsigned rights, const struct policy_reason *why)
 {
 	const char *d = supervisor_detail(v);
 
+	(void)c;
+	(void)rights;
+	(void)why;
 	out_printf(s, "%s: %s%s%s%s", supervisor_name(v), supervisor_state(v),
 		   *d ? " (" : "", d, *d ? ")" : "");
 	if (supervisor_pid(v) > 0)
@@ -240,17 +244,8 @@ session_cmd_power_done(void *arg, bool ok, const char *msg)
 	struct session *s = arg;
 
 	s->power_pending = false;
-	if (s->attached) {
-		if (!ok)
-			hub_client_say(s->hc, "\r\n[vmgate: reset failed]\r\n");
-		return;
-	}
-	struct json *j = audit_begin(s->gw->audit, "power");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(s->vm));
-	json_kbool(j, "ok", ok);
-	json_kstr(j, "result", msg);
-	audit_end(s->gw->audit);
+	audit_power_result(s->gw->audit, s->peer.user, supervisor_name(s->vm),
+			   ok, msg);
 	if (ok) {
 		out_printf(s, "%s%s", msg, session_nl(s));
 		s->exit_status = 0;
@@ -260,44 +255,34 @@ session_cmd_power_done(void *arg, bool ok, const char *msg)
 	}
 }
 
-static void
-do_power(struct session *s, struct vmproc *v, enum command_power p)
+void
+session_cmd_power(struct session *s, struct vmproc *v, const struct command *c,
+		  unsigned rights, const struct policy_reason *why)
 {
-	static const char *const names[] = {"start", "stop", "reset"};
 	static const enum supervisor_power map[] = {
-	    SUPERVISOR_START, SUPERVISOR_STOP, SUPERVISOR_RESET};
-	struct policy_reason why;
+	    [COMMAND_POWER_START] = SUPERVISOR_START,
+	    [COMMAND_POWER_STOP] = SUPERVISOR_STOP,
+	    [COMMAND_POWER_RESET] = SUPERVISOR_RESET,
+	};
+	const char *action = command_power_name(c->power);
 	const char *msg = NULL;
-	unsigned r = policy_rights(s->gw->policy, s->peer.user,
-				   supervisor_name(v), &why);
 
-	if (session_cmd_audit_decision(s, supervisor_name(v), POLICY_POWER, r,
-				       &why, names[p]) != 0) {
-		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
-		return;
-	}
-	if (!(r & POLICY_POWER)) {
-		session_cmd_refuse(s, "not allowed: power %s",
-				   supervisor_name(v));
-		return;
-	}
+	(void)rights;
+	(void)why;
 	s->vm = v;
-	struct json *j = audit_begin(s->gw->audit, "power");
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(v));
-	json_kstr(j, "action", names[p]);
-	json_kstr(j, "result", "requested");
-	if (audit_end(s->gw->audit) != 0) {
+	if (audit_power(s->gw->audit, s->peer.user, supervisor_name(v),
+			action) != 0) {
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
 	LOG("session %lu: %s: power %s %s", s->id, s->peer.user,
-	    supervisor_name(v), names[p]);
-	if (supervisor_power(v, map[p], session_cmd_power_done, s, &msg) == 0) {
+	    supervisor_name(v), action);
+	if (supervisor_power(v, map[c->power], session_cmd_power_done, s,
+			     &msg) == 0) {
 		s->power_pending = true;
 		return;
 	}
-	if (p == COMMAND_POWER_STOP && strcmp(msg, "stopped") == 0) {
+	if (c->power == COMMAND_POWER_STOP && strcmp(msg, "stopped") == 0) {
 		out_printf(s, "%s is stopped%s", supervisor_name(v),
 			   session_nl(s));
 		return;
@@ -307,11 +292,44 @@ do_power(struct session *s, struct vmproc *v, enum command_power p)
 
 /* Starting -------------------------------------------------------------- */
 
+/*
+ * The right a command's table entry names, checked (and, on a VM, audited
+ * as a decision) before its handler runs: 0, or -1 once refused.
+ */
+static int
+check_right(struct session *s, struct vmproc *v, const struct command *c,
+	    unsigned rights, const struct policy_reason *why)
+{
+	const struct command_entry *e = c->entry;
+	char denied[200];
+
+	if (e->right == 0)
+		return 0;
+	if (v != NULL) {
+		if (session_audit_decision(s, supervisor_name(v), e->right,
+					   rights, why,
+					   command_action(c)) != 0) {
+			session_cmd_refuse(s, "%s", AUDIT_REFUSED);
+			return -1;
+		}
+		if (rights & e->right)
+			return 0;
+	} else if (right_everywhere(s, e->right)) {
+		return 0;
+	}
+	command_denied(e, v != NULL ? supervisor_name(v) : "", denied,
+		       sizeof(denied));
+	session_cmd_refuse(s, "%s", denied);
+	return -1;
+}
+
 void
 session_cmd_start(struct session *s, const char *cmdline, size_t len)
 {
 	struct command c;
 	struct vmproc *v = NULL;
+	struct policy_reason why = {0};
+	unsigned rights = 0;
 	char err[128], esc[300];
 
 	s->started = true;
@@ -325,42 +343,20 @@ session_cmd_start(struct session *s, const char *cmdline, size_t len)
 		session_cmd_refuse(s, "%s", err);
 		return;
 	}
-	if (c.kind != COMMAND_LIST && c.kind != COMMAND_HELP &&
-	    c.kind != COMMAND_RELOAD) {
+	if (c.entry->args != COMMAND_ARGS_NONE) {
 		v = visible_vm(s, c.vm);
+		rights = policy_rights(s->gw->policy, s->peer.user, c.vm, &why);
 		if (v == NULL) {
-			struct policy_reason why;
-			unsigned r = policy_rights(s->gw->policy, s->peer.user,
-						   c.vm, &why);
-			session_cmd_audit_decision(s, c.vm, POLICY_CONSOLE_READ,
-						   r, &why, "lookup");
+			session_audit_decision(s, c.vm, POLICY_CONSOLE_READ,
+					       rights, &why, "lookup");
 			session_cmd_refuse(s, "no such VM: %s", c.vm);
 			return;
 		}
 	}
-	switch (c.kind) {
-	case COMMAND_LIST:
-		do_list(s);
-		break;
-	case COMMAND_HELP:
-		out_printf(s, "%s", command_usage());
-		break;
-	case COMMAND_RELOAD:
-		do_reload(s);
-		break;
-	case COMMAND_STATUS:
-		do_status(s, v);
-		break;
-	case COMMAND_WHO:
-		do_who(s, v);
-		break;
-	case COMMAND_POWER:
-		do_power(s, v, c.power);
-		break;
-	case COMMAND_ATTACH:
-		session_console_attach(s, v);
+	if (check_right(s, v, &c, rights, &why) != 0)
 		return;
-	}
-	if (!s->closing)
+	c.entry->run(s, v, &c, rights, &why);
+	/* A handler that made it another kind (attach) runs it itself. */
+	if (s->kind == &session_cmd_kind && !s->closing)
 		cmd_pump(s);
 }

@@ -120,6 +120,18 @@ static const struct hub_client_ops console_ops = {
     .input_ready = hc_input_ready,
 };
 
+/* supervisor_power()'s answer to an escape's reset. */
+static void
+console_power_done(void *arg, bool ok, const char *msg)
+{
+	struct session *s = arg;
+
+	(void)msg;
+	s->power_pending = false;
+	if (!ok)
+		hub_client_say(s->hc, "\r\n[vmgate: reset failed]\r\n");
+}
+
 static void say(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -182,8 +194,8 @@ do_escape(struct session *s, enum escape_action act)
 		break;
 	case ESCAPE_RESET:
 		r = policy_rights(s->gw->policy, s->peer.user, name, &why);
-		if (session_cmd_audit_decision(s, name, POLICY_POWER, r, &why,
-					       "reset") != 0) {
+		if (session_audit_decision(s, name, POLICY_POWER, r, &why,
+					   "reset") != 0) {
 			say(s, "%s", AUDIT_REFUSED);
 			break;
 		}
@@ -193,17 +205,13 @@ do_escape(struct session *s, enum escape_action act)
 		}
 		if (s->power_pending)
 			break;
-		struct json *j = audit_begin(s->gw->audit, "power");
-		json_kstr(j, "user", s->peer.user);
-		json_kstr(j, "vm", name);
-		json_kstr(j, "action", "reset");
-		json_kstr(j, "result", "requested");
-		if (audit_end(s->gw->audit) != 0) {
+		if (audit_power(s->gw->audit, s->peer.user, name, "reset") !=
+		    0) {
 			say(s, "%s", AUDIT_REFUSED);
 			break;
 		}
 		if (supervisor_power(s->vm, SUPERVISOR_RESET,
-				     session_cmd_power_done, s, &msg) == 0) {
+				     console_power_done, s, &msg) == 0) {
 			s->power_pending = true;
 			say(s, "resetting %s", name);
 		} else {
@@ -301,67 +309,45 @@ console_end(struct session *s)
 	s->hc = NULL;
 	record_close(s->rec);
 	s->rec = NULL;
-	struct json *j = audit_begin(s->gw->audit, "session_end");
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", supervisor_name(s->vm));
-	json_kint(j, "bytes_in", (long long)s->bytes_in);
-	json_kint(j, "bytes_out", (long long)s->bytes_out);
-	json_kstr(j, "reason", s->end_reason ? s->end_reason : "closed");
-	json_kstr(j, "addr", s->peer.addr);
-	audit_end(s->gw->audit);
+	audit_session_end(s->gw->audit, s->id, s->peer.user,
+			  supervisor_name(s->vm), s->bytes_in, s->bytes_out,
+			  s->end_reason ? s->end_reason : "closed",
+			  s->peer.addr);
 	LOG("session %lu: %s detached from %s (%s; in %llu, out %llu bytes)",
 	    s->id, s->peer.user, supervisor_name(s->vm),
 	    s->end_reason ? s->end_reason : "closed",
 	    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
 }
 
+/* A policy change took console:write away. */
 static void
-console_recheck(struct session *s)
+console_readonly(struct session *s)
 {
-	struct policy_reason why;
-	const char *name = supervisor_name(s->vm);
-	unsigned r;
-
-	if (!s->attached || s->closing)
-		return;
-	r = policy_rights(s->gw->policy, s->peer.user, name, &why);
-	if (!(r & POLICY_CONSOLE_READ)) {
-		session_cmd_audit_decision(s, name, POLICY_CONSOLE_READ, r,
-					   &why, "recheck");
-		session_kill(s, 1, "revoked",
-			     "[vmgate: your access to %s was revoked]", name);
-		return;
-	}
-	if (!s->readonly && !(r & POLICY_CONSOLE_WRITE)) {
-		session_cmd_audit_decision(s, name, POLICY_CONSOLE_WRITE, r,
-					   &why, "recheck");
-		s->readonly = true;
-		hub_set_readonly(s->hc, true);
-		s->inlen = s->inoff = 0;
-		say(s, "your rights changed: read-only: you may watch %s",
-		    name);
-	}
+	hub_set_readonly(s->hc, true);
+	s->inlen = s->inoff = 0;
+	say(s, "your rights changed: read-only: you may watch %s",
+	    supervisor_name(s->vm));
 }
 
-static const struct session_kind kind_console = {
+static void console_open(struct session *s);
+
+const struct session_kind session_console_kind = {
     .name = "console",
-    .data = console_data,
-    .pump = console_pump,
-    .recheck = console_recheck,
-    .end = console_end,
+    .right_view = POLICY_CONSOLE_READ,
+    .right_input = POLICY_CONSOLE_WRITE,
+    .open = console_open,
+    .input = console_data,
+    .output_ready = console_pump,
+    .readonly = console_readonly,
+    .close = console_end,
 };
 
 static void
 audit_rotated(void *arg, const char *path, uint64_t size)
 {
 	struct session *s = arg;
-	struct json *j = audit_begin(s->gw->audit, "recording_rotated");
 
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "file", path);
-	json_kint(j, "bytes", (long long)size);
-	audit_end(s->gw->audit);
+	audit_recording_rotated(s->gw->audit, s->id, path, size);
 }
 
 /* Within the VM's recordings: limits (record.h), rotating its oldest. */
@@ -389,24 +375,18 @@ start_recording(struct session *s, const char *name)
 }
 
 void
-session_console_attach(struct session *s, struct vmproc *v)
+session_console_attach(struct session *s, struct vmproc *v,
+		       const struct command *c, unsigned r,
+		       const struct policy_reason *why)
 {
-	struct policy_reason why;
+	const struct session_kind *k = &session_console_kind;
 	const char *name = supervisor_name(v);
 	enum vmstate st = supervisor_vmstate(v);
-	unsigned r = policy_rights(s->gw->policy, s->peer.user, name, &why);
 
-	if (session_cmd_audit_decision(s, name, POLICY_CONSOLE_READ, r, &why,
-				       "attach") != 0) {
-		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
-		return;
-	}
-	if (!(r & POLICY_CONSOLE_READ)) {
-		session_cmd_refuse(s, "not allowed: console of %s", name);
-		return;
-	}
-	if (session_cmd_audit_decision(s, name, POLICY_CONSOLE_WRITE, r, &why,
-				       "attach") != 0) {
+	/* The table's right (right_view) is checked: this is the other. */
+	(void)c;
+	if (session_audit_decision(s, name, k->right_input, r, why, "attach") !=
+	    0) {
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);
 		return;
 	}
@@ -414,19 +394,21 @@ session_console_attach(struct session *s, struct vmproc *v)
 		session_cmd_refuse(s, "%s is %s", name, vmstate_name(st));
 		return;
 	}
-	s->kind = &kind_console;
 	s->vm = v;
-	s->readonly = !(r & POLICY_CONSOLE_WRITE);
+	s->readonly = !(r & k->right_input);
+	session_open(s, k);
+}
+
+static void
+console_open(struct session *s)
+{
+	struct vmproc *v = s->vm;
+	const char *name = supervisor_name(v);
+
 	start_recording(s, name);
-	struct json *j = audit_begin(s->gw->audit, "session_start");
-	json_kint(j, "session", (long long)s->id);
-	json_kstr(j, "user", s->peer.user);
-	json_kstr(j, "vm", name);
-	json_kstr(j, "mode", s->readonly ? "read-only" : "interactive");
-	json_kstr(j, "addr", s->peer.addr);
-	json_kbool(j, "pty", s->pty);
-	json_kstr(j, "recording", s->rec_path);
-	if (audit_end(s->gw->audit) != 0) {
+	if (audit_session_start(s->gw->audit, s->id, s->peer.user, name,
+				s->readonly ? "read-only" : "interactive",
+				s->peer.addr, s->pty, s->rec_path) != 0) {
 		record_close(s->rec);
 		s->rec = NULL;
 		session_cmd_refuse(s, "%s", AUDIT_REFUSED);

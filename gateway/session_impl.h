@@ -39,17 +39,38 @@ struct vmproc;
 
 struct session;
 
-/* A session kind (STYLE.md: tables of function pointers, not switches). */
+/*
+ * A session kind (STYLE.md: tables of function pointers, not switches;
+ * Dropbear struct ChanType): what a session does once it knows what it is.
+ * The command kind runs one command and exits; the console kind relays a
+ * VM's serial console; VNC tunnels and web sockets join as further kinds.
+ * A NULL operation does nothing.
+ */
 struct session_kind {
 	const char *name;
+	/*
+	 * The rights a session of this kind needs on its VM (s->vm), checked
+	 * when it opens and again on every policy change (session_recheck):
+	 * without right_view it ends ("revoked"), without right_input it
+	 * goes read-only. 0: none (a command is checked once, by its table
+	 * entry in command.h).
+	 */
+	unsigned right_view;
+	unsigned right_input;
+	/* The session has become this kind (session_open; s->vm and
+	 * s->readonly set, rights checked): start it. On failure it refuses
+	 * (session_cmd_refuse) itself. */
+	void (*open)(struct session *s);
 	/* Input from the client; returns bytes consumed. */
-	size_t (*data)(struct session *s, const uint8_t *p, size_t n);
-	/* Output may flow. */
-	void (*pump)(struct session *s);
-	/* The policy changed. */
-	void (*recheck)(struct session *s);
-	/* Tear down kind-specific state (idempotent). */
-	void (*end)(struct session *s);
+	size_t (*input)(struct session *s, const uint8_t *p, size_t n);
+	/* The SSH side may take more output (window grew, socket drained). */
+	void (*output_ready)(struct session *s);
+	/* The client's terminal changed size (s->width, s->height). */
+	void (*window_change)(struct session *s);
+	/* A policy change took right_input away (s->readonly is set). */
+	void (*readonly)(struct session *s);
+	/* Tears down kind-specific state (idempotent). */
+	void (*close)(struct session *s);
 };
 
 struct session {
@@ -98,6 +119,13 @@ struct session {
 };
 
 /* session.c */
+/* audit_decision() for this session's user, address and id: 0, or -1 if
+ * the line could not be written (then refuse: fail closed). */
+int session_audit_decision(struct session *s, const char *vm, unsigned right,
+			   unsigned rights, const struct policy_reason *why,
+			   const char *action);
+/* The session becomes kind k and opens (k->open). */
+void session_open(struct session *s, const struct session_kind *k);
 /* The line ending for this session's terminal: "\r\n" with a pty. */
 const char *session_nl(const struct session *s);
 /* libssh has output: ask the connection to flush it. */
@@ -108,21 +136,15 @@ void session_kill(struct session *s, int status, const char *reason,
 
 /* session_cmd.c */
 extern const struct session_kind session_cmd_kind;
+/* session_console.c */
+extern const struct session_kind session_console_kind;
+/* session_cmd.c */
 /* Parses and runs the exec (or shell, cmdline NULL) request. */
 void session_cmd_start(struct session *s, const char *cmdline, size_t len);
 /* Writes a refusal: one line on stderr, exit status 1. */
 void session_cmd_refuse(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* 0, or -1 if the line could not be written: then refuse (fail closed). */
-int session_cmd_audit_decision(struct session *s, const char *vm,
-			       unsigned right, unsigned rights,
-			       const struct policy_reason *why,
-			       const char *action);
 /* supervisor_power()'s callback; arg is the session. */
 void session_cmd_power_done(void *arg, bool ok, const char *msg);
-
-/* session_console.c */
-/* Attaches to v's console (checks rights, audits, refuses on failure). */
-void session_console_attach(struct session *s, struct vmproc *v);
 
 #endif

@@ -24,18 +24,6 @@
 /* libssh 0.10 deprecates the ssh_message accessors: see sshd.c. */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-static void
-audit_auth(struct conn *c, const char *user, const char *method,
-	   const char *result)
-{
-	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	audit_kname(j, "user", user); /* a peer's, unchecked: cut */
-	json_kstr(j, "method", method);
-	json_kstr(j, "result", result);
-	json_kstr(j, "addr", c->addr);
-	audit_end(c->d->gw->audit);
-}
-
 void
 sshd_auth_reply_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -161,13 +149,8 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 		snprintf(why, sizeof(why),
 			 "%s has %zu connections (max_connections_per_user)",
 			 user, have);
-		struct json *j = audit_begin(c->d->gw->audit, "auth");
-		json_kstr(j, "user", user);
-		json_kstr(j, "method", method);
-		json_kstr(j, "result", "refused");
-		json_kstr(j, "reason", why);
-		json_kstr(j, "addr", c->addr);
-		audit_end(c->d->gw->audit);
+		audit_auth(c->d->gw->audit, user, method, "refused", why,
+			   c->addr, NULL);
 		ssh_message_free(msg);
 		ssh_session_set_disconnect_message(c->ss, why);
 		sshd_conn_close(c, why);
@@ -179,7 +162,8 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 			/* what cannot be remembered cannot be revoked */
 			LOG("%s: cannot copy the client's key: refused",
 			    c->addr);
-			audit_auth(c, user, method, "failure");
+			audit_auth(c->d->gw->audit, user, method, "failure",
+				   NULL, c->addr, NULL);
 			auth_fail(c, msg);
 			return;
 		}
@@ -196,14 +180,8 @@ auth_success(struct conn *c, ssh_message msg, const char *user,
 	}
 	ssh_message_auth_reply_success(msg, 0);
 	ssh_message_free(msg);
-	struct json *j = audit_begin(c->d->gw->audit, "auth");
-	json_kstr(j, "user", c->user);
-	json_kstr(j, "method", method);
-	json_kstr(j, "result", "success");
-	json_kstr(j, "addr", c->addr);
-	if (c->cred_key != NULL)
-		json_kstr(j, "key", c->cred_fp);
-	audit_end(c->d->gw->audit);
+	audit_auth(c->d->gw->audit, c->user, method, "success", NULL, c->addr,
+		   c->cred_key != NULL ? c->cred_fp : NULL);
 	LOG("%s@%s authenticated (%s%s%s)",
 	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
 	    method, c->cred_key ? " " : "", c->cred_fp);
@@ -229,15 +207,9 @@ sshd_auth_revoke(struct conn *c, const char *why)
 	char esc[100], line[200];
 
 	c->revoked = true;
-	struct json *j = audit_begin(c->d->gw->audit, "revoked");
-	json_kstr(j, "user", c->user);
-	json_kstr(j, "addr", c->addr);
-	json_kstr(j, "method", c->cred_key ? "publickey" : "password");
-	if (c->cred_key != NULL)
-		json_kstr(j, "key", c->cred_fp);
-	json_kstr(j, "reason", why);
-	json_kint(j, "sessions", (long long)c->nsessions);
-	audit_end(c->d->gw->audit);
+	audit_revoked(c->d->gw->audit, c->user, c->addr,
+		      c->cred_key != NULL ? c->cred_fp : NULL, why,
+		      c->nsessions);
 	LOG("%s@%s: login %s%s revoked (%s): closing the connection and its "
 	    "%zu session(s)",
 	    log_esc(esc, sizeof(esc), c->user, strlen(c->user)), c->addr,
@@ -296,7 +268,8 @@ pw_done(void *arg)
 		if (j->ok) {
 			auth_success(c, msg, j->user, "password", NULL, j->pol);
 		} else {
-			audit_auth(c, j->user, "password", "failure");
+			audit_auth(c->d->gw->audit, j->user, "password",
+				   "failure", NULL, c->addr, NULL);
 			auth_fail(c, msg);
 		}
 		if (!c->dead) {
@@ -358,7 +331,8 @@ sshd_auth_request(struct conn *c, ssh_message msg)
 			auth_success(c, msg, u, "publickey", key, gw->policy);
 			return;
 		}
-		audit_auth(c, user ? user : "", "publickey", "failure");
+		audit_auth(c->d->gw->audit, user ? user : "", "publickey",
+			   "failure", NULL, c->addr, NULL);
 		auth_fail(c, msg);
 		return;
 	}
@@ -390,15 +364,16 @@ sshd_auth_request(struct conn *c, ssh_message msg)
 			ssh_message_free(msg);
 			return;
 		}
-		audit_auth(c, user ? user : "", "none", "failure");
+		audit_auth(c->d->gw->audit, user ? user : "", "none", "failure",
+			   NULL, c->addr, NULL);
 		auth_fail(c, msg);
 		return;
 	default:
 		/* Methods we do not offer fail like a wrong password: counted,
 		 * slowed, audited with the name cut. */
-		audit_auth(c, user ? user : "",
+		audit_auth(gw->audit, user ? user : "",
 			   auth_method_name(ssh_message_subtype(msg)),
-			   "failure");
+			   "failure", NULL, c->addr, NULL);
 		auth_fail(c, msg);
 		return;
 	}

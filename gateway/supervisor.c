@@ -28,12 +28,7 @@ supervisor_audit_vm(struct vmproc *v, const char *state, const char *detail)
 {
 	if (v->sup->audit == NULL)
 		return;
-	struct json *j = audit_begin(v->sup->audit, "vm");
-	json_kstr(j, "vm", v->cfg->name);
-	json_kstr(j, "state", state);
-	json_kstr(j, "detail", detail);
-	/* A guest can loop through states at will: repeats are counted. */
-	audit_end_repeat(v->sup->audit, v->cfg->name, state);
+	audit_vm(v->sup->audit, v->cfg->name, state, detail);
 }
 
 /* Writes the audit's repeat counts whose window has ended. */

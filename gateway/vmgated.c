@@ -109,21 +109,6 @@ raise_fd_limit(void)
 		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
-static void
-audit_reload(struct gwctx *gw, bool ok, const char *error)
-{
-	struct json *j = audit_begin(gw->audit, "reload");
-	json_kbool(j, "ok", ok);
-	json_kstr(j, "policy", gw->cfg->policy);
-	if (error)
-		json_kstr(j, "error", error);
-	if (ok) {
-		json_kint(j, "users", (long long)policy_nusers(gw->policy));
-		json_kint(j, "rules", (long long)policy_nrules(gw->policy));
-	}
-	audit_end(gw->audit);
-}
-
 static int
 reload(struct gwctx *gw, char *err, size_t errlen)
 {
@@ -142,7 +127,8 @@ reload(struct gwctx *gw, char *err, size_t errlen)
 			LOG("  %s", line);
 			free(line);
 		}
-		audit_reload(gw, false, first ? first : "cannot load");
+		audit_reload(gw->audit, false, gw->cfg->policy,
+			     first ? first : "cannot load", 0, 0);
 		free(first);
 		diag_clear(&d);
 		return -1;
@@ -160,7 +146,8 @@ reload(struct gwctx *gw, char *err, size_t errlen)
 	LOG("policy %s reloaded: %zu users, %zu groups, %zu rules",
 	    gw->cfg->policy, policy_nusers(pol), policy_ngroups(pol),
 	    policy_nrules(pol));
-	audit_reload(gw, true, NULL);
+	audit_reload(gw->audit, true, gw->cfg->policy, NULL,
+		     policy_nusers(gw->policy), policy_nrules(gw->policy));
 	sshd_recheck(gw->sshd);
 	return 0;
 }
@@ -313,14 +300,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "vmgated: ssh: %s\n", err);
 		goto out;
 	}
-	{
-		struct json *j = audit_begin(gw.audit, "daemon");
-		json_kstr(j, "what", "start");
-		json_kint(j, "pid", (long long)getpid());
-		json_kint(j, "ssh_port", (long long)sshd_port(gw.sshd));
-		json_kint(j, "vms", (long long)gw.cfg->nvms);
-		audit_end(gw.audit);
-	}
+	audit_daemon_start(gw.audit, (long)getpid(), sshd_port(gw.sshd),
+			   gw.cfg->nvms);
 	LOG("vmgated ready: %zu VM(s), policy %s (%zu users, %zu rules), "
 	    "state in %s, monitor %s",
 	    gw.cfg->nvms, gw.cfg->policy, policy_nusers(gw.policy),
@@ -334,11 +315,7 @@ main(int argc, char **argv)
 	supervisor_autostart(gw.sup);
 	event_base_dispatch(gw.base);
 	status = 0;
-	{
-		struct json *j = audit_begin(gw.audit, "daemon");
-		json_kstr(j, "what", "stop");
-		audit_end(gw.audit);
-	}
+	audit_daemon_stop(gw.audit);
 out:
 	sshd_free(gw.sshd);
 	supervisor_free(gw.sup);

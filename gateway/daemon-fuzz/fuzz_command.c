@@ -21,6 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (c.kind == COMMAND_RELOAD && c.vm[0] != '\0')
 			__builtin_trap();
+		if (c.entry == NULL || c.entry->kind != c.kind)
+			__builtin_trap();
 	} else if (memchr(err, '\0', sizeof(err)) == NULL) {
 		__builtin_trap();
 	}

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "command.h"
+#include "policy.h"
 
 static int
 parse(const char *s, struct command *c, char *err)
@@ -76,12 +77,112 @@ test_bad(void **state)
 	assert_int_equal(command_parse("web1\0x", 6, &c, err, sizeof(err)), -1);
 }
 
+/* What `help` printed before the table made it: the same bytes. */
+static void
+test_help_from_table(void **state)
+{
+	(void)state;
+	assert_string_equal(
+	    command_usage(),
+	    "commands:\r\n"
+	    "  list                        VMs you may reach, with state\r\n"
+	    "  VM | attach VM              the VM's serial console\r\n"
+	    "  status VM                   state and who is attached\r\n"
+	    "  power VM start|stop|reset   power control\r\n"
+	    "  who VM                      who is attached\r\n"
+	    "  reload                      re-read the policy (admins)\r\n");
+}
+
+/* Every command: its row, its usage errors, its refusal line. */
+static const struct {
+	const char *name;
+	enum command_kind kind;
+	unsigned right;
+	const char *good; /* a command line that parses to it */
+	const char *few;  /* too few words, or NULL */
+	const char *many; /* too many words */
+	const char *usage_err;
+	const char *denied; /* command_denied(e, "web1"), or NULL */
+} rows[] = {
+    {"list", COMMAND_LIST, 0, "list", NULL, "list web1", "too many arguments",
+     NULL},
+    {"attach", COMMAND_ATTACH, POLICY_CONSOLE_READ, "attach web1", "attach",
+     "attach web1 web2", "expected one VM name",
+     "not allowed: console of web1"},
+    {"status", COMMAND_STATUS, 0, "status web1", "status", "status web1 x",
+     "expected one VM name", NULL},
+    {"power", COMMAND_POWER, POLICY_POWER, "power web1 stop", "power web1",
+     "power web1 stop now", "usage: power VM start|stop|reset",
+     "not allowed: power web1"},
+    {"who", COMMAND_WHO, 0, "who web1", "who", "who web1 web2",
+     "expected one VM name", NULL},
+    {"reload", COMMAND_RELOAD, POLICY_ADMIN, "reload", NULL, "reload now",
+     "too many arguments", "not allowed: reload (needs admin on every VM)"},
+    {"help", COMMAND_HELP, 0, "help", NULL, "help power", "too many arguments",
+     NULL},
+};
+
+static void
+test_table(void **state)
+{
+	size_t n = 0, nrows = sizeof(rows) / sizeof(rows[0]);
+	struct command c;
+	char err[128], line[200];
+
+	(void)state;
+	for (const struct command_entry *e = command_table; e->name; e++) {
+		n++;
+		assert_non_null(e->run);
+		assert_non_null(e->usage);
+		assert_ptr_equal(command_entry(e->kind), e);
+		/* a right needs its refusal text, and only a right */
+		assert_true((e->right != 0) == (e->denied != NULL));
+		/* listed in help with its usage line */
+		if (e->summary != NULL)
+			assert_non_null(strstr(command_usage(), e->usage));
+	}
+	assert_int_equal(n, nrows);
+	for (size_t i = 0; i < nrows; i++) {
+		const struct command_entry *e = command_entry(rows[i].kind);
+		assert_non_null(e);
+		assert_string_equal(e->name, rows[i].name);
+		assert_int_equal(e->right, rows[i].right);
+		assert_int_equal(parse(rows[i].good, &c, err), 0);
+		assert_ptr_equal(c.entry, e);
+		assert_int_equal(c.kind, rows[i].kind);
+		assert_string_equal(c.vm,
+				    e->args == COMMAND_ARGS_NONE ? "" : "web1");
+		if (rows[i].few != NULL) {
+			assert_int_equal(parse(rows[i].few, &c, err), -1);
+			assert_string_equal(err, rows[i].usage_err);
+		}
+		assert_int_equal(parse(rows[i].many, &c, err), -1);
+		assert_string_equal(err, rows[i].usage_err);
+		if (rows[i].denied != NULL) {
+			command_denied(e, "web1", line, sizeof(line));
+			assert_string_equal(line, rows[i].denied);
+		}
+	}
+	/* the audited action: the power word, else the command's name */
+	assert_int_equal(parse("power web1 reset", &c, err), 0);
+	assert_string_equal(command_action(&c), "reset");
+	assert_int_equal(parse("web1", &c, err), 0);
+	assert_string_equal(command_action(&c), "attach");
+	assert_string_equal(c.entry->name, "attach");
+	assert_int_equal(parse("power web1 halt", &c, err), -1);
+	assert_string_equal(err, "usage: power VM start|stop|reset");
+	assert_int_equal(parse("", &c, err), 0);
+	assert_ptr_equal(c.entry, command_entry(COMMAND_LIST));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good),
 	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_help_from_table),
+	    cmocka_unit_test(test_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
