@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "xmalloc.h"
 
 #ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
@@ -25,15 +26,6 @@ struct hub {
 	hub_send_fn send;
 	void *send_arg;
 };
-
-uint64_t
-hub_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct hub *
 hub_new(const char *vm, size_t scrollback, hub_send_fn send, void *send_arg)
@@ -89,7 +81,7 @@ static void
 fan_out(struct hub *h, const uint8_t *p, size_t n)
 {
 	struct hub_client *c, *next;
-	uint64_t now = hub_now_ms();
+	uint64_t now = clock_ms();
 
 	TAILQ_FOREACH_SAFE(c, &h->clients, entry, next)
 	{
@@ -140,7 +132,7 @@ hub_attach(struct hub *h, const char *user, bool readonly,
 	   const struct hub_client_ops *ops, void *arg)
 {
 	struct hub_client *c = xcalloc(1, sizeof(*c));
-	uint64_t now = hub_now_ms();
+	uint64_t now = clock_ms();
 
 	c->hub = h;
 	c->user = xstrdup(user);
@@ -229,7 +221,7 @@ hub_credit(struct hub *h)
 void
 hub_client_say(struct hub_client *c, const char *text)
 {
-	outq_push(&c->q, text, strlen(text), hub_now_ms());
+	outq_push(&c->q, text, strlen(text), clock_ms());
 	c->ops->output(c->arg);
 }
 

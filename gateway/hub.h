@@ -131,7 +131,4 @@ struct hub_client *hub_next(struct hub_client *c);
 size_t hub_nclients(const struct hub *h);
 const char *hub_name(const struct hub *h);
 
-/* Milliseconds on the monotonic clock (the queues' time base). */
-uint64_t hub_now_ms(void);
-
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "escape.h"
 #include "gwctx.h"
@@ -290,7 +291,7 @@ console_pump(struct session *s)
 		s->bytes_out += (uint64_t)w;
 	}
 	session_kick(s);
-	if (outq_overlimit(&s->hc->q, hub_now_ms(), OVERFLOW_LIMIT_MS,
+	if (outq_overlimit(&s->hc->q, clock_ms(), OVERFLOW_LIMIT_MS,
 			   OVERFLOW_LIMIT_BYTES))
 		session_kill(s, 1, "too slow",
 			     "[vmgate: disconnected: your connection is too "

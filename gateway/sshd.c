@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "gwctx.h"
 #include "hub.h"
@@ -343,7 +344,7 @@ sshd_conn_process(struct conn *c)
 		if (rc == SSH_OK) {
 			const struct config_ssh *cs = &c->d->gw->cfg->ssh;
 			uint64_t left = (uint64_t)cs->login_grace * 1000,
-				 took = hub_now_ms() - c->born_ms;
+				 took = clock_ms() - c->born_ms;
 			struct timeval tv;
 			/* login_grace_time counts from the connect */
 			left = took < left ? left - took : 0;
@@ -475,7 +476,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		LOG("%s: TCP_NODELAY: %s", c->addr, strerror(errno));
 	c->startup = true;
-	c->born_ms = hub_now_ms();
+	c->born_ms = clock_ms();
 	c->d = d;
 	c->refs = 1;
 	/* libssh closes its fd as soon as it sees an error; the loop watches

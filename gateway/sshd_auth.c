@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "gwctx.h"
 #include "hub.h"
@@ -46,7 +47,7 @@ static void
 auth_fail(struct conn *c, ssh_message msg)
 {
 	bool over;
-	unsigned ms = penalty_fail(c->d->pen, c->ip, hub_now_ms(), &over);
+	unsigned ms = penalty_fail(c->d->pen, c->ip, clock_ms(), &over);
 
 	if (over != c->d->over_budget) {
 		/* one line when a flood starts and one when it is over */

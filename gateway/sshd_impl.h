@@ -55,7 +55,7 @@ struct conn {
 	enum conn_state st;
 	struct startups_src src; /* its source for the startups limits */
 	bool startup;		 /* counted there: not logged in yet */
-	uint64_t born_ms;	 /* hub_now_ms() at accept */
+	uint64_t born_ms;	 /* clock_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
 	ssh_message held;      /* an auth request whose reply waits */
 	bool held_is_password; /* ... for the worker */
