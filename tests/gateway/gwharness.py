@@ -103,15 +103,10 @@ class Gateway:
         self.known_hosts = os.path.join(self.dir, "known_hosts")
         self.policy_path = os.path.join(self.dir, "policy.yaml")
         self.write_policy(policy)
-        # The console tests' VMs have no display (tests/integration/
-        # test_display.py tests it). Under kvmbox a demo guest drawing its
-        # framebuffer console could not keep up with a paste flood: with a
-        # display, test_a_paste_flood_into_a_slow_console_holds_bounded_memory
-        # was still running after 25 min (after 4 min when run alone, no
-        # output yet); without, it passes in 54 s. Cause not found yet.
+        # Each VM has the default display (1024x768), as users get it.
         vm_yaml = "".join(
             f"  {v}:\n    kernel: demo\n    memory: 32M\n    autostart: true\n"
-            f"    on_crash: restart\n    display: none\n{vm_extra}" for v in vms)
+            f"    on_crash: restart\n{vm_extra}" for v in vms)
         self.config = os.path.join(self.dir, "vmgate.yaml")
         with open(self.config, "w") as f:
             f.write(f'listen:\n  ssh: "127.0.0.1:{self.port}"\n'
