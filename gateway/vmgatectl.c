@@ -3,6 +3,12 @@
  *
  *	vmgatectl check [--config FILE] [--policy FILE]
  *	vmgatectl passwd
+ *	vmgatectl certs init [--san NAME|IP]... [--new-ca] [--force] [--dir DIR]
+ *	vmgatectl certs issue NAME [--force] [--dir DIR]
+ *	vmgatectl certs show [--dir DIR]
+ *
+ * certs: the TLS certificates (certs/certdir.h), in DIR or else the
+ * config's state_dir/certs (--config FILE, default ./vmgate.yaml).
  *
  * Exit status: 0 success, 1 failure (invalid files, mismatched passwords),
  * 2 usage error.
@@ -14,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "certdir.h"
 #include "config.h"
 #include "diag.h"
+#include "pki.h"
 #include "policy.h"
 #include "xmalloc.h"
 
@@ -34,6 +43,7 @@ struct vmgatectl_cmd {
 
 static int vmgatectl_check(int argc, char **argv);
 static int vmgatectl_passwd(int argc, char **argv);
+static int vmgatectl_certs(int argc, char **argv);
 
 static const struct vmgatectl_cmd vmgatectl_cmds[] = {
     {"check", "[--config FILE] [--policy FILE]",
@@ -43,6 +53,19 @@ static const struct vmgatectl_cmd vmgatectl_cmds[] = {
     {"passwd", "",
      "hash a password (terminal or one line of stdin) for policy.yaml",
      vmgatectl_passwd},
+    /* one entry per line of the usage; the first "certs" one is run */
+    {"certs", "init [--san NAME|IP]... [--new-ca] [--force] [--dir DIR]",
+     "make the TLS server certificate for each --san (default: the\n"
+     "\tconfig's listen host, this host's name and loopback), and the\n"
+     "\tCA that signs it if there is none (or --new-ca)",
+     vmgatectl_certs},
+    {"certs", "issue NAME [--force] [--dir DIR]",
+     "issue a client certificate for user NAME", vmgatectl_certs},
+    {"certs", "show [--dir DIR]",
+     "show the certificates in use and when they expire; certs\n"
+     "\tcommands work in DIR, default the state_dir of --config FILE\n"
+     "\t(./vmgate.yaml) + /certs; --force replaces files",
+     vmgatectl_certs},
 };
 #define VMGATECTL_NCMDS (sizeof(vmgatectl_cmds) / sizeof(vmgatectl_cmds[0]))
 
@@ -321,6 +344,203 @@ out:
 	if (cd != NULL)
 		explicit_bzero(cd, sizeof(*cd));
 	free(cd);
+	return r;
+}
+
+/* ---- certs ---- */
+
+#define VMGATECTL_CERTS_SUBDIR "certs"
+
+static bool
+vmgatectl_add_san(const char **sans, size_t *n, const char *san)
+{
+	if (*n == PKI_MAX_SANS || pki_san_problem(san) != NULL)
+		return false;
+	for (size_t i = 0; i < *n; i++)
+		if (strcasecmp(sans[i], san) == 0)
+			return true;
+	sans[(*n)++] = san;
+	return true;
+}
+
+/*
+ * Without --san: the config's listen host unless it is a wildcard, this
+ * host's name, and the loopback names, which tunnels and local viewers use.
+ */
+static size_t
+vmgatectl_default_sans(const struct config *cfg, char *host, size_t hostlen,
+		       const char **sans)
+{
+	size_t n = 0;
+
+	if (cfg != NULL && strcmp(cfg->ssh_host, "0.0.0.0") != 0 &&
+	    strcmp(cfg->ssh_host, "::") != 0)
+		vmgatectl_add_san(sans, &n, cfg->ssh_host);
+	if (gethostname(host, hostlen) == 0) {
+		host[hostlen - 1] = '\0';
+		vmgatectl_add_san(sans, &n, host);
+	}
+	vmgatectl_add_san(sans, &n, "localhost");
+	vmgatectl_add_san(sans, &n, "127.0.0.1");
+	vmgatectl_add_san(sans, &n, "::1");
+	return n;
+}
+
+static int
+vmgatectl_certs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"san", required_argument, NULL, 's'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"new-ca", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sub, *dir = NULL, *config_path = NULL, *name = NULL;
+	const char *sans[PKI_MAX_SANS];
+	size_t nsans = 0;
+	bool any_san = false;
+	unsigned flags = 0;
+	struct config *cfg = NULL;
+	char *dir_alloc = NULL, host[256], err[2048];
+	struct diag d;
+	const char *why;
+	int c, r = 2;
+
+	diag_init(&d);
+	if (argc < 2) {
+		r = vmgatectl_usage_error("certs: %s", "missing init, issue or "
+						       "show");
+		goto out;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "init") != 0 && strcmp(sub, "issue") != 0 &&
+	    strcmp(sub, "show") != 0) {
+		r = vmgatectl_usage_error("certs: unknown command %s", sub);
+		goto out;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			if (strcmp(sub, "init") != 0)
+				goto unknown;
+			any_san = true;
+			if ((why = pki_san_problem(optarg)) != NULL) {
+				fprintf(
+				    stderr,
+				    "vmgatectl certs init: --san '%s': %s\n",
+				    optarg, why);
+				goto out;
+			}
+			if (!vmgatectl_add_san(sans, &nsans, optarg)) {
+				fprintf(stderr,
+					"vmgatectl certs init: more than %d "
+					"--san\n",
+					PKI_MAX_SANS);
+				goto out;
+			}
+			break;
+		case 'f':
+			if (strcmp(sub, "show") == 0)
+				goto unknown;
+			flags |= CERTDIR_FORCE;
+			break;
+		case 'n':
+			if (strcmp(sub, "init") != 0)
+				goto unknown;
+			flags |= CERTDIR_NEW_CA;
+			break;
+		case ':':
+			r = vmgatectl_usage_error("certs: %s needs a value",
+						  argv[optind]);
+			goto out;
+		default:
+		unknown:
+			r = vmgatectl_usage_error("certs: unknown option %s",
+						  argv[optind]);
+			goto out;
+		}
+	}
+	/*
+	 * argv + 1 was parsed (options and NAME in any order, getopt moved
+	 * NAME to the end): its optind is one short of ours
+	 */
+	if (strcmp(sub, "issue") == 0) {
+		if (optind + 1 >= argc) {
+			r = vmgatectl_usage_error("certs issue: %s",
+						  "missing NAME");
+			goto out;
+		}
+		name = argv[++optind];
+	}
+	if (optind + 1 < argc) {
+		r = vmgatectl_usage_error("certs: unexpected argument %s",
+					  argv[optind + 1]);
+		goto out;
+	}
+	r = 1;
+	if (name != NULL &&
+	    (why = config_name_problem(name, strlen(name))) != NULL) {
+		fprintf(stderr,
+			"vmgatectl certs issue: '%s' is not a user "
+			"name: %s\n",
+			name, why);
+		goto out;
+	}
+	/*
+	 * The config gives the folder unless --dir does, and the names unless
+	 * --san does; ./vmgate.yaml is only read when it is needed or there.
+	 */
+	if (config_path == NULL &&
+	    (dir == NULL || (!any_san && strcmp(sub, "init") == 0 &&
+			     access(VMGATECTL_DEFAULT_CONFIG, F_OK) == 0)))
+		config_path = VMGATECTL_DEFAULT_CONFIG;
+	if (config_path != NULL && config_load(config_path, 0, &cfg, &d) != 0) {
+		diag_sort(&d);
+		diag_print(&d, stderr);
+		fprintf(stderr,
+			"vmgatectl certs: %s is needed for the state folder "
+			"(or give --dir DIR)\n",
+			config_path);
+		goto out;
+	}
+	if (dir == NULL)
+		dir = dir_alloc =
+		    xasprintf("%s/%s", cfg->state_dir, VMGATECTL_CERTS_SUBDIR);
+	if (strcmp(sub, "init") == 0) {
+		if (!any_san)
+			nsans = vmgatectl_default_sans(cfg, host, sizeof(host),
+						       sans);
+		if (certdir_init(dir, sans, nsans, flags, stdout, err,
+				 sizeof(err)) != 0) {
+			fprintf(stderr, "vmgatectl certs init: %s\n", err);
+			goto out;
+		}
+	} else if (strcmp(sub, "issue") == 0) {
+		if (certdir_issue(dir, name, flags, stdout, err, sizeof(err)) !=
+		    0) {
+			fprintf(stderr, "vmgatectl certs issue: %s\n", err);
+			goto out;
+		}
+	} else {
+		fflush(stdout);
+		if (certdir_show(dir, stdout, stderr, err, sizeof(err)) != 0)
+			goto out;
+	}
+	r = fflush(stdout) == 0 ? 0 : 1;
+out:
+	free(dir_alloc);
+	config_free(cfg);
+	diag_clear(&d);
 	return r;
 }
 
