@@ -4,10 +4,11 @@
  * (VeNCrypt now, HTTPS later) and client certificates. Files are certdir.h's.
  *
  * Key type: ECDSA P-256 with SHA-256 signatures, for all three.
- *  - Not Ed25519: no browser offers Ed25519 signatures in TLS (Chromium and
- *    Firefox do not), and the HTTPS listener will use the same certificates;
- *    VNC viewers built on older GnuTLS (before 3.6) or on OpenSSL 1.0 do not
- *    know it either.
+ *  - Not Ed25519: no browser takes Ed25519 certificates in TLS (Chrome has
+ *    "no plans" to, Firefox supports it only in WebCrypto), and the HTTPS
+ *    listener will use the same certificates. Viewers alone would allow it
+ *    on current systems (gvncviewer on Debian 12 uses GnuTLS 3.7.9, which
+ *    has Ed25519 since 3.6), but not those on older GnuTLS or OpenSSL 1.0.
  *  - Not RSA 3072: every viewer and browser takes P-256 (TLS 1.2 ECDHE-ECDSA,
  *    TLS 1.3), and a P-256 signature costs the gateway's single event loop
  *    tens of microseconds per handshake where RSA 3072 costs over a
