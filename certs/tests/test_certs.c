@@ -495,6 +495,36 @@ test_sans_checked(void **state)
 	assert_non_null(strstr(f->err, "needs 1 to 64 names"));
 }
 
+/* Text from a certificate reaches a terminal escaped. */
+static void
+test_escaped(void **state)
+{
+	EVP_PKEY *key = pki_key_new();
+	X509_EXTENSION *ext;
+	char err[256], *s;
+	X509 *x;
+
+	(void)state;
+	assert_non_null(key);
+	x = pki_cert_new(PKI_CA, "evil\x1b[31m\n", NULL, 0, 1, key, NULL, NULL,
+			 err, sizeof(err));
+	assert_non_null(x);
+	s = pki_name(X509_get_subject_name(x));
+	assert_string_equal(s, "CN=evil\\1B[31m\\0A,O=vmgate");
+	free(s);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+				  "DNS:a\x1b"
+				  "b\\c");
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	s = pki_sans(x);
+	assert_string_equal(s, "DNS:a\\x1bb\\x5cc");
+	free(s);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -507,6 +537,7 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sans_checked, setup, teardown),
+	    cmocka_unit_test(test_escaped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
