@@ -12,7 +12,7 @@ PACKAGES=(
 	python3 python3-pytest python3-paramiko python3-pil
 	gvncviewer vncsnapshot
 	openssh-client openssh-server ssh-audit asciinema
-	socat
+	socat openssl
 )
 
 missing=()
