@@ -248,7 +248,7 @@ listen_ssh(void *ctx, void *obj, struct yamltree_node *key,
 }
 
 static const struct yamltree_field listen_fields[] = {
-    {"ssh", listen_ssh},
+    {"ssh", listen_ssh, NULL},
 };
 
 static void
@@ -336,19 +336,6 @@ vm_memory(void *ctx, void *obj, struct yamltree_node *key,
 	(void)key;
 	config_size(ctx, n, "memory", CONFIG_MIN_MEMORY, CONFIG_MAX_MEMORY,
 		    4096, "16M to 64G", "64M", &vm->memory);
-}
-
-static void
-vm_cpus(void *ctx, void *obj, struct yamltree_node *key,
-	struct yamltree_node *n)
-{
-	struct config_ctx *c = ctx;
-	struct config_vm *vm = obj;
-	uint64_t v;
-
-	(void)key;
-	if (yamltree_want_uint(c->t, n, "cpus", 1, CONFIG_MAX_CPUS, &v))
-		vm->cpus = (unsigned)v;
 }
 
 static void
@@ -505,10 +492,10 @@ rec_max_files(void *ctx, void *obj, struct yamltree_node *key,
 }
 
 static const struct yamltree_field rec_fields[] = {
-    {"quota", rec_quota},
-    {"max_file", rec_max_file},
-    {"replay", rec_replay},
-    {"max_files", rec_max_files},
+    {"quota", rec_quota, NULL},
+    {"max_file", rec_max_file, NULL},
+    {"replay", rec_replay, NULL},
+    {"max_files", rec_max_files, NULL},
 };
 
 /* A recordings: mapping, at the top or in a VM. */
@@ -557,16 +544,16 @@ vm_recordings(void *ctx, void *obj, struct yamltree_node *key,
 }
 
 static const struct yamltree_field vm_fields[] = {
-    {"kernel", vm_kernel},
-    {"initrd", vm_initrd},
-    {"cmdline", vm_cmdline},
-    {"memory", vm_memory},
-    {"cpus", vm_cpus},
-    {"autostart", vm_autostart},
-    {"on_crash", vm_on_crash},
-    {"scrollback", vm_scrollback},
-    {"recordings", vm_recordings},
-    {"display", vm_display},
+    {"kernel", vm_kernel, NULL},
+    {"initrd", vm_initrd, NULL},
+    {"cmdline", vm_cmdline, NULL},
+    {"memory", vm_memory, NULL},
+    YAMLTREE_UINT("cpus", "cpus", 1, CONFIG_MAX_CPUS, struct config_vm, cpus),
+    {"autostart", vm_autostart, NULL},
+    {"on_crash", vm_on_crash, NULL},
+    {"scrollback", vm_scrollback, NULL},
+    {"recordings", vm_recordings, NULL},
+    {"display", vm_display, NULL},
 };
 
 static void
@@ -740,53 +727,14 @@ shape:
 		       "or one number");
 }
 
-static void
-ssh_per_source(void *ctx, void *obj, struct yamltree_node *key,
-	       struct yamltree_node *n)
-{
-	struct config_ctx *c = ctx;
-	struct config_ssh *ssh = obj;
-	uint64_t v;
-
-	(void)key;
-	if (yamltree_want_uint(c->t, n, "per_source_max_startups", 1,
-			       CONFIG_MAX_CONNS, &v))
-		ssh->per_source = (unsigned)v;
-}
-
-static void
-ssh_kex_timeout(void *ctx, void *obj, struct yamltree_node *key,
-		struct yamltree_node *n)
-{
-	struct config_ctx *c = ctx;
-	struct config_ssh *ssh = obj;
-	uint64_t v;
-
-	(void)key;
-	if (yamltree_want_uint(c->t, n, "kex_timeout (seconds)", 1,
-			       CONFIG_MAX_KEX_TIMEOUT, &v))
-		ssh->kex_timeout = (unsigned)v;
-}
-
-static void
-ssh_login_grace(void *ctx, void *obj, struct yamltree_node *key,
-		struct yamltree_node *n)
-{
-	struct config_ctx *c = ctx;
-	struct config_ssh *ssh = obj;
-	uint64_t v;
-
-	(void)key;
-	if (yamltree_want_uint(c->t, n, "login_grace_time (seconds)", 1,
-			       CONFIG_MAX_LOGIN_GRACE, &v))
-		ssh->login_grace = (unsigned)v;
-}
-
 static const struct yamltree_field ssh_fields[] = {
-    {"max_startups", ssh_max_startups},
-    {"per_source_max_startups", ssh_per_source},
-    {"kex_timeout", ssh_kex_timeout},
-    {"login_grace_time", ssh_login_grace},
+    {"max_startups", ssh_max_startups, NULL},
+    YAMLTREE_UINT("per_source_max_startups", "per_source_max_startups", 1,
+		  CONFIG_MAX_CONNS, struct config_ssh, per_source),
+    YAMLTREE_UINT("kex_timeout", "kex_timeout (seconds)", 1,
+		  CONFIG_MAX_KEX_TIMEOUT, struct config_ssh, kex_timeout),
+    YAMLTREE_UINT("login_grace_time", "login_grace_time (seconds)", 1,
+		  CONFIG_MAX_LOGIN_GRACE, struct config_ssh, login_grace),
 };
 
 static void
@@ -813,53 +761,16 @@ top_ssh(void *ctx, void *obj, struct yamltree_node *key,
 				  cfg->ssh.kex_timeout, cfg->ssh.login_grace);
 }
 
-static void
-limit_uint(struct config_ctx *c, struct yamltree_node *n, const char *what,
-	   uint64_t max, unsigned *out)
-{
-	uint64_t v;
-
-	if (yamltree_want_uint(c->t, n, what, 1, max, &v))
-		*out = (unsigned)v;
-}
-
-static void
-limits_conns_per_user(void *ctx, void *obj, struct yamltree_node *key,
-		      struct yamltree_node *n)
-{
-	struct config_limits *l = obj;
-
-	(void)key;
-	limit_uint(ctx, n, "max_connections_per_user",
-		   CONFIG_MAX_CONNS_PER_USER, &l->conns_per_user);
-}
-
-static void
-limits_sessions_per_conn(void *ctx, void *obj, struct yamltree_node *key,
-			 struct yamltree_node *n)
-{
-	struct config_limits *l = obj;
-
-	(void)key;
-	limit_uint(ctx, n, "max_sessions_per_connection",
-		   CONFIG_MAX_SESSIONS_PER_CONN, &l->sessions_per_conn);
-}
-
-static void
-limits_sessions_per_user(void *ctx, void *obj, struct yamltree_node *key,
-			 struct yamltree_node *n)
-{
-	struct config_limits *l = obj;
-
-	(void)key;
-	limit_uint(ctx, n, "max_sessions_per_user",
-		   CONFIG_MAX_SESSIONS_PER_USER, &l->sessions_per_user);
-}
-
 static const struct yamltree_field limits_fields[] = {
-    {"max_connections_per_user", limits_conns_per_user},
-    {"max_sessions_per_connection", limits_sessions_per_conn},
-    {"max_sessions_per_user", limits_sessions_per_user},
+    YAMLTREE_UINT("max_connections_per_user", "max_connections_per_user", 1,
+		  CONFIG_MAX_CONNS_PER_USER, struct config_limits,
+		  conns_per_user),
+    YAMLTREE_UINT("max_sessions_per_connection", "max_sessions_per_connection",
+		  1, CONFIG_MAX_SESSIONS_PER_CONN, struct config_limits,
+		  sessions_per_conn),
+    YAMLTREE_UINT("max_sessions_per_user", "max_sessions_per_user", 1,
+		  CONFIG_MAX_SESSIONS_PER_USER, struct config_limits,
+		  sessions_per_user),
 };
 
 static void
@@ -881,10 +792,10 @@ top_limits(void *ctx, void *obj, struct yamltree_node *key,
 }
 
 static const struct yamltree_field top_fields[] = {
-    {"listen", top_listen},	    {"state_dir", top_state_dir},
-    {"policy", top_policy},	    {"vms", top_vms},
-    {"recordings", top_recordings}, {"ssh", top_ssh},
-    {"limits", top_limits},
+    {"listen", top_listen, NULL},	  {"state_dir", top_state_dir, NULL},
+    {"policy", top_policy, NULL},	  {"vms", top_vms, NULL},
+    {"recordings", top_recordings, NULL}, {"ssh", top_ssh, NULL},
+    {"limits", top_limits, NULL},
 };
 
 void

@@ -83,6 +83,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_kex.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_log.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_nagle.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_power.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_preauth.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_revoke.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_timing.py

@@ -223,8 +223,8 @@ policy_pick_dummy(struct policy_ctx *c)
 }
 
 static const struct yamltree_field user_fields[] = {
-    {"keys", user_keys},
-    {"password", user_password},
+    {"keys", user_keys, NULL},
+    {"password", user_password, NULL},
 };
 
 static void
@@ -396,10 +396,10 @@ rule_vms(void *ctx, void *obj, struct yamltree_node *k, struct yamltree_node *n)
 }
 
 static const struct yamltree_field rule_fields[] = {
-    {"allow", rule_allow},
-    {"deny", rule_deny},
-    {"to", rule_to},
-    {"vms", rule_vms},
+    {"allow", rule_allow, NULL},
+    {"deny", rule_deny, NULL},
+    {"to", rule_to, NULL},
+    {"vms", rule_vms, NULL},
 };
 
 /*
@@ -669,9 +669,9 @@ top_rules(void *ctx, void *obj, struct yamltree_node *k,
 }
 
 static const struct yamltree_field top_fields[] = {
-    {"users", top_users},
-    {"groups", top_groups},
-    {"rules", top_rules},
+    {"users", top_users, NULL},
+    {"groups", top_groups, NULL},
+    {"rules", top_rules, NULL},
 };
 
 int

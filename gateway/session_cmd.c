@@ -277,17 +277,19 @@ session_cmd_power(struct session *s, struct vmproc *v, const struct command *c,
 	}
 	LOG("session %lu: %s: power %s %s", s->id, s->peer.user,
 	    supervisor_name(v), action);
-	if (supervisor_power(v, map[c->power], session_cmd_power_done, s,
-			     &msg) == 0) {
+	switch (supervisor_power(v, map[c->power], session_cmd_power_done, s,
+				 &msg)) {
+	case SUPERVISOR_POWER_PENDING:
 		s->power_pending = true;
-		return;
+		break;
+	case SUPERVISOR_POWER_DONE:
+		out_printf(s, "%s is %s%s", supervisor_name(v),
+			   supervisor_state(v), session_nl(s));
+		break;
+	case SUPERVISOR_POWER_REFUSED:
+		session_cmd_refuse(s, "%s %s", supervisor_name(v), msg);
+		break;
 	}
-	if (c->power == COMMAND_POWER_STOP && strcmp(msg, "stopped") == 0) {
-		out_printf(s, "%s is stopped%s", supervisor_name(v),
-			   session_nl(s));
-		return;
-	}
-	session_cmd_refuse(s, "%s %s", supervisor_name(v), msg);
 }
 
 /* Starting -------------------------------------------------------------- */

@@ -211,12 +211,18 @@ do_escape(struct session *s, enum escape_action act)
 			say(s, "%s", AUDIT_REFUSED);
 			break;
 		}
-		if (supervisor_power(s->vm, SUPERVISOR_RESET,
-				     console_power_done, s, &msg) == 0) {
+		switch (supervisor_power(s->vm, SUPERVISOR_RESET,
+					 console_power_done, s, &msg)) {
+		case SUPERVISOR_POWER_PENDING:
 			s->power_pending = true;
 			say(s, "resetting %s", name);
-		} else {
+			break;
+		case SUPERVISOR_POWER_DONE:
+			say(s, "%s is %s", name, supervisor_state(s->vm));
+			break;
+		case SUPERVISOR_POWER_REFUSED:
 			say(s, "%s %s", name, msg);
+			break;
 		}
 		break;
 	case ESCAPE_WHO:

@@ -67,13 +67,26 @@ bool supervisor_is_up(const struct vmproc *v);
 /* pid of the monitor, or -1 (for tests and `status`). */
 int supervisor_pid(const struct vmproc *v);
 
+/* What supervisor_power() did with a request. */
+enum supervisor_power_result {
+	/* Asked: cb will be called later, never from inside the call. */
+	SUPERVISOR_POWER_PENDING,
+	/* Carried out at once, with nothing to wait for (a stop while the VM
+	 * waits to restart or has crashed): cb is not called; the VM is now
+	 * supervisor_vmstate(). */
+	SUPERVISOR_POWER_DONE,
+	/* Not done: *msg says why, to follow the VM's name ("is stopped"). */
+	SUPERVISOR_POWER_REFUSED,
+};
+
 /*
- * Asks for a power change. Returns 0 if cb will be called later (never
- * from inside this call), or -1 with *msg set to why not (e.g. "web1 is
- * stopped"). Cancel pending callbacks for arg with supervisor_cancel().
+ * Asks for a power change; *msg is set only when it is refused. Cancel
+ * pending callbacks for arg with supervisor_cancel().
  */
-int supervisor_power(struct vmproc *v, enum supervisor_power what,
-		     supervisor_power_cb cb, void *arg, const char **msg);
+enum supervisor_power_result supervisor_power(struct vmproc *v,
+					      enum supervisor_power what,
+					      supervisor_power_cb cb, void *arg,
+					      const char **msg);
 void supervisor_cancel(struct supervisor *s, void *arg);
 
 /* Serial break; -1 if no monitor is up. */

@@ -99,7 +99,7 @@ immediate_done(evutil_socket_t fd, short what, void *arg)
 	pending_finish(p, true, p->what);
 }
 
-int
+enum supervisor_power_result
 supervisor_power(struct vmproc *v, enum supervisor_power what,
 		 supervisor_power_cb cb, void *arg, const char **msg)
 {
@@ -118,7 +118,7 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 		if (v->run == RUN_UP || v->run == RUN_STARTING ||
 		    v->run == RUN_CLOSING) {
 			*msg = "is already running";
-			return -1;
+			return SUPERVISOR_POWER_REFUSED;
 		}
 		v->want_run = true;
 		v->backoff = 0;
@@ -126,7 +126,7 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 		supervisor_spawn(v);
 		if (v->run != RUN_STARTING) {
 			*msg = "could not be started";
-			return -1;
+			return SUPERVISOR_POWER_REFUSED;
 		}
 		/* Answer on a later loop pass, as promised. */
 		pending_add(v, 0, "starting", cb, arg);
@@ -135,18 +135,17 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 		p->timer = evtimer_new(s->base, immediate_done, p);
 		struct timeval zero = {0, 0};
 		evtimer_add(p->timer, &zero);
-		return 0;
+		return SUPERVISOR_POWER_PENDING;
 	case SUPERVISOR_STOP:
 		if (v->run == RUN_RESTARTING || v->run == RUN_CRASHED) {
 			v->want_run = false;
 			evtimer_del(v->restart_ev);
 			v->run = RUN_STOPPED;
-			*msg = "stopped";
-			return -1; /* nothing to wait for; not an error text */
+			return SUPERVISOR_POWER_DONE; /* nothing to wait for */
 		}
 		if (v->run != RUN_UP) {
 			*msg = "is stopped";
-			return -1;
+			return SUPERVISOR_POWER_REFUSED;
 		}
 		v->want_run = false;
 		action = CTL_POWER_POWEROFF;
@@ -155,25 +154,25 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 	case SUPERVISOR_RESET:
 		if (v->run != RUN_UP) {
 			*msg = "is stopped";
-			return -1;
+			return SUPERVISOR_POWER_REFUSED;
 		}
 		action = CTL_POWER_RESET;
 		name = "reset";
 		break;
 	default:
 		*msg = "unknown action";
-		return -1;
+		return SUPERVISOR_POWER_REFUSED;
 	}
 	if (++v->seq == 0)
 		v->seq = 1;
 	if (ctl_encode_power(s->pkt, sizeof(s->pkt), &len, v->seq, action) !=
 	    0) {
 		*msg = "internal error";
-		return -1;
+		return SUPERVISOR_POWER_REFUSED;
 	}
 	pending_add(v, v->seq, name, cb, arg);
 	supervisor_chan_send(v, s->pkt, len);
-	return 0;
+	return SUPERVISOR_POWER_PENDING;
 }
 
 int

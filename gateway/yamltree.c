@@ -530,6 +530,16 @@ yamltree_want(struct yamltree *t, const struct yamltree_node *n,
 	return false;
 }
 
+static void
+yamltree_uint_field(struct yamltree *t, const struct yamltree_uint *u,
+		    void *obj, const struct yamltree_node *n)
+{
+	uint64_t v;
+
+	if (yamltree_want_uint(t, n, u->what, u->min, u->max, &v))
+		*(unsigned *)((char *)obj + u->off) = (unsigned)v;
+}
+
 void
 yamltree_fields(struct yamltree *t, const struct yamltree_node *map,
 		const struct yamltree_field *fields, size_t nfields, void *ctx,
@@ -543,8 +553,13 @@ yamltree_fields(struct yamltree *t, const struct yamltree_node *map,
 		for (f = 0; f < nfields; f++)
 			if (strcmp(k->str, fields[f].key) == 0)
 				break;
-		if (f < nfields) {
+		if (f < nfields && fields[f].fn != NULL) {
 			fields[f].fn(ctx, obj, k, yamltree_value(map, i));
+			continue;
+		}
+		if (f < nfields) {
+			yamltree_uint_field(t, fields[f].uint, obj,
+					    yamltree_value(map, i));
 			continue;
 		}
 		char *known = xstrdup("");

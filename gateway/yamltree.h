@@ -14,6 +14,7 @@
 #ifndef VMGATE_YAMLTREE_H
 #define VMGATE_YAMLTREE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,15 +102,45 @@ bool yamltree_want(struct yamltree *t, const struct yamltree_node *n,
 		   const char *shape);
 
 /*
+ * An unsigned setting read by the walk itself: yamltree_want_uint(what, min,
+ * max) and, when it holds, the value stored in the unsigned at 'off' in the
+ * walk's obj. Written with YAMLTREE_UINT, which checks at compile time that
+ * the member is an unsigned and that max fits in one.
+ */
+struct yamltree_uint {
+	const char *what; /* "WHAT must be a number from MIN to MAX" */
+	uint64_t min, max;
+	size_t off;
+};
+
+/*
  * Walks a mapping's pairs, calling the field whose key matches; an unknown
  * key is reported with the list of known ones. 'ctx' and 'obj' are passed
- * through to the handlers.
+ * through to the handlers. A field has a handler (fn) or, with fn NULL, is an
+ * unsigned setting (uint).
  */
 struct yamltree_field {
 	const char *key;
 	void (*fn)(void *ctx, void *obj, struct yamltree_node *key,
 		   struct yamltree_node *value);
+	const struct yamltree_uint *uint;
 };
+/*
+ * The offset of an unsigned member; a compile error for a member of another
+ * type or a max that does not fit in an unsigned.
+ */
+#define YAMLTREE_UINT_OFF(type, member, max)                                   \
+	(offsetof(type, member) +                                              \
+	 0 * sizeof(_Generic(((type *)0)->member, unsigned : 1)) +             \
+	 0 * sizeof(char[(max) <= UINT_MAX ? 1 : -1]))
+#define YAMLTREE_UINT(key, what, min, max, type, member)                       \
+	{                                                                      \
+		(key), NULL, &(const struct yamltree_uint)                     \
+		{                                                              \
+			(what), (min), (max),                                  \
+			    YAMLTREE_UINT_OFF(type, member, max)               \
+		}                                                              \
+	}
 void yamltree_fields(struct yamltree *t, const struct yamltree_node *map,
 		     const struct yamltree_field *fields, size_t nfields,
 		     void *ctx, void *obj);
