@@ -32,6 +32,16 @@ then be meaningless).
                    its serial port on a UNIX socket, reached through sshd
                    with `socat - UNIX-CONNECT:…` under a pty; one session.
 
+  --part vms       needs /dev/kvm: vmgated with --vms demo VMs (--vm-memory,
+                   --vm-display: none by default, the display is the
+                   monitor's), --sessions-per-vm paramiko console sessions on
+                   each; vmgated's Private memory (smaps_rollup) with one VM
+                   configured, all configured, all running, all sessions
+                   held: KiB per VM and per session; echo latency (p50, p99)
+                   on one VM chosen at random, with the others idle and
+                   while each of the others prints `bulk 1024M`.  No peer: the
+                   issue asks for the gateway's own figures.
+
 Percentiles are nearest-rank: p90 of 30 runs is the 27th smallest.
 Debian's python3 by absolute path: it has paramiko, pyenv's does not.
 """
@@ -231,14 +241,15 @@ class Vmgated:
 
     name = "vmgated"
 
-    def __init__(self, vms, autostart):
+    def __init__(self, vms, autostart, memory="32M", display=None):
         self.gw = gwharness.Gateway(users=(USER,), policy=POLICY, start=False)
         self.dir, self.port = self.gw.dir, self.gw.port
         self.user, self.key = USER, self.gw.keys[USER]
         self.pub = self.gw.pub[USER]
         # Gateway writes autostarting VMs; rewrite the VM list as we need it.
-        vm_yaml = "".join("  %s: { kernel: demo, memory: 32M, cpus: 1, autostart: %s }\n"
-                          % (v, "true" if autostart else "false") for v in vms)
+        extra = ", display: %s" % display if display else ""
+        vm_yaml = "".join("  %s: { kernel: demo, memory: %s, cpus: 1, autostart: %s%s }\n"
+                          % (v, memory, "true" if autostart else "false", extra) for v in vms)
         with open(self.gw.config, "w") as f:
             # The limits a gateway serving 1,000 sessions to one user
             # needs (the defaults are 10 per connection, 64 per user).
@@ -487,14 +498,19 @@ def connect(port, user, keyfile):
 
 def holder(pipe, port, user, keyfile, command, n, attached_mark):
     """In its own process (so that its 60-odd transport threads do not share
-    a GIL with the latency probe): opens n sessions running `command`,
-    PER_CONN per connection, one connection after another, stopping at the
-    first error.  A session counts as held once it is open and, if
-    attached_mark is given, that text came on its stderr (vmgated's attach
-    banner) with the channel still open.  Replies ("held", held, conns,
-    seconds, error), then drains every channel until told "alive?" (replies
-    how many are still open) or "close"."""
+    a GIL with the latency probe): opens n sessions running `command` (or
+    command[i] for the i-th, given a list), PER_CONN per connection, one
+    connection after another, stopping at the first error.  A session counts
+    as held once it is open and, if attached_mark is given, that text came
+    on its stderr (vmgated's attach banner) with the channel still open.
+    Replies ("held", held, conns, seconds, error), then drains every channel
+    until told "close", answering "alive?" (how many are still open),
+    "bytes?" (how many bytes all sessions received so far) and ("type",
+    data, commands) (sends data on the first session running each of those
+    commands; replies "typed")."""
     transports, chans, err = [], [], None
+    cmds = command if isinstance(command, list) else [command] * n
+    received = [0]
     t0 = time.monotonic()
     try:
         while len(chans) < n:
@@ -502,7 +518,7 @@ def holder(pipe, port, user, keyfile, command, n, attached_mark):
             transports.append(t)
             for _ in range(min(PER_CONN, n - len(chans))):
                 ch = t.open_session(timeout=TIMEOUT)
-                ch.exec_command(command)
+                ch.exec_command(cmds[len(chans)])
                 chans.append(ch)
             if len(transports) % 10 == 0:
                 log("  %d sessions open" % len(chans))
@@ -516,7 +532,7 @@ def holder(pipe, port, user, keyfile, command, n, attached_mark):
         while not stop.is_set():
             for i, ch in enumerate(chans):
                 while ch.recv_ready():
-                    ch.recv(65536)
+                    received[0] += len(ch.recv(65536))
                 while ch.recv_stderr_ready():
                     stderr[i] += ch.recv_stderr(65536)
             stop.wait(0.1)
@@ -541,6 +557,14 @@ def holder(pipe, port, user, keyfile, command, n, attached_mark):
         msg = pipe.recv()
         if msg == "alive?":
             pipe.send(sum(1 for c in chans if not c.closed and not c.exit_status_ready()))
+        elif msg == "bytes?":
+            pipe.send(received[0])
+        elif isinstance(msg, tuple) and msg[0] == "type":
+            for want in msg[2]:
+                i = cmds.index(want)
+                if i < len(chans) and not chans[i].closed:
+                    chans[i].sendall(msg[1])
+            pipe.send("typed")
         else:
             break
     stop.set()
@@ -852,19 +876,215 @@ def report_console(a, results, nofile):
                                                                 min(lat), max(lat), cpu))
 
 
+
+# -- part 3: many VMs ---------------------------------------------------------
+
+def exec_out(t, cmd):
+    """Runs a gateway command on transport t; its stdout as text."""
+    ch = t.open_session(timeout=TIMEOUT)
+    ch.settimeout(TIMEOUT)
+    ch.exec_command(cmd)
+    out = bytearray()
+    while True:
+        d = ch.recv(65536)
+        if not d:
+            break
+        out += d
+    st = ch.recv_exit_status()
+    ch.close()
+    if st != 0:
+        raise RuntimeError("`%s`: exit %d: %s" % (cmd, st, out.decode(errors="replace")))
+    return out.decode(errors="replace")
+
+
+def settled_priv(pid, timeout=60):
+    """The gateway's Private KiB once two readings 2 s apart agree (or after
+    timeout s: boot output may still be arriving), and the readings seen."""
+    seen = [mem_kib(pid)["priv"]]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        time.sleep(2)
+        seen.append(mem_kib(pid)["priv"])
+        if seen[-1] == seen[-2]:
+            break
+    return seen[-1], seen
+
+
+def bench_vms(a):
+    """N demo VMs, a.per_vm console sessions on each: the gateway's memory
+    per VM and per session, and echo latency on one VM chosen at random
+    while the others print (issue 9, "Scale across VMs")."""
+    import random
+    if not gwharness.have_kvm():
+        sys.exit("bench_gateway: --part vms needs /dev/kvm: run it in tools/kvmbox")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    names = ["vm%d" % i for i in range(1, a.vms + 1)]
+    target = random.Random(a.seed).choice(names)
+    r = {"target": target}
+    # Baseline for a configured VM: the same gateway with one VM, not started.
+    # Each baseline after a login and `list` (the first key exchange sets up
+    # libssh and libcrypto) and once the figure holds still (the host keys
+    # made at the first start leave freed memory behind for a while).
+    one = Vmgated(names[:1], autostart=False, memory=a.vm_memory, display=a.vm_display)
+    try:
+        t = connect(one.port, one.user, one.key)
+        exec_out(t, "list")
+        r["m_one"], _ = settled_priv(one.pid)
+        t.close()
+    finally:
+        one.cleanup()
+    gw = Vmgated(names, autostart=False, memory=a.vm_memory, display=a.vm_display)
+    t = probe = hp = mine = None
+    try:
+        t = connect(gw.port, gw.user, gw.key)
+        exec_out(t, "list")
+        r["m_cfg"], _ = settled_priv(gw.pid)
+        log("vmgated: starting %d VMs" % a.vms)
+        t0 = time.monotonic()
+        for v in names:
+            exec_out(t, "power %s start" % v)
+        end = time.monotonic() + TIMEOUT
+        while True:
+            listing = exec_out(t, "list")
+            up = [v for v in names if re.search(r"^%s\s+running\b" % v, listing, re.M)]
+            if len(up) == len(names):
+                break
+            if time.monotonic() > end:
+                raise RuntimeError("after %ds only %d of %d VMs run:\n%s"
+                                   % (TIMEOUT, len(up), len(names), listing))
+            time.sleep(1)
+        r["start_secs"] = time.monotonic() - t0
+        r["m_run"], r["run_seen"] = settled_priv(gw.pid)
+        r["monitors"] = [p for p in descendants(gw.pid) if p != gw.pid]
+        mon = [mem_kib(p) for p in r["monitors"]]
+        r["mon_priv"] = sum(m["priv"] for m in mon) / max(len(mon), 1)
+
+        # The measured session: one of the target's per_vm sessions.
+        probe = Probe(t, target, b"attached to " + target.encode(), lambda k: b"\b \b" * k)
+        probe.expect(PROMPT, send=b"\r", every=5)
+        probe.keystrokes(5)   # warm up
+        cmds = [target] * (a.per_vm - 1) + [v for v in names if v != target for _ in range(a.per_vm)]
+        ctx = multiprocessing.get_context("spawn")
+        mine, theirs = ctx.Pipe()
+        hp = ctx.Process(target=holder, args=(theirs, gw.port, gw.user, gw.key, cmds, len(cmds),
+                                              b"attached to "))
+        hp.start()
+        log("vmgated: opening %d more console sessions" % len(cmds))
+        _, held, conns, secs, err = from_holder(mine, hp)
+        r.update(sessions=held + 1, asked=len(cmds) + 1, conns=conns + 1, open_secs=secs, err=err)
+        r["m_sess"], r["sess_seen"] = settled_priv(gw.pid, 20)
+
+        log("vmgated: latency on %s, the other VMs idle" % target)
+        c0, w0 = cpu_ms(gw.pids()), time.monotonic()
+        r["lat_idle"] = probe.keystrokes(a.samples)
+        r["cpu_idle"] = (cpu_ms(gw.pids()) - c0) / a.samples
+
+        others = [v for v in names if v != target]
+        if others:
+            mine.send(("type", b"bulk 1024M\r", others))
+            from_holder(mine, hp)
+            time.sleep(3)   # the output is flowing
+        log("vmgated: latency on %s, %d other VMs printing `bulk 1024M`" % (target, len(others)))
+        mine.send("bytes?")
+        b0 = from_holder(mine, hp)
+        c0, w0 = cpu_ms(gw.pids()), time.monotonic()
+        # --samples keystrokes, over at least 10 s of the others printing
+        r["lat_bulk"] = []
+        while len(r["lat_bulk"]) < a.samples or time.monotonic() - w0 < 10:
+            r["lat_bulk"] += probe.keystrokes(min(a.samples, 25))
+        r["bulk_secs"] = time.monotonic() - w0
+        r["cpu_bulk_pct"] = (cpu_ms(gw.pids()) - c0) / 10 / r["bulk_secs"]
+        mine.send("bytes?")
+        r["bulk_bytes"] = from_holder(mine, hp) - b0
+        r["m_bulk"] = mem_kib(gw.pid)["priv"]
+        if others:
+            mine.send(("type", b"\x03", others))   # Ctrl-C ends bulk
+            from_holder(mine, hp)
+        mine.send("alive?")
+        r["alive_after"] = from_holder(mine, hp) + 1
+        mine.send("close")
+        from_holder(mine, hp)
+    finally:
+        if hp is not None:
+            hp.join(60)
+            if hp.is_alive():
+                hp.kill()
+        if probe:
+            probe.close()
+        if t:
+            t.close()
+        gw.cleanup()
+    report_vms(a, r, (soft, hard))
+
+
+def report_vms(a, r, nofile):
+    print()
+    if os.environ.get("KVMBOX"):
+        print("NOTE: measured inside tools/kvmbox: one emulated CPU runs the VMs (nested, emulated KVM), the")
+        print("      gateway and the clients.  Latencies are NOT representative of a hardware KVM host; the")
+        print("      gateway's memory figures are those of the same binary and carry over.")
+    print("scale across VMs (issue 9): %d demo VMs (memory %s, display %s), %d console sessions each"
+          % (a.vms, a.vm_memory, a.vm_display or "default", a.per_vm))
+    print("  (paramiko `exec VM`, %d channels per connection); open files limit %d -> %d" % ((PER_CONN,) + nofile))
+    print("  the display lives in each monitor, not in the gateway: `none` keeps the box's memory and CPU")
+    print("  for the VMs without changing what the gateway holds")
+    print("  gateway memory: Private_Clean + Private_Dirty of vmgated (smaps_rollup), KiB")
+    n, s = a.vms, r["sessions"]
+    rows = [
+        ("vmgated, 1 VM configured, not started", r["m_one"], None),
+        ("vmgated, %d VMs configured, not started" % n, r["m_cfg"],
+         "%.1f KiB per configured VM" % ((r["m_cfg"] - r["m_one"]) / max(n - 1, 1))),
+        ("%d VMs running (booted, settled)" % n, r["m_run"],
+         "%.1f KiB per running VM (control channel, hub)" % ((r["m_run"] - r["m_cfg"]) / n)),
+        ("%d console sessions held (%d connections)" % (s, r["conns"]), r["m_sess"],
+         "%.1f KiB per session" % ((r["m_sess"] - r["m_run"]) / s)),
+        ("after %.0f s of the others printing" % r["bulk_secs"], r["m_bulk"],
+         "%.1f KiB per session" % ((r["m_bulk"] - r["m_run"]) / s)),
+    ]
+    for what, kib, per in rows:
+        print("  %-46s %8d KiB   %s" % (what, kib, per or ""))
+    print("  all VMs running after %.1f s; each monitor's own Private %.0f KiB (not the gateway's)"
+          % (r["start_secs"], r["mon_priv"]))
+    print("  %d of %d sessions held, opened in %.1f s%s" % (s, r["asked"], r["open_secs"],
+                                                           "; " + r["err"] if r["err"] else ""))
+    if r["alive_after"] != s:
+        print("  only %d of %d sessions were still open at the end" % (r["alive_after"], s))
+    print("\necho latency on %s (chosen at random, --seed %d), %d and %d keystrokes, paramiko one character"
+          % (r["target"], a.seed, len(r["lat_idle"]), len(r["lat_bulk"])))
+    print("  at a time; the target's other %d sessions receive every echo too" % (a.per_vm - 1))
+    print("%-34s %9s %9s %9s %9s" % ("the other VMs", "p50 ms", "p99 ms", "min ms", "max ms"))
+    for what, lat in (("idle", r["lat_idle"]), ("printing `bulk 1024M`", r["lat_bulk"])):
+        print("%-34s %9.2f %9.2f %9.2f %9.2f" % (what, pct(lat, 50), pct(lat, 99), min(lat), max(lat)))
+    print("  while they printed: the sessions received %.1f KiB/s in all; vmgated used %.1f%% of a CPU"
+          % (r["bulk_bytes"] / 1024 / r["bulk_secs"], r["cpu_bulk_pct"]))
+    print("  (idle: %.2f ms of vmgated CPU per keystroke)" % r["cpu_idle"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("connect", "setup", "console", "all"), default="all",
+    ap.add_argument("--part", choices=("connect", "setup", "console", "vms", "all"), default="all",
                     help="all: connect and setup, then console if /dev/kvm works here")
     ap.add_argument("--build", default=gwharness.BUILD, help="the build folder (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=30, help="connection round trips per server")
     ap.add_argument("--sessions", type=int, default=1000, help="console sessions to hold on vmgated")
     ap.add_argument("--peer-sessions", type=int, help="sessions to hold on sshd (default: --sessions)")
     ap.add_argument("--samples", type=int, default=200, help="keystrokes per latency figure")
+    ap.add_argument("--vms", type=int, default=100, help="--part vms: demo VMs")
+    ap.add_argument("--sessions-per-vm", dest="per_vm", type=int, default=5,
+                    help="--part vms: console sessions on each VM")
+    ap.add_argument("--vm-memory", default="16M", help="--part vms: each VM's memory")
+    ap.add_argument("--vm-display", default="none",
+                    help="--part vms: each VM's display (none, or WxH; the default: 1024x768)")
+    ap.add_argument("--seed", type=int, default=int(time.time()),
+                    help="--part vms: picks the measured VM (default: the time)")
     a = ap.parse_args()
     if a.peer_sessions is None:
         a.peer_sessions = a.sessions
-    if a.sessions < 1 or a.peer_sessions < 1 or a.runs < 1 or a.samples < 1:
+    if a.vm_display == "default":
+        a.vm_display = None
+    if (a.sessions < 1 or a.peer_sessions < 1 or a.runs < 1 or a.samples < 1 or a.vms < 1
+            or a.per_vm < 1):
         ap.error("counts must be at least 1")
     build = os.path.abspath(a.build)
     gwharness.VMGATED = os.path.join(build, "gateway", "vmgated")
@@ -876,6 +1096,9 @@ def main():
         bench_connect(a)
     if a.part in ("setup", "all"):
         bench_setup(a)
+    if a.part == "vms":
+        bench_vms(a)
+        return 0
     if a.part == "console" or (a.part == "all" and gwharness.have_kvm()):
         bench_console(a)
     elif a.part == "all":

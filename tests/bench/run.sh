@@ -8,7 +8,10 @@
 #                     session setup (requests on one connection, 1,000
 #                     sessions) on this host (timings inside kvmbox are
 #                     emulated), the console sessions and keystroke latency
-#                     where KVM is (kvmbox here)
+#                     where KVM is (kvmbox here); --part vms: N demo VMs
+#                     with 5 console sessions each, the gateway's memory
+#                     per VM and per session, echo on a random VM while
+#                     the others print
 #   bench_hub         the console fan-out's hub layer: a queue per viewer
 #                     (gateway/hub.c) vs one shared ring with reader
 #                     positions, 1 and 1,000 viewers (gateway/hub.h)
@@ -20,25 +23,28 @@
 # The KVM parts run on the host's /dev/kvm if it runs the demo guest, else in
 # tools/kvmbox (tools/kvm-select probes and says why; VMGATE_KVM=host|kvmbox
 # forces either).
-# Usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N]
+# Usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N] [--vms N]
 #   --runs N      boot runs per peer (default 10), ssh round trips per
 #                 server (default 30)
 #   --sessions N  console sessions the gateway benchmark holds (default 1000)
+#   --vms N       demo VMs of the gateway's scale part (default 100; in
+#                 kvmbox 10-20 is what fits)
 # Build directory: $VMGATE_BENCH_BUILD, default build-bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N]" >&2
+	echo "usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N] [--vms N]" >&2
 	exit 2
 }
-only= runs=() sessions=()
+only= runs=() sessions=() vms=()
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
 	case $1 in
 	--only) only=$2 ;;
 	--runs) runs=(--runs "$2") ;;
 	--sessions) sessions=(--sessions "$2") ;;
+	--vms) vms=(--vms "$2") ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -78,6 +84,9 @@ if [ "$only" = "" ] || [ "$only" = gateway ]; then
 	# 1,000 sessions under nested KVM take about a quarter of an hour.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 7200 -- /usr/bin/python3 \
 		tests/bench/bench_gateway.py --part console --build "$BUILD" "${sessions[@]}"
+	# Many VMs with 5 sessions each; the box gets memory for the guests.
+	tools/kvmbox --rw "$PWD" --rw "$BUILD" --mem 4G --timeout 7200 -- /usr/bin/python3 \
+		tests/bench/bench_gateway.py --part vms --build "$BUILD" "${vms[@]}"
 fi
 if [ "$only" = "" ] || [ "$only" = display ]; then
 	# Exits 1 if a peer could not be measured; never on a timing.
