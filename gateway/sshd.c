@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,36 @@
 
 /* Connections ------------------------------------------------------------- */
 
+/*
+ * libssh writes a packet at once only while it believes the socket writable,
+ * and it forgets that after every write until its own poll reports POLLOUT
+ * again; a packet written meanwhile waits in its buffer. When it then
+ * closes the socket itself (a key exchange that cannot agree) or we
+ * disconnect, that buffer is dropped. A client whose banner and KEXINIT
+ * arrived together before the loop's next POLLOUT (OpenSSH sends both at
+ * once; a loaded host lets them meet) got no KEXINIT, and OpenSSH said
+ * "Connection closed" instead of "no matching key exchange method found"
+ * (a raw client that sends both at connect got nothing: 99 of 100). So
+ * tell libssh what a zero-timeout poll says before a packet that precedes
+ * a close: our KEXINIT (libssh reports each key exchange step through
+ * connect_status_function just before it writes) and the disconnect.
+ */
+static void
+conn_may_write(struct conn *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
+		ssh_set_fd_towrite(c->ss);
+}
+
+static void
+on_kex_step(void *arg, float done)
+{
+	(void)done;
+	conn_may_write(arg);
+}
+
 void
 sshd_conn_ref(struct conn *c)
 {
@@ -88,6 +119,7 @@ conn_free(struct conn *c)
 	event_free(c->reap_ev);
 	ssh_event_remove_session(c->sev, c->ss);
 	ssh_event_free(c->sev);
+	conn_may_write(c);
 	ssh_disconnect(c->ss);
 	ssh_free(c->ss); /* closes its own fd */
 	close(c->fd);
@@ -501,6 +533,10 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 		return;
 	}
 	ssh_set_blocking(c->ss, 0);
+	ssh_callbacks_init(&c->kexcb);
+	c->kexcb.userdata = c;
+	c->kexcb.connect_status_function = on_kex_step;
+	ssh_set_callbacks(c->ss, &c->kexcb);
 	c->sev = ssh_event_new();
 	ssh_event_add_session(c->sev, c->ss);
 	c->rev = event_new(d->gw->base, fd, EV_READ | EV_PERSIST, on_io, c);

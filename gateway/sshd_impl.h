@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <event2/util.h>
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netdb.h>
@@ -57,6 +58,7 @@ struct conn {
 	bool startup;		 /* counted there: not logged in yet */
 	uint64_t born_ms;	 /* clock_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
+	struct ssh_callbacks_struct kexcb; /* see conn_may_write */
 	ssh_message held;      /* an auth request whose reply waits */
 	bool held_is_password; /* ... for the worker */
 	unsigned auth_fails;

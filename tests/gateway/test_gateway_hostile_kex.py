@@ -37,6 +37,20 @@ def server_kexinit(port):
     return lists
 
 
+def client_kexinit(kex):
+    """A client's first packet, unencrypted (RFC 4253 6 and 7.1)."""
+    lists = (kex, "ssh-ed25519", "chacha20-poly1305@openssh.com",
+             "chacha20-poly1305@openssh.com", "hmac-sha2-256-etm@openssh.com",
+             "hmac-sha2-256-etm@openssh.com", "none", "none", "", "")
+    p = bytes([20]) + os.urandom(16)
+    for name in lists:
+        p += struct.pack(">I", len(name)) + name.encode()
+    p += b"\0" + b"\0\0\0\0"  # first_kex_packet_follows, reserved
+    pad = 8 - (len(p) + 5) % 8
+    pad += 8 if pad < 4 else 0
+    return struct.pack(">IB", len(p) + pad + 1, pad) + p + b"\0" * pad
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -79,6 +93,27 @@ def test_finite_field_kex_is_refused_with_a_clear_message(gw, kex):
     assert st == 255, (st, out, err)
     assert "no matching key exchange method found" in err, err
     assert "Their offer: curve25519-sha256,curve25519-sha256@libssh.org" in err, err
+
+
+def test_refused_kex_still_gets_our_kexinit_when_banner_and_kexinit_come_at_once(gw):
+    """A client that sends its banner and KEXINIT together (OpenSSH does;
+    under load they reach the gateway in one read) must still receive the
+    gateway's KEXINIT before the close, or it cannot say why it failed.
+    libssh buffered that packet until its next POLLOUT and dropped it when
+    it closed the socket: 99 of 100 such clients got nothing, not even
+    the banner, which waited in the same buffer."""
+    missing = 0
+    for _ in range(50):
+        with socket.create_connection(("127.0.0.1", gw.port),
+                                      timeout=10) as s:
+            s.sendall(b"SSH-2.0-probe\r\n" +
+                      client_kexinit("diffie-hellman-group14-sha256"))
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.startswith(b"SSH-2.0-"), data[:40]
+        missing += b"curve25519-sha256" not in data
+    assert missing == 0, f"{missing} of 50 clients got no KEXINIT"
 
 
 def test_asking_for_group18_costs_the_loop_nothing(gw):
