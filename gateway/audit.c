@@ -456,6 +456,41 @@ audit_session_end(struct audit *a, unsigned long session, const char *user,
 }
 
 int
+audit_display_start(struct audit *a, unsigned long session, const char *user,
+		    const char *vm, bool control, const char *path,
+		    const char *addr)
+{
+	struct json *j = audit_begin(a, "display_start");
+
+	json_kint(j, "session", (long long)session);
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "mode", control ? "control" : "view");
+	json_kstr(j, "path", path);
+	json_kstr(j, "addr", addr);
+	return audit_end(a);
+}
+
+int
+audit_display_end(struct audit *a, unsigned long session, const char *user,
+		  const char *vm, const char *path, unsigned long long bytes_in,
+		  unsigned long long bytes_out, const char *reason,
+		  const char *addr)
+{
+	struct json *j = audit_begin(a, "display_end");
+
+	json_kint(j, "session", (long long)session);
+	json_kstr(j, "user", user);
+	json_kstr(j, "vm", vm);
+	json_kstr(j, "path", path);
+	json_kint(j, "bytes_in", (long long)bytes_in);
+	json_kint(j, "bytes_out", (long long)bytes_out);
+	json_kstr(j, "reason", reason);
+	json_kstr(j, "addr", addr);
+	return audit_end(a);
+}
+
+int
 audit_power(struct audit *a, const char *user, const char *vm,
 	    const char *action)
 {

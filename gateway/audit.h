@@ -13,6 +13,10 @@
  *	session_start	session, user, vm, mode (interactive|read-only), addr,
  *			pty (bool), recording (null: none)
  *	session_end	session, user, vm, bytes_in, bytes_out, reason, addr
+ *	display_start	session, user, vm, mode (view|control), path
+ *			(ssh-tunnel), addr: a VNC viewer handed to the VM
+ *	display_end	session, user, vm, path, bytes_in (viewer to VM),
+ *			bytes_out, reason, addr
  *	power		user, vm, action, result ("requested"); then the
  *			monitor's answer: user, vm, ok (bool), result
  *	reload		ok (bool), policy, [error], [users, rules] (ok)
@@ -129,6 +133,13 @@ int audit_session_end(struct audit *a, unsigned long session, const char *user,
 		      const char *vm, unsigned long long bytes_in,
 		      unsigned long long bytes_out, const char *reason,
 		      const char *addr);
+int audit_display_start(struct audit *a, unsigned long session,
+			const char *user, const char *vm, bool control,
+			const char *path, const char *addr);
+int audit_display_end(struct audit *a, unsigned long session, const char *user,
+		      const char *vm, const char *path,
+		      unsigned long long bytes_in, unsigned long long bytes_out,
+		      const char *reason, const char *addr);
 /* A power request: result "requested". */
 int audit_power(struct audit *a, const char *user, const char *vm,
 		const char *action);

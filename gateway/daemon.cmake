@@ -11,10 +11,12 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
     ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/record.c
     ${VMGATED_DIR}/session.c ${VMGATED_DIR}/session_cmd.c
-    ${VMGATED_DIR}/session_console.c ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/sshd_auth.c
+    ${VMGATED_DIR}/session_console.c ${VMGATED_DIR}/session_tunnel.c
+    ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/sshd_auth.c
     ${VMGATED_DIR}/sshd_hostkey.c ${VMGATED_DIR}/startups.c
     ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/supervisor_chan.c
-    ${VMGATED_DIR}/supervisor_power.c ${VMGATED_DIR}/worker.c)
+    ${VMGATED_DIR}/supervisor_display.c ${VMGATED_DIR}/supervisor_power.c
+    ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
     gateway_conf vmgate_ctl vmgate_logesc PkgConfig::LIBEVENT Threads::Threads)
@@ -68,6 +70,7 @@ add_test(NAME gateway_kvm
                  ${GATEWAY_TESTS}/test_gateway_auth.py
                  ${GATEWAY_TESTS}/test_gateway_demo.py
                  ${GATEWAY_TESTS}/test_gateway_sandbox.py
+                 ${GATEWAY_TESTS}/test_gateway_vnc.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_kvm PROPERTIES
   ENVIRONMENT "VMGATE_BUILD=${CMAKE_BINARY_DIR}"
@@ -87,6 +90,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_preauth.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_revoke.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_timing.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_tunnel.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_spawn.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES

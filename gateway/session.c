@@ -44,12 +44,15 @@ finish_channel(struct session *s)
 	s->finished = true;
 	if (s->kind && s->kind->close)
 		s->kind->close(s);
-	if (s->end_msg) {
+	bool stream = s->kind && s->kind->stream;
+	if (s->end_msg && !stream) {
 		ssh_channel_write_stderr(s->ch, s->end_msg,
 					 (uint32_t)strlen(s->end_msg));
 	}
 	if (ssh_channel_is_open(s->ch)) {
-		ssh_channel_request_send_exit_status(s->ch, s->exit_status);
+		if (!stream)
+			ssh_channel_request_send_exit_status(s->ch,
+							     s->exit_status);
 		ssh_channel_send_eof(s->ch);
 		ssh_channel_close(s->ch);
 	}
@@ -157,6 +160,17 @@ on_close(ssh_session ss, ssh_channel ch, void *userdata)
 		s->peer.done(s->peer.arg); /* it waited for this to be freed */
 }
 
+static void
+on_eof(ssh_session ss, ssh_channel ch, void *userdata)
+{
+	struct session *s = userdata;
+
+	(void)ss;
+	(void)ch;
+	if (s->started && !s->finished && s->kind->eof)
+		s->kind->eof(s);
+}
+
 static int
 on_wontblock(ssh_session ss, ssh_channel ch, uint32_t bytes, void *userdata)
 {
@@ -181,6 +195,7 @@ session_new(struct gwctx *gw, const struct session_peer *peer, ssh_session ss,
 	s->kind = &session_cmd_kind;
 	s->width = 80;
 	s->height = 24;
+	s->tfd = -1;
 	json_init(&s->out);
 	s->close_ev = event_new(gw->base, -1, 0, on_close_ev, s);
 	s->cb.size = sizeof(s->cb);
@@ -188,6 +203,7 @@ session_new(struct gwctx *gw, const struct session_peer *peer, ssh_session ss,
 	s->cb.userdata = s;
 	s->cb.channel_data_function = on_data;
 	s->cb.channel_close_function = on_close;
+	s->cb.channel_eof_function = on_eof;
 	s->cb.channel_write_wontblock_function = on_wontblock;
 	ssh_set_channel_callbacks(ch, &s->cb);
 	return s;

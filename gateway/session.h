@@ -29,6 +29,7 @@
 
 struct gwctx;
 struct session;
+struct vmproc;
 
 struct session_peer {
 	const char *user;	 /* authenticated, checked name */
@@ -63,6 +64,21 @@ void session_recheck(struct session *s);
  * 'reason' (static) is what session_end audits. Nothing if already ending.
  */
 void session_end(struct session *s, const char *reason, const char *msg);
+
+/* The one port a direct-tcpip channel may name: VM:5900, its display. */
+#define SESSION_TUNNEL_PORT 5900
+/*
+ * Whether user (from addr) may open a VNC tunnel (a direct-tcpip channel)
+ * to host:port: NULL and *vm, *control set if so, else why not (in buf, one
+ * line). The policy decision is audited.
+ */
+const char *session_tunnel_check(struct gwctx *gw, const char *user,
+				 const char *addr, const char *host, int port,
+				 struct vmproc **vm, bool *control, char *buf,
+				 size_t size);
+/* s (a new session on an accepted direct-tcpip channel) relays v's
+ * display. */
+void session_tunnel_start(struct session *s, struct vmproc *v, bool control);
 
 /*
  * The handlers of command.h's command_table (command_run_fn): session_cmd.c

@@ -48,6 +48,9 @@ struct session;
  */
 struct session_kind {
 	const char *name;
+	/* A byte stream (a direct-tcpip channel): no exit status, no stderr
+	 * line when it ends. */
+	bool stream;
 	/*
 	 * The rights a session of this kind needs on its VM (s->vm), checked
 	 * when it opens and again on every policy change (session_recheck):
@@ -69,6 +72,8 @@ struct session_kind {
 	void (*window_change)(struct session *s);
 	/* A policy change took right_input away (s->readonly is set). */
 	void (*readonly)(struct session *s);
+	/* The client will send no more (channel EOF). */
+	void (*eof)(struct session *s);
 	/* Tears down kind-specific state (idempotent). */
 	void (*close)(struct session *s);
 };
@@ -116,6 +121,11 @@ struct session {
 	struct record *rec;
 	char *rec_path;
 	uint64_t bytes_in, bytes_out;
+	/* VNC tunnel: our end of the stream handed to the monitor */
+	int tfd;
+	struct event *trev, *twev;
+	bool tblocked; /* trev off until the channel takes more */
+	bool teof;     /* the client sent EOF: shut down once held is out */
 };
 
 /* session.c */
@@ -138,6 +148,8 @@ void session_kill(struct session *s, int status, const char *reason,
 extern const struct session_kind session_cmd_kind;
 /* session_console.c */
 extern const struct session_kind session_console_kind;
+/* session_tunnel.c */
+extern const struct session_kind session_tunnel_kind;
 /* session_cmd.c */
 /* Parses and runs the exec (or shell, cmdline NULL) request. */
 void session_cmd_start(struct session *s, const char *cmdline, size_t len);

@@ -249,29 +249,56 @@ session_limit(struct conn *c, char *buf, size_t size)
 	return NULL;
 }
 
+/* One line for the first refusal of a connection, then at 10, 100, ...: a
+ * client cannot flood the log with them. */
+static void
+refuse_channel(struct conn *c, ssh_message msg, const char *why)
+{
+	unsigned long n = why ? ++c->opens_refused : 0;
+	unsigned long p = 1;
+
+	while (p < n && p <= ULONG_MAX / 10)
+		p *= 10;
+	if (why && p == n)
+		LOG("%s@%s: channel refused: %s (%lu refused on this "
+		    "connection)",
+		    c->user, c->addr, why, n);
+	ssh_message_reply_default(msg);
+	ssh_message_free(msg);
+}
+
 static void
 on_channel_open(struct conn *c, ssh_message msg)
 {
 	struct sshd *d = c->d;
-	char buf[200];
+	char buf[300];
 	const char *why = NULL;
+	int type = ssh_message_subtype(msg);
+	struct vmproc *vm = NULL;
+	bool control = false;
 
 	if (c->st != CONN_OPEN || c->revoked ||
-	    ssh_message_subtype(msg) != SSH_CHANNEL_SESSION ||
+	    (type != SSH_CHANNEL_SESSION && type != SSH_CHANNEL_DIRECT_TCPIP) ||
 	    (why = session_limit(c, buf, sizeof(buf))) != NULL) {
-		/* One line for the first refusal of a connection, then at
-		 * 10, 100, ...: a client cannot flood the log with them. */
-		unsigned long n = why ? ++c->opens_refused : 0;
-		unsigned long p = 1;
-		while (p < n && p <= ULONG_MAX / 10)
-			p *= 10;
-		if (why && p == n)
-			LOG("%s@%s: channel refused: %s (%lu refused on this "
-			    "connection)",
-			    c->user, c->addr, why, n);
-		ssh_message_reply_default(msg);
-		ssh_message_free(msg);
+		refuse_channel(c, msg, why);
 		return;
+	}
+	/* libssh 0.10 refuses with "administratively prohibited" and no
+	 * text: the reason is in the log and the audit. */
+	if (type == SSH_CHANNEL_DIRECT_TCPIP) {
+		const char *host =
+		    ssh_message_channel_request_open_destination(msg);
+		char esc[80];
+		log_esc(esc, sizeof(esc), host ? host : "",
+			host ? strlen(host) : 0);
+		why = session_tunnel_check(
+		    d->gw, c->user, c->addr, esc,
+		    ssh_message_channel_request_open_destination_port(msg), &vm,
+		    &control, buf, sizeof(buf));
+		if (why != NULL) {
+			refuse_channel(c, msg, why);
+			return;
+		}
 	}
 	ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
 	ssh_message_free(msg);
@@ -290,6 +317,8 @@ on_channel_open(struct conn *c, ssh_message msg)
 	n->next = c->sessions;
 	c->sessions = n;
 	c->nsessions++;
+	if (vm != NULL)
+		session_tunnel_start(n->s, vm, control);
 }
 
 static void

@@ -92,4 +92,17 @@ void supervisor_cancel(struct supervisor *s, void *arg);
 /* Serial break; -1 if no monitor is up. */
 int supervisor_break(struct vmproc *v);
 
+/* supervisor_display.c */
+/* A monitor is up and said it has a display (DISPLAY_INFO). */
+bool supervisor_has_display(const struct vmproc *v);
+/*
+ * Hands fd (a connected stream on which the monitor's VNC server speaks RFB
+ * from the first byte) to v's monitor as a viewer that may type and point
+ * (control) or only watch. Takes fd in every case. -1 when it cannot: *why
+ * then says so, to follow the VM's name ("is not running"). A refusal by
+ * the monitor itself comes later: it closes its end.
+ */
+int supervisor_display_client(struct vmproc *v, int fd, bool control,
+			      const char **why);
+
 #endif

@@ -21,7 +21,7 @@ outbox_flush(struct vmproc *v)
 {
 	while (v->outbox != NULL) {
 		struct outpkt *o = v->outbox;
-		int r = ctl_send(v->fd, o->data, o->len, -1);
+		int r = ctl_send(v->fd, o->data, o->len, o->fd);
 		if (r == CTL_E_AGAIN) {
 			event_add(v->wev, NULL);
 			return;
@@ -29,6 +29,8 @@ outbox_flush(struct vmproc *v)
 		v->outbox = o->next;
 		if (v->outbox == NULL)
 			v->outbox_tail = &v->outbox;
+		if (o->fd >= 0)
+			close(o->fd);
 		free(o);
 		if (r != 0) {
 			supervisor_chan_down(v, ctl_strerror(r), true);
@@ -40,28 +42,40 @@ outbox_flush(struct vmproc *v)
 		hub_credit(v->hub);
 }
 
-/* Sends a packet in order after anything already queued. */
 void
-supervisor_chan_send(struct vmproc *v, const uint8_t *pkt, size_t len)
+supervisor_chan_send_fd(struct vmproc *v, const uint8_t *pkt, size_t len,
+			int fd)
 {
-	if (v->fd < 0)
+	if (v->fd < 0) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	if (v->outbox == NULL) {
-		int r = ctl_send(v->fd, pkt, len, -1);
-		if (r == 0)
-			return;
-		if (r != CTL_E_AGAIN) {
-			supervisor_chan_down(v, ctl_strerror(r), true);
+		int r = ctl_send(v->fd, pkt, len, fd);
+		if (r == 0 || r != CTL_E_AGAIN) {
+			if (fd >= 0)
+				close(fd);
+			if (r != 0)
+				supervisor_chan_down(v, ctl_strerror(r), true);
 			return;
 		}
 	}
 	struct outpkt *o = xmalloc(sizeof(*o) + len);
 	o->next = NULL;
+	o->fd = fd;
 	o->len = len;
 	memcpy(o->data, pkt, len);
 	*v->outbox_tail = o;
 	v->outbox_tail = &o->next;
 	event_add(v->wev, NULL);
+}
+
+/* Sends a packet in order after anything already queued. */
+void
+supervisor_chan_send(struct vmproc *v, const uint8_t *pkt, size_t len)
+{
+	supervisor_chan_send_fd(v, pkt, len, -1);
 }
 
 static void
@@ -184,7 +198,7 @@ on_lost(struct vmproc *v, const struct ctl_msg *m)
 	return 0;
 }
 
-/* The monitor has a display of this size (VNC sessions come later). */
+/* The monitor has a display of this size. */
 static int
 on_display_info(struct vmproc *v, const struct ctl_msg *m)
 {
@@ -347,6 +361,8 @@ supervisor_chan_close(struct vmproc *v)
 	while (v->outbox) {
 		struct outpkt *o = v->outbox;
 		v->outbox = o->next;
+		if (o->fd >= 0)
+			close(o->fd);
 		free(o);
 	}
 	v->outbox_tail = &v->outbox;

@@ -48,6 +48,7 @@ struct pending {
 
 struct outpkt {
 	struct outpkt *next;
+	int fd; /* passed with the packet and then closed, or -1 */
 	size_t len;
 	uint8_t data[];
 };
@@ -95,6 +96,10 @@ void supervisor_spawn(struct vmproc *v);
 /* supervisor_chan.c */
 /* Sends a packet in order after anything already queued. */
 void supervisor_chan_send(struct vmproc *v, const uint8_t *pkt, size_t len);
+/* The same with an fd, which it owns from then on (closed once sent, or
+ * when the channel goes down). */
+void supervisor_chan_send_fd(struct vmproc *v, const uint8_t *pkt, size_t len,
+			     int fd);
 /* The hub's writer path into the guest (arg is the vmproc). */
 size_t supervisor_chan_input(void *arg, const uint8_t *p, size_t n);
 /* libevent callbacks of the channel's socket (arg is the vmproc). */

@@ -1,0 +1,320 @@
+/*
+ * The VNC tunnel session kind: `ssh -L 5901:web1:5900 alice@gateway` opens
+ * a direct-tcpip channel to "web1", port 5900, and the bytes of that channel
+ * go both ways through a socketpair whose other end the VM's monitor serves
+ * as a VNC viewer (supervisor_display_client), view-only or controlling as
+ * the policy says. The monitor never sees the network or the user.
+ *
+ * Flow control both ways, nothing unbounded: the guest's side is read only
+ * while the channel's window is open and libssh has sent what it had (the
+ * socketpair then fills and the monitor's VNC server waits); the client's
+ * side is written as far as the socketpair takes it, the rest left with
+ * libssh (its window then closes) or held here, never more than libssh held
+ * (CHANNEL_HOLD_MAX), as for the console.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "gwctx.h"
+#include "log.h"
+#include "policy.h"
+#include "session_impl.h"
+#include "supervisor.h"
+#include "xmalloc.h"
+
+#define TUNNEL_PATH "ssh-tunnel"
+
+const char *
+session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
+		     const char *host, int port, struct vmproc **vm,
+		     bool *control, char *buf, size_t size)
+{
+	struct vmproc *v = supervisor_find(gw->sup, host);
+	struct policy_reason why = {0};
+	unsigned r;
+
+	*vm = NULL;
+	if (v == NULL || !policy_vm_visible(gw->policy, user, host)) {
+		snprintf(buf, size,
+			 "direct-tcpip to %.64s:%d: only a VM's display "
+			 "(VM:%d) may be forwarded, and there is no such VM",
+			 host, port, SESSION_TUNNEL_PORT);
+		return buf;
+	}
+	if (port != SESSION_TUNNEL_PORT) {
+		snprintf(buf, size,
+			 "direct-tcpip to %s:%d: only a VM's display (%s:%d) "
+			 "may be forwarded",
+			 host, port, host, SESSION_TUNNEL_PORT);
+		return buf;
+	}
+	r = policy_rights(gw->policy, user, host, &why);
+	if (audit_decision(gw->audit, user, host, POLICY_DISPLAY_VIEW, r, &why,
+			   "vnc-tunnel", addr, 0) != 0) {
+		snprintf(buf, size, "%s", AUDIT_REFUSED);
+		return buf;
+	}
+	if (!(r & POLICY_DISPLAY_VIEW)) {
+		snprintf(buf, size, "%s may not view %s's display", user, host);
+		return buf;
+	}
+	if (!supervisor_has_display(v)) {
+		snprintf(buf, size, "%s %s", host,
+			 supervisor_is_up(v) ? "has no display"
+					     : "is not running");
+		return buf;
+	}
+	*vm = v;
+	*control = (r & POLICY_DISPLAY_CONTROL) != 0;
+	return NULL;
+}
+
+/* Guest to client --------------------------------------------------------- */
+
+static void
+tunnel_out(struct session *s)
+{
+	uint8_t buf[WRITE_CHUNK];
+
+	if (s->tfd < 0 || s->finished || s->closing)
+		return;
+	for (;;) {
+		uint32_t win = ssh_channel_window_size(s->ch);
+		if (win == 0 ||
+		    (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING)) {
+			/* Wait for output_ready; the monitor waits on us. */
+			s->tblocked = true;
+			event_del(s->trev);
+			break;
+		}
+		size_t n = win < sizeof(buf) ? win : sizeof(buf);
+		ssize_t k = read(s->tfd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			break;
+		if (k <= 0) {
+			session_kill(
+			    s, 0, k == 0 ? "display closed" : "display error",
+			    NULL);
+			break;
+		}
+		int w = ssh_channel_write(s->ch, buf, (uint32_t)k);
+		if (w != (int)k) {
+			session_kill(s, 1, "channel error", NULL);
+			break;
+		}
+		s->bytes_out += (uint64_t)k;
+	}
+	session_kick(s);
+}
+
+static void
+on_tunnel_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tunnel_out(arg);
+}
+
+static void
+tunnel_ready(struct session *s)
+{
+	if (s->tblocked && s->tfd >= 0) {
+		s->tblocked = false;
+		event_add(s->trev, NULL);
+	}
+}
+
+/* Client to guest --------------------------------------------------------- */
+
+/* Writes what it can of p[0..n); returns how much, -1 on a dead stream. */
+static ssize_t
+tunnel_write(struct session *s, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	do
+		w = write(s->tfd, p, n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EAGAIN)
+		return 0;
+	if (w < 0) {
+		session_kill(s, 0, "display closed", NULL);
+		return -1;
+	}
+	s->bytes_in += (uint64_t)w;
+	return w;
+}
+
+static void
+tunnel_shut_if_done(struct session *s)
+{
+	if (s->teof && s->held == NULL && s->ssh_pending == 0 && s->tfd >= 0)
+		shutdown(s->tfd, SHUT_WR);
+}
+
+static size_t
+tunnel_input(struct session *s, const uint8_t *p, size_t n)
+{
+	if (s->tfd < 0 || s->held != NULL)
+		return 0; /* in order: what is held goes first */
+	ssize_t w = tunnel_write(s, p, n);
+	if (w < 0)
+		return n; /* ending: discard */
+	if ((size_t)w < n)
+		event_add(s->twev, NULL);
+	return (size_t)w;
+}
+
+/*
+ * The socketpair drained: what is held, then all libssh holds for us at
+ * once (a partial read would reopen libssh's window in full; see
+ * session_console.c hc_input_ready), as far as the stream takes it.
+ */
+static void
+on_tunnel_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	while (!s->closing && !s->finished && s->tfd >= 0) {
+		if (s->held == NULL) {
+			if (s->ssh_pending == 0)
+				break;
+			size_t want = s->ssh_pending;
+			s->held = xmalloc(want);
+			int k = ssh_channel_read_nonblocking(s->ch, s->held,
+							     (uint32_t)want, 0);
+			if (k <= 0) {
+				free(s->held);
+				s->held = NULL;
+				s->ssh_pending = 0;
+				break;
+			}
+			s->ssh_pending -= (size_t)k < want ? (size_t)k : want;
+			s->heldlen = (size_t)k;
+			s->heldoff = 0;
+		}
+		ssize_t w = tunnel_write(s, s->held + s->heldoff,
+					 s->heldlen - s->heldoff);
+		if (w <= 0)
+			return; /* EAGAIN: twev stays; or ending */
+		s->heldoff += (size_t)w;
+		if (s->heldoff < s->heldlen)
+			return;
+		free(s->held);
+		s->held = NULL;
+		s->heldlen = s->heldoff = 0;
+	}
+	event_del(s->twev);
+	tunnel_shut_if_done(s);
+	session_kick(s);
+}
+
+static void
+tunnel_eof(struct session *s)
+{
+	s->teof = true;
+	tunnel_shut_if_done(s);
+}
+
+/* Life ------------------------------------------------------------------- */
+
+static void
+tunnel_open(struct session *s)
+{
+	const char *name = supervisor_name(s->vm), *why;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		       sv) != 0) {
+		LOG("session %lu: socketpair: %s", s->id, strerror(errno));
+		session_kill(s, 1, "socketpair failed", NULL);
+		return;
+	}
+	if (audit_display_start(s->gw->audit, s->id, s->peer.user, name,
+				!s->readonly, TUNNEL_PATH, s->peer.addr) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		session_kill(s, 1, "audit failing", NULL);
+		return;
+	}
+	s->attached = true;
+	s->tfd = sv[0];
+	s->trev = event_new(s->gw->base, s->tfd, EV_READ | EV_PERSIST,
+			    on_tunnel_readable, s);
+	s->twev = event_new(s->gw->base, s->tfd, EV_WRITE | EV_PERSIST,
+			    on_tunnel_writable, s);
+	if (supervisor_display_client(s->vm, sv[1], !s->readonly, &why) != 0) {
+		LOG("session %lu: %s's display: %s %s", s->id, s->peer.user,
+		    name, why);
+		session_kill(s, 1, "no display", NULL);
+		return;
+	}
+	event_add(s->trev, NULL);
+	LOG("session %lu: %s@%s views %s's display through an SSH tunnel (%s)",
+	    s->id, s->peer.user, s->peer.addr, name,
+	    s->readonly ? "view-only" : "control");
+}
+
+/* A policy change took display:control away: the monitor was told this
+ * viewer may type, and cannot be told otherwise, so it ends (the viewer
+ * may connect again, view-only). */
+static void
+tunnel_readonly(struct session *s)
+{
+	session_kill(s, 1, "control revoked", NULL);
+}
+
+static void
+tunnel_close(struct session *s)
+{
+	if (!s->attached)
+		return;
+	s->attached = false;
+	event_free(s->trev);
+	event_free(s->twev);
+	s->trev = s->twev = NULL;
+	close(s->tfd);
+	s->tfd = -1;
+	free(s->held);
+	s->held = NULL;
+	s->heldlen = s->heldoff = 0;
+	const char *why = s->end_reason ? s->end_reason : "closed";
+	audit_display_end(s->gw->audit, s->id, s->peer.user,
+			  supervisor_name(s->vm), TUNNEL_PATH, s->bytes_in,
+			  s->bytes_out, why, s->peer.addr);
+	LOG("session %lu: %s left %s's display (%s; in %llu, out %llu bytes)",
+	    s->id, s->peer.user, supervisor_name(s->vm), why,
+	    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+}
+
+const struct session_kind session_tunnel_kind = {
+    .name = "vnc-tunnel",
+    .stream = true,
+    .right_view = POLICY_DISPLAY_VIEW,
+    .right_input = POLICY_DISPLAY_CONTROL,
+    .open = tunnel_open,
+    .input = tunnel_input,
+    .output_ready = tunnel_ready,
+    .readonly = tunnel_readonly,
+    .eof = tunnel_eof,
+    .close = tunnel_close,
+};
+
+void
+session_tunnel_start(struct session *s, struct vmproc *v, bool control)
+{
+	s->started = true;
+	s->vm = v;
+	s->readonly = !control;
+	session_open(s, &session_tunnel_kind);
+}

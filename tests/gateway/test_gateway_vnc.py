@@ -1,0 +1,190 @@
+"""VNC through the gateway (issue 11): `ssh -L PORT:VM:5900` tunnels to a
+VM's display, under the policy, with real clients: OpenSSH's own port
+forwarding, vncprobe (libvncclient) and vncsnapshot from Debian. Needs the
+VMs running (KVM: tools/kvmbox here)."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+from PIL import Image
+
+from gwharness import BUILD, PROMPT, SLOW, Gateway, free_port, have_kvm
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from test_display import screen_text  # noqa: E402  the glyph matcher
+
+PROBE = os.path.join(BUILD, "tests", "vnc", "vncprobe")
+
+pytestmark = pytest.mark.skipif(not have_kvm(), reason="no usable /dev/kvm: run under tools/kvmbox")
+
+POLICY = """\
+users:
+{users}
+rules:
+  - allow: [console:write, power, display:control]
+    to: [user:alice]
+    vms: ["web*"]
+  - allow: [console:read, display:view]
+    to: [user:bob]
+    vms: [web1]
+  - allow: [console:write]
+    to: [user:carol]
+    vms: ["*"]
+"""
+
+
+@pytest.fixture(scope="module")
+def gw():
+    g = Gateway(vms=("web1",), policy=POLICY)
+    g.wait_prompt("web1")
+    yield g
+    g.cleanup()
+
+
+@pytest.fixture
+def tmp():
+    d = tempfile.mkdtemp(prefix="vmgate-vnc-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class Tunnel:
+    """ssh -N -L 127.0.0.1:PORT:VM:5900 USER@gateway, as a user runs it."""
+
+    def __init__(self, gw, user, vm="web1", port=5900):
+        self.port = free_port()
+        self.errf = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            gw.ssh_args(user, extra=("-N", "-o", "ExitOnForwardFailure=yes",
+                                     "-L", f"127.0.0.1:{self.port}:{vm}:{port}")),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errf)
+        # Listening once the port cannot be bound (connecting to see would
+        # open a tunnel, and hand the VM a viewer, of its own).
+        deadline = time.monotonic() + 60 * SLOW
+        while True:
+            assert self.proc.poll() is None, self.stderr()
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", self.port))
+                except OSError:
+                    break
+            assert time.monotonic() < deadline, "the forward never listened"
+            time.sleep(0.2)
+
+    def stderr(self):
+        self.errf.seek(0)
+        return self.errf.read().decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self.errf.close()
+
+
+def probe(port, *args, ok=True):
+    r = subprocess.run([PROBE, f"127.0.0.1:{port}", *args], capture_output=True, text=True,
+                       timeout=120 * SLOW)
+    if ok:
+        assert r.returncode == 0, "vncprobe %s: %s%s" % (args, r.stdout, r.stderr)
+    return r
+
+
+def console_shows(gw, pattern, user="alice", timeout=60):
+    """Whether the serial console's scrollback (and what follows) shows it."""
+    c = gw.attach(user, "web1")
+    try:
+        c.expect(pattern, timeout)
+        return True
+    except AssertionError:
+        return False
+    finally:
+        c.close()
+
+
+def test_control_user_sees_the_console_text_and_types_into_the_shell(gw, tmp):
+    t = Tunnel(gw, "alice")
+    try:
+        first = os.path.join(tmp, "first.ppm")
+        r = probe(t.port, "--out", first)
+        assert "size 1024 768" in r.stdout, r.stdout
+        text = screen_text(first)
+        assert any("demo$" in line for line in text), "\n".join(text)
+        probe(t.port, "--type", "echo tunnel-typed\n", "--watch", "500")
+        assert console_shows(gw, b"tunnel-typed\r\n"), "the keys never reached the shell"
+    finally:
+        t.close()
+    # Started and ended, with the bytes each way.
+    deadline = time.monotonic() + 30 * SLOW
+    while True:
+        ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "alice"]
+        if len(ends) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "alice"]
+    assert starts and starts[0]["mode"] == "control" and starts[0]["path"] == "ssh-tunnel", starts
+    assert starts[0]["vm"] == "web1"
+    assert len(ends) >= 2, ends
+    assert all(e["bytes_out"] > 500 and e["bytes_in"] > 0 for e in ends[-2:]), ends
+
+
+def test_view_only_user_watches_but_cannot_type(gw, tmp):
+    t = Tunnel(gw, "bob")
+    try:
+        # A real viewer from Debian through the tunnel.
+        jpg = os.path.join(tmp, "snap.jpg")
+        r = subprocess.run(["vncsnapshot", "-quiet", f"127.0.0.1:{t.port - 5900}", jpg],
+                           capture_output=True, timeout=120 * SLOW)
+        assert r.returncode == 0, r
+        with Image.open(jpg) as im:
+            assert im.size == (1024, 768)
+            lit = sum(1 for p in im.convert("L").getdata() if p > 64)
+        assert lit > 500, f"the console text is on the snapshot: {lit} lit pixels"
+        # bob's keys and clicks go nowhere; then alice types, in order.
+        probe(t.port, "--type", "echo bob-typed\n", "--pointer", "100,100,1",
+              "--pointer", "100,100,0", "--watch", "500")
+    finally:
+        t.close()
+    st, out, err = gw.ssh("alice", "status", "web1")
+    assert st == 0, err
+    a = Tunnel(gw, "alice")
+    try:
+        probe(a.port, "--type", "echo after-bob\n", "--watch", "500")
+    finally:
+        a.close()
+    c = gw.attach("alice", "web1")
+    try:
+        c.expect(b"after-bob\r\n", 60)
+        assert b"bob-typed" not in c.output(), c.output()
+    finally:
+        c.close()
+    starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
+    assert starts and starts[-1]["mode"] == "view", starts
+
+
+def test_reload_that_takes_the_display_away_cuts_the_tunnel(gw, tmp):
+    t = Tunnel(gw, "bob")
+    try:
+        s = socket.create_connection(("127.0.0.1", t.port), timeout=30)
+        assert s.recv(12).startswith(b"RFB 003.00"), "the monitor's VNC server answers"
+        gw.write_policy(POLICY.replace("[console:read, display:view]", "[console:read]"))
+        t0 = time.monotonic()
+        gw.hup()
+        s.settimeout(30)
+        while s.recv(4096):
+            pass
+        took = time.monotonic() - t0
+        assert took < 5 * SLOW, f"cut after {took:.1f} s"
+        s.close()
+    finally:
+        gw.write_policy(POLICY)
+        gw.hup()
+        t.close()
+    ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "bob"]
+    assert ends and ends[-1]["reason"] == "revoked", ends
