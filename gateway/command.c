@@ -53,6 +53,16 @@ const struct command_entry command_table[] = {
 	.run = session_cmd_who,
     },
     {
+	.name = "screenshot",
+	.kind = COMMAND_SCREENSHOT,
+	.args = COMMAND_ARGS_VM,
+	.right = POLICY_DISPLAY_VIEW,
+	.denied = "screenshot of",
+	.usage = "screenshot VM",
+	.summary = "a PNG of the VM's screen, on stdout",
+	.run = session_cmd_screenshot,
+    },
+    {
 	.name = "reload",
 	.kind = COMMAND_RELOAD,
 	.args = COMMAND_ARGS_NONE,

@@ -10,6 +10,7 @@
  *	status VM		state and who is attached
  *	power VM start|stop|reset
  *	who VM			who is attached
+ *	screenshot VM		a PNG of the VM's screen on stdout
  *	reload			re-read the policy file (admin on every VM)
  *	help
  *
@@ -31,6 +32,7 @@ enum command_kind {
 	COMMAND_STATUS,
 	COMMAND_POWER,
 	COMMAND_WHO,
+	COMMAND_SCREENSHOT,
 	COMMAND_HELP,
 	COMMAND_RELOAD,
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "command.h"
@@ -236,6 +237,67 @@ session_cmd_status(struct session *s, struct vmproc *v, const struct command *c,
 		out_printf(s, ", monitor pid %d", supervisor_pid(v));
 	out_printf(s, ", %zu attached%s", hub_nclients(supervisor_hub(v)),
 		   session_nl(s));
+}
+
+/* supervisor_screenshot()'s answer: the PNG goes out on stdout. */
+static void
+shot_done(void *arg, int fd, size_t bytes, const char *msg)
+{
+	struct session *s = arg;
+	char buf[65536];
+	size_t off = 0;
+
+	s->power_pending = false;
+	if (fd < 0) {
+		session_cmd_refuse(s, "screenshot of %s failed: %s",
+				   supervisor_name(s->vm), msg);
+		return;
+	}
+	while (off < bytes) {
+		size_t want =
+		    bytes - off < sizeof(buf) ? bytes - off : sizeof(buf);
+		ssize_t k = pread(fd, buf, want, (off_t)off);
+		if (k <= 0) {
+			close(fd);
+			json_reset(&s->out);
+			s->out_off = 0;
+			session_cmd_refuse(s, "screenshot of %s: short read",
+					   supervisor_name(s->vm));
+			return;
+		}
+		json_raw(&s->out, buf, (size_t)k);
+		off += (size_t)k;
+	}
+	close(fd);
+	LOG("session %lu: %s took a screenshot of %s (%zu bytes)", s->id,
+	    s->peer.user, supervisor_name(s->vm), bytes);
+	s->exit_status = 0;
+	cmd_pump(s);
+}
+
+void
+session_cmd_screenshot(struct session *s, struct vmproc *v,
+		       const struct command *c, unsigned rights,
+		       const struct policy_reason *why)
+{
+	const char *no;
+
+	(void)c;
+	(void)rights;
+	(void)why;
+	if (s->pty) {
+		session_cmd_refuse(s,
+				   "not writing a PNG to a terminal; run "
+				   "without -t: ssh ... screenshot %s > %s.png",
+				   supervisor_name(v), supervisor_name(v));
+		return;
+	}
+	s->vm = v;
+	if (supervisor_screenshot(v, shot_done, s, &no) != 0) {
+		session_cmd_refuse(s, "%s %s", supervisor_name(v), no);
+		return;
+	}
+	s->power_pending = true;
 }
 
 void

@@ -104,5 +104,19 @@ bool supervisor_has_display(const struct vmproc *v);
  */
 int supervisor_display_client(struct vmproc *v, int fd, bool control,
 			      const char **why);
+/*
+ * A screenshot's answer: fd (the callback's to close) holds a PNG of
+ * 'bytes' bytes from offset 0; or fd is -1 and msg says why not.
+ */
+typedef void (*supervisor_shot_cb)(void *arg, int fd, size_t bytes,
+				   const char *msg);
+/*
+ * Asks v's monitor for a PNG of the screen; cb is called later, never from
+ * inside the call (cancel with supervisor_cancel(arg)). -1 when it cannot
+ * ask: *why says so, to follow the VM's name. The monitor writes into a
+ * memfd that cannot grow past what a PNG of its screen can need.
+ */
+int supervisor_screenshot(struct vmproc *v, supervisor_shot_cb cb, void *arg,
+			  const char **why);
 
 #endif

@@ -208,6 +208,13 @@ on_display_info(struct vmproc *v, const struct ctl_msg *m)
 }
 
 static int
+on_screenshot_done(struct vmproc *v, const struct ctl_msg *m)
+{
+	return supervisor_screenshot_done(v, m->seq,
+					  m->u.screenshot_done.bytes);
+}
+
+static int
 on_state(struct vmproc *v, const struct ctl_msg *m)
 {
 	char det[CTL_TEXT_MAX * 4 + 8], msg[sizeof(v->detail) + 64];
@@ -259,6 +266,7 @@ static const struct {
     {CTL_T_CONSOLE_LOST, on_lost},
     {CTL_T_STATE, on_state},
     {CTL_T_DISPLAY_INFO, on_display_info},
+    {CTL_T_SCREENSHOT_DONE, on_screenshot_done},
 };
 
 static handler_fn

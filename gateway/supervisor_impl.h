@@ -44,6 +44,12 @@ struct pending {
 	struct event *timer;
 	struct vmproc *v;
 	const char *what; /* "reset", "stop", "resume" */
+	/* A screenshot instead (cb NULL): the memfd the monitor writes, the
+	 * most it may hold, and SCREENSHOT_DONE's length once it came. */
+	supervisor_shot_cb shot;
+	int fd;
+	uint64_t max, bytes;
+	bool done;
 };
 
 struct outpkt {
@@ -110,7 +116,19 @@ void supervisor_chan_close(struct vmproc *v);
 /* The channel is gone; the exit status is reaped on SIGCHLD. */
 void supervisor_chan_down(struct vmproc *v, const char *why, bool kill_it);
 
+/* supervisor_display.c */
+/* SCREENSHOT_DONE for seq; 0 (a late or odd answer is not the channel's
+ * error: the request fails). */
+int supervisor_screenshot_done(struct vmproc *v, uint32_t seq, uint64_t bytes);
+
 /* supervisor_power.c */
+/* A request waiting for its answer (POWER_TIMEOUT at most); cb may be NULL
+ * (the caller then sets p->shot). */
+struct pending *supervisor_pending_add(struct vmproc *v, uint32_t seq,
+				       const char *what, supervisor_power_cb cb,
+				       void *arg);
+/* The pending request of v with this seq, or NULL. */
+struct pending *supervisor_pending_find(struct vmproc *v, uint32_t seq);
 /* Answers every request of v with a seq of 0 (all of them) or seq. */
 void supervisor_power_answer(struct vmproc *v, uint32_t seq, bool ok,
 			     const char *msg);

@@ -2,6 +2,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -23,7 +24,18 @@ pending_finish(struct pending *p, bool ok, const char *msg)
 		}
 	}
 	event_free(p->timer);
-	p->cb(p->arg, ok, msg);
+	if (p->shot != NULL) {
+		/* Only SCREENSHOT_DONE makes a screenshot; anything else that
+		 * answers it (an ERROR, the monitor's end) is a failure. */
+		if (p->done)
+			p->shot(p->arg, p->fd, (size_t)p->bytes, NULL);
+		else
+			p->shot(p->arg, -1, 0, msg);
+		if (!p->done)
+			close(p->fd);
+	} else {
+		p->cb(p->arg, ok, msg);
+	}
 	free(p);
 }
 
@@ -40,9 +52,9 @@ pending_timeout(evutil_socket_t fd, short what, void *arg)
 	pending_finish(p, false, msg);
 }
 
-static void
-pending_add(struct vmproc *v, uint32_t seq, const char *what,
-	    supervisor_power_cb cb, void *arg)
+struct pending *
+supervisor_pending_add(struct vmproc *v, uint32_t seq, const char *what,
+		       supervisor_power_cb cb, void *arg)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 	struct timeval tv = {POWER_TIMEOUT, 0};
@@ -54,8 +66,19 @@ pending_add(struct vmproc *v, uint32_t seq, const char *what,
 	p->what = what;
 	p->timer = evtimer_new(v->sup->base, pending_timeout, p);
 	evtimer_add(p->timer, &tv);
+	p->fd = -1;
 	p->next = v->sup->pending;
 	v->sup->pending = p;
+	return p;
+}
+
+struct pending *
+supervisor_pending_find(struct vmproc *v, uint32_t seq)
+{
+	for (struct pending *p = v->sup->pending; p; p = p->next)
+		if (p->v == v && p->seq == seq)
+			return p;
+	return NULL;
 }
 
 /* Answers every request of v with a seq of 0 (all of them) or seq. */
@@ -82,6 +105,8 @@ supervisor_cancel(struct supervisor *s, void *arg)
 		if (p->arg == arg) {
 			*pp = p->next;
 			event_free(p->timer);
+			if (p->fd >= 0)
+				close(p->fd);
 			free(p);
 		} else {
 			pp = &p->next;
@@ -129,7 +154,7 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 			return SUPERVISOR_POWER_REFUSED;
 		}
 		/* Answer on a later loop pass, as promised. */
-		pending_add(v, 0, "starting", cb, arg);
+		supervisor_pending_add(v, 0, "starting", cb, arg);
 		struct pending *p = s->pending;
 		event_free(p->timer);
 		p->timer = evtimer_new(s->base, immediate_done, p);
@@ -170,7 +195,7 @@ supervisor_power(struct vmproc *v, enum supervisor_power what,
 		*msg = "internal error";
 		return SUPERVISOR_POWER_REFUSED;
 	}
-	pending_add(v, v->seq, name, cb, arg);
+	supervisor_pending_add(v, v->seq, name, cb, arg);
 	supervisor_chan_send(v, s->pkt, len);
 	return SUPERVISOR_POWER_PENDING;
 }

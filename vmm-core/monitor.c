@@ -448,6 +448,24 @@ ctl_display_client(struct mon *m, const struct ctl_msg *msg, int fd)
 			   "too many viewers");
 }
 
+/*
+ * Replaces fd's contents with a PNG of the screen: written from offset 0,
+ * then cut to its length (not emptied first: the gateway's memfd is sized
+ * and sealed against growth, so that a monitor cannot make it hold more).
+ * Returns the length, or -1 with the reason in err.
+ */
+static off_t
+shot_replace(struct mon *m, int fd, char *err, size_t errlen)
+{
+	off_t end;
+
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    shot_write_fd(&m->vm->display, fd, err, errlen) != 0 ||
+	    (end = lseek(fd, 0, SEEK_CUR)) <= 0 || ftruncate(fd, end) != 0)
+		return -1;
+	return end;
+}
+
 /* A PNG into the file the gateway passed: never a pipe or socket, whose
  * reader could keep this loop waiting. */
 static void
@@ -456,19 +474,17 @@ ctl_screenshot(struct mon *m, const struct ctl_msg *msg, int fd)
 	char err[200];
 	struct stat st;
 	size_t len;
+	off_t end;
 
 	if (!m->vm->has_display) {
 		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
 	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL,
 			   "screenshot: not a regular file");
-	} else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
-		   shot_write_fd(&m->vm->display, fd, err, sizeof(err)) != 0 ||
-		   fstat(fd, &st) != 0 || st.st_size <= 0) {
+	} else if ((end = shot_replace(m, fd, err, sizeof(err))) <= 0) {
 		ctl_refuse(m, msg->seq, CTL_ERR_INTERNAL, "screenshot failed");
 	} else if (ctl_encode_screenshot_done(m->pkt, sizeof(m->pkt), &len,
-					      msg->seq,
-					      (uint64_t)st.st_size) == 0) {
+					      msg->seq, (uint64_t)end) == 0) {
 		ctl_put(m, len);
 	}
 	close(fd);
@@ -625,17 +641,14 @@ handle_signal(struct mon *m)
 	if (si.ssi_signo == SIGUSR1) {
 		char err[300];
 		int fd = m->opt->screenshot_fd;
-		struct stat st;
+		off_t end;
 		if (fd < 0 || !m->vm->has_display)
 			note(m, "SIGUSR1: no --screenshot PATH to write to");
-		else if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
-			 shot_write_fd(&m->vm->display, fd, err, sizeof(err)) !=
-			     0 ||
-			 fstat(fd, &st) != 0)
+		else if ((end = shot_replace(m, fd, err, sizeof(err))) <= 0)
 			note(m, "screenshot %s: failed", m->opt->screenshot);
 		else
 			note(m, "screenshot %s: %lld bytes", m->opt->screenshot,
-			     (long long)st.st_size);
+			     (long long)end);
 		return; /* the guest goes on */
 	}
 	if (si.ssi_signo == SIGUSR2) {

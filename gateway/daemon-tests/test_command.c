@@ -77,7 +77,7 @@ test_bad(void **state)
 	assert_int_equal(command_parse("web1\0x", 6, &c, err, sizeof(err)), -1);
 }
 
-/* What `help` printed before the table made it: the same bytes. */
+/* What `help` printed before the table made it, with screenshot since. */
 static void
 test_help_from_table(void **state)
 {
@@ -90,6 +90,8 @@ test_help_from_table(void **state)
 	    "  status VM                   state and who is attached\r\n"
 	    "  power VM start|stop|reset   power control\r\n"
 	    "  who VM                      who is attached\r\n"
+	    "  screenshot VM               a PNG of the VM's screen, on "
+	    "stdout\r\n"
 	    "  reload                      re-read the policy (admins)\r\n");
 }
 
@@ -116,6 +118,9 @@ static const struct {
      "not allowed: power web1"},
     {"who", COMMAND_WHO, 0, "who web1", "who", "who web1 web2",
      "expected one VM name", NULL},
+    {"screenshot", COMMAND_SCREENSHOT, POLICY_DISPLAY_VIEW, "screenshot web1",
+     "screenshot", "screenshot web1 web2", "expected one VM name",
+     "not allowed: screenshot of web1"},
     {"reload", COMMAND_RELOAD, POLICY_ADMIN, "reload", NULL, "reload now",
      "too many arguments", "not allowed: reload (needs admin on every VM)"},
     {"help", COMMAND_HELP, 0, "help", NULL, "help power", "too many arguments",

@@ -188,3 +188,25 @@ def test_reload_that_takes_the_display_away_cuts_the_tunnel(gw, tmp):
         t.close()
     ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "bob"]
     assert ends and ends[-1]["reason"] == "revoked", ends
+
+
+def test_screenshot_writes_a_png_of_the_screen_to_stdout(gw, tmp):
+    p = subprocess.run(gw.ssh_args("bob") + ["screenshot", "web1"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=120 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(b"\x89PNG\r\n\x1a\n"), p.stdout[:16]
+    png = os.path.join(tmp, "web1.png")
+    with open(png, "wb") as f:
+        f.write(p.stdout)
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size == (1024, 768)
+    text = screen_text(png)
+    assert any("demo$" in line for line in text), "\n".join(text)
+    # Without display:view, or onto a terminal: refused, saying why.
+    st, out, err = gw.ssh("carol", "screenshot", "web1")
+    assert st == 1 and out == "" and "not allowed: screenshot of web1" in err, (st, err)
+    p = subprocess.run(gw.ssh_args("bob", tty=True) + ["screenshot", "web1"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120 * SLOW)
+    assert p.returncode == 1 and b"not writing a PNG to a terminal" in p.stdout + p.stderr, p
+    d = [e for e in gw.audit() if e["event"] == "decision" and e["action"] == "screenshot"]
+    assert [e["allowed"] for e in d if e["user"] in ("bob", "carol")][:2] == [True, False], d
