@@ -207,7 +207,7 @@ session_cmd_who(struct session *s, struct vmproc *v, const struct command *cmd,
 	(void)cmd;
 	(void)rights;
 	(void)why;
-	if (hub_nclients(h) == 0) {
+	if (hub_nclients(h) == 0 && supervisor_viewers(v) == NULL) {
 		out_printf(s, "nobody is attached to %s%s", supervisor_name(v),
 			   session_nl(s));
 		return;
@@ -218,6 +218,15 @@ session_cmd_who(struct session *s, struct vmproc *v, const struct command *cmd,
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 		out_printf(s, "%-20s %-11s since %s%s", c->user,
 			   c->readonly ? "read-only" : "interactive", when,
+			   session_nl(s));
+	}
+	for (const struct supervisor_viewer *w = supervisor_viewers(v); w;
+	     w = w->next) {
+		struct tm tm;
+		gmtime_r(&w->since, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		out_printf(s, "%-20s %-11s since %s (VNC, %s)%s", w->user,
+			   w->control ? "display" : "view-only", when, w->path,
 			   session_nl(s));
 	}
 }
@@ -235,8 +244,9 @@ session_cmd_status(struct session *s, struct vmproc *v, const struct command *c,
 		   *d ? " (" : "", d, *d ? ")" : "");
 	if (supervisor_pid(v) > 0)
 		out_printf(s, ", monitor pid %d", supervisor_pid(v));
-	out_printf(s, ", %zu attached%s", hub_nclients(supervisor_hub(v)),
-		   session_nl(s));
+	out_printf(s, ", %zu attached, %zu VNC viewer%s%s",
+		   hub_nclients(supervisor_hub(v)), supervisor_nviewers(v),
+		   supervisor_nviewers(v) == 1 ? "" : "s", session_nl(s));
 }
 
 /* supervisor_screenshot()'s answer: the PNG goes out on stdout. */

@@ -163,6 +163,10 @@ escape_who(struct session *s)
 	     c = hub_next(c))
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s(%s)",
 				      c->user, c->readonly ? "ro" : "rw");
+	for (const struct supervisor_viewer *w = supervisor_viewers(s->vm);
+	     w && o < sizeof(line); w = w->next)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s(vnc-%s)",
+				      w->user, w->control ? "rw" : "ro");
 	if (o < sizeof(line))
 		snprintf(line + o, sizeof(line) - o, "]\r\n");
 	hub_client_say(s->hc, line);

@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "json.h"
 #include "session.h"
+#include "supervisor.h"
 
 struct hub_client;
 struct policy_reason;
@@ -126,6 +127,7 @@ struct session {
 	struct event *trev, *twev;
 	bool tblocked; /* trev off until the channel takes more */
 	bool teof;     /* the client sent EOF: shut down once held is out */
+	struct supervisor_viewer viewer; /* listed by `who` while open */
 };
 
 /* session.c */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -260,6 +261,11 @@ tunnel_open(struct session *s)
 		return;
 	}
 	event_add(s->trev, NULL);
+	s->viewer.user = s->peer.user;
+	s->viewer.path = TUNNEL_PATH;
+	s->viewer.control = !s->readonly;
+	s->viewer.since = time(NULL);
+	supervisor_viewer_add(s->vm, &s->viewer);
 	LOG("session %lu: %s@%s views %s's display through an SSH tunnel (%s)",
 	    s->id, s->peer.user, s->peer.addr, name,
 	    s->readonly ? "view-only" : "control");
@@ -280,6 +286,7 @@ tunnel_close(struct session *s)
 	if (!s->attached)
 		return;
 	s->attached = false;
+	supervisor_viewer_remove(&s->viewer);
 	event_free(s->trev);
 	event_free(s->twev);
 	s->trev = s->twev = NULL;

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "vmstate.h"
 
@@ -93,6 +94,20 @@ void supervisor_cancel(struct supervisor *s, void *arg);
 int supervisor_break(struct vmproc *v);
 
 /* supervisor_display.c */
+/* A VNC viewer of a VM's display, as `who` lists it; the session owns it. */
+struct supervisor_viewer {
+	struct supervisor_viewer *next, **prevp;
+	const char *user, *path; /* path: "ssh-tunnel" */
+	bool control;
+	time_t since;
+};
+/* w (user, path, control, since set) is a viewer of v until removed. */
+void supervisor_viewer_add(struct vmproc *v, struct supervisor_viewer *w);
+/* Accepts one that was never added (prevp NULL). */
+void supervisor_viewer_remove(struct supervisor_viewer *w);
+/* The viewers of v, the newest first. */
+const struct supervisor_viewer *supervisor_viewers(const struct vmproc *v);
+size_t supervisor_nviewers(const struct vmproc *v);
 /* A monitor is up and said it has a display (DISPLAY_INFO). */
 bool supervisor_has_display(const struct vmproc *v);
 /*

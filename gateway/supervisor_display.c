@@ -10,6 +10,44 @@
 #include "supervisor.h"
 #include "supervisor_impl.h"
 
+void
+supervisor_viewer_add(struct vmproc *v, struct supervisor_viewer *w)
+{
+	w->next = v->viewers;
+	if (w->next)
+		w->next->prevp = &w->next;
+	w->prevp = &v->viewers;
+	v->viewers = w;
+}
+
+void
+supervisor_viewer_remove(struct supervisor_viewer *w)
+{
+	if (w->prevp == NULL)
+		return;
+	*w->prevp = w->next;
+	if (w->next)
+		w->next->prevp = w->prevp;
+	w->prevp = NULL;
+	w->next = NULL;
+}
+
+const struct supervisor_viewer *
+supervisor_viewers(const struct vmproc *v)
+{
+	return v->viewers;
+}
+
+size_t
+supervisor_nviewers(const struct vmproc *v)
+{
+	size_t n = 0;
+
+	for (const struct supervisor_viewer *w = v->viewers; w; w = w->next)
+		n++;
+	return n;
+}
+
 bool
 supervisor_has_display(const struct vmproc *v)
 {

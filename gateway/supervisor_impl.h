@@ -77,7 +77,8 @@ struct vmproc {
 	unsigned backoff;
 	time_t started;
 	uint64_t bytes_out;
-	uint32_t display_w, display_h; /* DISPLAY_INFO; 0: no display */
+	uint32_t display_w, display_h;	   /* DISPLAY_INFO; 0: no display */
+	struct supervisor_viewer *viewers; /* VNC viewers, for `who` */
 };
 
 struct supervisor {

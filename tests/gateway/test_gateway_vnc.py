@@ -173,6 +173,10 @@ def test_reload_that_takes_the_display_away_cuts_the_tunnel(gw, tmp):
     try:
         s = socket.create_connection(("127.0.0.1", t.port), timeout=30)
         assert s.recv(12).startswith(b"RFB 003.00"), "the monitor's VNC server answers"
+        st, out, err = gw.ssh("alice", "who", "web1")
+        assert st == 0 and re.search(r"^bob +view-only +since .* \(VNC, ssh-tunnel\)$", out, re.M), out
+        st, out, err = gw.ssh("alice", "status", "web1")
+        assert st == 0 and ", 1 VNC viewer" in out, out
         gw.write_policy(POLICY.replace("[console:read, display:view]", "[console:read]"))
         t0 = time.monotonic()
         gw.hup()
