@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -861,4 +862,36 @@ out:
 	free(srv_path);
 	free(srv_kpath);
 	return rep.problems == 0 ? 0 : -1;
+}
+
+bool
+certdir_add_san(const char **sans, size_t *n, const char *san)
+{
+	if (*n == PKI_MAX_SANS || pki_san_problem(san) != NULL)
+		return false;
+	for (size_t i = 0; i < *n; i++)
+		if (strcasecmp(sans[i], san) == 0)
+			return true;
+	sans[(*n)++] = san;
+	return true;
+}
+
+size_t
+certdir_default_sans(const char *const *hosts, size_t nhosts, char *hostbuf,
+		     size_t hostlen, const char **sans)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nhosts; i++)
+		if (hosts[i] != NULL && strcmp(hosts[i], "0.0.0.0") != 0 &&
+		    strcmp(hosts[i], "::") != 0)
+			certdir_add_san(sans, &n, hosts[i]);
+	if (hostlen > 0 && gethostname(hostbuf, hostlen) == 0) {
+		hostbuf[hostlen - 1] = '\0';
+		certdir_add_san(sans, &n, hostbuf);
+	}
+	certdir_add_san(sans, &n, "localhost");
+	certdir_add_san(sans, &n, "127.0.0.1");
+	certdir_add_san(sans, &n, "::1");
+	return n;
 }

@@ -30,6 +30,7 @@
 #ifndef VMGATE_CERTDIR_H
 #define VMGATE_CERTDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -47,6 +48,21 @@
 /* flags */
 #define CERTDIR_FORCE 0x1  /* replace files that are there */
 #define CERTDIR_NEW_CA 0x2 /* certdir_init: a new CA even if there is one */
+
+/*
+ * Adds san to sans[*n] unless it is there (case-insensitive); false if it
+ * is not a valid name (pki_san_problem) or sans is full (PKI_MAX_SANS).
+ */
+bool certdir_add_san(const char **sans, size_t *n, const char *san);
+/*
+ * The names a server certificate gets by default: each of the nhosts
+ * listen hosts (NULL entries skipped) unless a wildcard (0.0.0.0, ::),
+ * this host's name (written into hostbuf), localhost, 127.0.0.1 and ::1,
+ * which tunnels and local viewers use. sans has room for PKI_MAX_SANS;
+ * returns how many were set.
+ */
+size_t certdir_default_sans(const char *const *hosts, size_t nhosts,
+			    char *hostbuf, size_t hostlen, const char **sans);
 
 /*
  * Makes the server certificate and key for the nsans names and addresses

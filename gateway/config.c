@@ -222,33 +222,51 @@ out:
 }
 
 static void
-listen_ssh(void *ctx, void *obj, struct yamltree_node *key,
-	   struct yamltree_node *n)
+listen_addr(struct config_ctx *c, struct yamltree_node *n, const char *name,
+	    char **hostp, uint16_t *portp)
 {
-	struct config_ctx *c = ctx;
-	struct config *cfg = obj;
 	const char *problem;
 	char *host = NULL;
 	uint16_t port;
 	size_t off;
 	unsigned line, col;
 
-	(void)key;
-	if (!yamltree_want_string(c->t, n, "ssh", 300))
+	if (!yamltree_want_string(c->t, n, name, 300))
 		return;
 	problem = config_parse_hostport(n->str, n->len, &host, &port, &off);
 	if (problem != NULL) {
 		yamltree_scalar_pos(n, off, &line, &col);
-		yamltree_error_at(c->t, line, col, "ssh: %s", problem);
+		yamltree_error_at(c->t, line, col, "%s: %s", name, problem);
 		return;
 	}
-	free(cfg->ssh_host);
-	cfg->ssh_host = host;
-	cfg->ssh_port = port;
+	free(*hostp);
+	*hostp = host;
+	*portp = port;
+}
+
+static void
+listen_ssh(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config *cfg = obj;
+
+	(void)key;
+	listen_addr(ctx, n, "ssh", &cfg->ssh_host, &cfg->ssh_port);
+}
+
+static void
+listen_vnc(void *ctx, void *obj, struct yamltree_node *key,
+	   struct yamltree_node *n)
+{
+	struct config *cfg = obj;
+
+	(void)key;
+	listen_addr(ctx, n, "vnc", &cfg->vnc_host, &cfg->vnc_port);
 }
 
 static const struct yamltree_field listen_fields[] = {
     {"ssh", listen_ssh, NULL},
+    {"vnc", listen_vnc, NULL},
 };
 
 static void
@@ -812,6 +830,7 @@ config_free(struct config *cfg)
 	free(cfg->vms);
 	free(cfg->file);
 	free(cfg->ssh_host);
+	free(cfg->vnc_host);
 	free(cfg->state_dir);
 	free(cfg->policy);
 	free(cfg);

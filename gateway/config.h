@@ -4,6 +4,9 @@
  *
  *	listen:
  *	  ssh: "127.0.0.1:2222"		host:port or [v6]:port
+ *	  vnc: "127.0.0.1:5900"		optional: VNC with TLS (VeNCrypt
+ *					X509Plain), VM chosen by the login
+ *					name USER:VM; no listener without it
  *	state_dir: /var/lib/vmgate	relative: to the config file's folder
  *	policy: policy.yaml		relative: to the config file's folder
  *	vms:
@@ -182,6 +185,8 @@ struct config {
 	char *file;	/* path as given to config_load */
 	char *ssh_host; /* without brackets: "127.0.0.1", "::1", "localhost" */
 	uint16_t ssh_port;
+	char *vnc_host; /* NULL: no VNC listener */
+	uint16_t vnc_port;
 	char *state_dir; /* joined to the config folder if relative */
 	char *policy;	 /* joined to the config folder if relative */
 	struct config_recordings recordings; /* top level, defaults filled */

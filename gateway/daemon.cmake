@@ -3,6 +3,8 @@
 # it may be included from anywhere.
 
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core)
+pkg_check_modules(LIBEVENT_SSL REQUIRED IMPORTED_TARGET libevent_openssl)
+pkg_check_modules(GATEWAY_SSL REQUIRED IMPORTED_TARGET libssl)
 set(VMGATED_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 # Everything but main(), so unit tests and fuzz targets link the same code.
@@ -16,10 +18,12 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/sshd_hostkey.c ${VMGATED_DIR}/startups.c
     ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/supervisor_chan.c
     ${VMGATED_DIR}/supervisor_display.c ${VMGATED_DIR}/supervisor_power.c
-    ${VMGATED_DIR}/worker.c)
+    ${VMGATED_DIR}/vncd.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
-    gateway_conf vmgate_ctl vmgate_logesc PkgConfig::LIBEVENT Threads::Threads)
+    gateway_conf vmgate_ctl vmgate_logesc vmgate_certs vmgate_rfbfront
+    PkgConfig::LIBEVENT PkgConfig::LIBEVENT_SSL PkgConfig::GATEWAY_SSL
+    Threads::Threads)
 
 add_executable(vmgated ${VMGATED_DIR}/vmgated.c)
 target_link_libraries(vmgated PRIVATE gateway_daemon)
@@ -91,6 +95,7 @@ add_test(NAME gateway_ssh_audit
                  ${GATEWAY_TESTS}/test_gateway_hostile_revoke.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_timing.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_tunnel.py
+                 ${GATEWAY_TESTS}/test_gateway_hostile_vencrypt.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_spawn.py
          WORKING_DIRECTORY ${GATEWAY_TESTS})
 set_tests_properties(gateway_ssh_audit PROPERTIES

@@ -15,6 +15,7 @@ struct supervisor;
 struct audit;
 struct worker;
 struct sshd;
+struct vncd;
 
 #include <stddef.h>
 
@@ -26,7 +27,8 @@ struct gwctx {
 	struct audit *audit;
 	struct worker *worker;
 	struct sshd *sshd;
-	char *rec_dir; /* state_dir/recordings */
+	struct vncd *vncd; /* NULL: no listen: vnc: */
+	char *rec_dir;	   /* state_dir/recordings */
 	/* Re-reads the policy file as SIGHUP does. Returns 0, or -1 (the old
 	 * policy stays) with the first error in err. */
 	int (*reload)(struct gwctx *gw, char *err, size_t errlen);

@@ -351,39 +351,16 @@ out:
 
 #define VMGATECTL_CERTS_SUBDIR "certs"
 
-static bool
-vmgatectl_add_san(const char **sans, size_t *n, const char *san)
-{
-	if (*n == PKI_MAX_SANS || pki_san_problem(san) != NULL)
-		return false;
-	for (size_t i = 0; i < *n; i++)
-		if (strcasecmp(sans[i], san) == 0)
-			return true;
-	sans[(*n)++] = san;
-	return true;
-}
-
-/*
- * Without --san: the config's listen host unless it is a wildcard, this
- * host's name, and the loopback names, which tunnels and local viewers use.
- */
+/* Without --san: the config's listen hosts unless wildcards, this host's
+ * name, and the loopback names (certdir_default_sans). */
 static size_t
 vmgatectl_default_sans(const struct config *cfg, char *host, size_t hostlen,
 		       const char **sans)
 {
-	size_t n = 0;
+	const char *hosts[2] = {cfg ? cfg->ssh_host : NULL,
+				cfg ? cfg->vnc_host : NULL};
 
-	if (cfg != NULL && strcmp(cfg->ssh_host, "0.0.0.0") != 0 &&
-	    strcmp(cfg->ssh_host, "::") != 0)
-		vmgatectl_add_san(sans, &n, cfg->ssh_host);
-	if (gethostname(host, hostlen) == 0) {
-		host[hostlen - 1] = '\0';
-		vmgatectl_add_san(sans, &n, host);
-	}
-	vmgatectl_add_san(sans, &n, "localhost");
-	vmgatectl_add_san(sans, &n, "127.0.0.1");
-	vmgatectl_add_san(sans, &n, "::1");
-	return n;
+	return certdir_default_sans(hosts, 2, host, hostlen, sans);
 }
 
 static int
@@ -441,7 +418,7 @@ vmgatectl_certs(int argc, char **argv)
 				    optarg, why);
 				goto out;
 			}
-			if (!vmgatectl_add_san(sans, &nsans, optarg)) {
+			if (!certdir_add_san(sans, &nsans, optarg)) {
 				fprintf(stderr,
 					"vmgatectl certs init: more than %d "
 					"--san\n",

@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "sshd.h"
 #include "supervisor.h"
+#include "vncd.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -149,6 +150,8 @@ reload(struct gwctx *gw, char *err, size_t errlen)
 	audit_reload(gw->audit, true, gw->cfg->policy, NULL,
 		     policy_nusers(gw->policy), policy_nrules(gw->policy));
 	sshd_recheck(gw->sshd);
+	if (gw->vncd)
+		vncd_recheck(gw->vncd);
 	return 0;
 }
 
@@ -162,6 +165,15 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		LOG("SIGHUP: reloading the policy");
 		reload(gw, (char[1]){0}, 1); /* reload() logs the errors */
+		if (gw->vncd) {
+			char err[300];
+			if (vncd_reload_certs(gw->vncd, err, sizeof(err)) != 0)
+				LOG("SIGHUP: keeping the TLS certificate in "
+				    "use: %s",
+				    err);
+			else
+				LOG("SIGHUP: TLS certificate re-read");
+		}
 		break;
 	case SIGCHLD:
 		supervisor_sigchld(gw->sup);
@@ -300,6 +312,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "vmgated: ssh: %s\n", err);
 		goto out;
 	}
+	if (gw.cfg->vnc_host != NULL &&
+	    (gw.vncd = vncd_new(&gw, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vmgated: vnc: %s\n", err);
+		goto out;
+	}
 	audit_daemon_start(gw.audit, (long)getpid(), sshd_port(gw.sshd),
 			   gw.cfg->nvms);
 	LOG("vmgated ready: %zu VM(s), policy %s (%zu users, %zu rules), "
@@ -317,6 +334,7 @@ main(int argc, char **argv)
 	status = 0;
 	audit_daemon_stop(gw.audit);
 out:
+	vncd_free(gw.vncd);
 	sshd_free(gw.sshd);
 	supervisor_free(gw.sup);
 	for (int i = 0; i < 4; i++)

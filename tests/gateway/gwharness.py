@@ -89,9 +89,10 @@ class Gateway:
     bob, carol, dave (dave has a key but no rights)."""
 
     def __init__(self, vms=("web1", "web2"), users=("alice", "bob", "carol", "dave"),
-                 policy=None, vm_extra="", config_extra="", start=True):
+                 policy=None, vm_extra="", config_extra="", start=True, vnc=False):
         self.dir = tempfile.mkdtemp(prefix="vmgated-")
         self.port = free_port()
+        self.vnc_port = free_port() if vnc else None
         self.keys = {}
         self.pub = {}
         for u in users:
@@ -109,7 +110,8 @@ class Gateway:
             f"    on_crash: restart\n{vm_extra}" for v in vms)
         self.config = os.path.join(self.dir, "vmgate.yaml")
         with open(self.config, "w") as f:
-            f.write(f'listen:\n  ssh: "127.0.0.1:{self.port}"\n'
+            vnc_listen = f'  vnc: "127.0.0.1:{self.vnc_port}"\n' if vnc else ""
+            f.write(f'listen:\n  ssh: "127.0.0.1:{self.port}"\n{vnc_listen}'
                     f"state_dir: state\npolicy: policy.yaml\nvms:\n{vm_yaml}"
                     f"{config_extra}")
         self.state = os.path.join(self.dir, "state")
@@ -132,7 +134,7 @@ class Gateway:
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([VMGATED, "--config", self.config, "--vmm", VMM],
                                      stdout=self.logf, stderr=self.logf)
-        self.wait_log(r"ssh listening on", 60)
+        self.wait_log(r"vmgated ready", 60)
 
     def log(self):
         with open(self.log_path, "rb") as f:

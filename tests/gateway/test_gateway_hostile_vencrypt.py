@@ -1,0 +1,143 @@
+"""The direct VNC listener (issue 11, path 2): VeNCrypt X509Plain over TLS
+1.2/1.3 only, strong suites only, the gateway's certificate chain, logins
+as USER:VM with the policy password, failures audited and slowed. Runs on
+the host: no KVM needed (the VMs never run, so a right login ends at
+"web1 is not running"; test_gateway_vnc.py goes on to the display)."""
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from gwharness import VMGATED, Gateway
+from vencrypt import VencryptError, login, tls_context, to_tls
+
+CTL = os.path.join(os.path.dirname(VMGATED), "vmgatectl")
+
+POLICY = """\
+users:
+  alice: {{ password: "{alice}" }}
+  carol: {{ password: "{carol}" }}
+rules:
+  - allow: [console:write, display:control]
+    to: [user:alice]
+    vms: ["web*"]
+  - allow: [console:write]
+    to: [user:carol]
+    vms: ["*"]
+"""
+
+
+def passwd_hash(pw):
+    p = subprocess.run([CTL, "passwd"], input=pw + "\n", capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def gw():
+    policy = POLICY.format(alice=passwd_hash("alice-pw"), carol=passwd_hash("carol-pw"))
+    g = Gateway(vms=("web1",), policy=policy, vnc=True)
+    yield g
+    g.cleanup()
+
+
+def ca(gw):
+    return os.path.join(gw.state, "certs", "ca.pem")
+
+
+def test_certificates_are_made_at_first_start(gw):
+    d = os.path.join(gw.state, "certs")
+    for f, mode in (("ca.pem", 0o644), ("ca-key.pem", 0o600), ("server.pem", 0o644),
+                    ("server-key.pem", 0o600)):
+        assert os.stat(os.path.join(d, f)).st_mode & 0o777 == mode, f
+    assert "vnc listening on 127.0.0.1 port %d" % gw.vnc_port in gw.log()
+
+
+def test_login_reaches_the_vm_check_and_reasons_are_told(gw):
+    ok, why, t = login(gw.vnc_port, ca(gw), "alice:web1", "alice-pw")
+    t.close()
+    assert not ok and why == "web1 is not running", why
+    ok, why, t = login(gw.vnc_port, ca(gw), "carol:web1", "carol-pw")
+    t.close()
+    assert not ok and why == "not allowed: display of web1", why
+    ok, why, t = login(gw.vnc_port, ca(gw), "alice:db9", "alice-pw")
+    t.close()
+    assert not ok and why == "no such VM: db9", why
+    for user, pw in (("alice:web1", "wrong"), ("alice", "alice-pw"), ("mallory:web1", "x")):
+        ok, why, t = login(gw.vnc_port, ca(gw), user, pw)
+        t.close()
+        assert not ok and why == "wrong user or password", (user, why)
+    a = [e for e in gw.audit() if e["event"] == "auth" and e["method"] == "vnc-password"]
+    assert [e["result"] for e in a[:3]] == ["success"] * 3, a
+    assert [e["result"] for e in a[3:6]] == ["failure"] * 3, a
+    d = [e for e in gw.audit() if e["event"] == "decision" and e["action"] == "vnc"]
+    assert [(e["user"], e["allowed"]) for e in d] == [("alice", True), ("carol", False)], d
+
+
+def test_failures_are_slowed_like_ssh(gw):
+    times = []
+    for _ in range(6):
+        t0 = time.monotonic()
+        ok, why, t = login(gw.vnc_port, ca(gw), "alice:web1", "nope")
+        times.append(time.monotonic() - t0)
+        t.close()
+        assert not ok
+    # From the 4th failure of an address on, each waits 250 ms, doubling.
+    assert times[-1] - times[0] > 0.9, times
+
+
+def test_only_tls_12_and_13_with_strong_suites(gw):
+    for v in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        ctx = tls_context(ca(gw))
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.maximum_version = v
+        try:
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        with pytest.raises((ssl.SSLError, ConnectionError, VencryptError)):
+            ctx.wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1").do_handshake()
+    # TLS 1.2 with CBC or RSA key exchange: refused.
+    for weak in ("AES128-SHA", "AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-SHA"):
+        ctx = tls_context(ca(gw), maximum_version=ssl.TLSVersion.TLSv1_2)
+        ctx.set_ciphers(weak)
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            ctx.wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1").do_handshake()
+    for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tls_context(ca(gw), minimum_version=v, maximum_version=v)
+        t = ctx.wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1")
+        assert t.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[v]
+        print(t.version(), t.cipher())
+        t.close()
+
+
+def test_certificate_chain_verifies_against_the_gateways_ca(gw, tmp_path):
+    s = to_tls(gw.vnc_port)
+    t = tls_context(ca(gw)).wrap_socket(s, server_hostname="localhost")
+    der = t.getpeercert(binary_form=True)
+    t.close()
+    pem = tmp_path / "server.pem"
+    pem.write_text(ssl.DER_cert_to_PEM_cert(der))
+    r = subprocess.run(["openssl", "verify", "-CAfile", ca(gw), str(pem)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and ": OK" in r.stdout, r
+    # A client that trusts only the system's CAs refuses it: no silent trust.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        ssl.create_default_context().wrap_socket(to_tls(gw.vnc_port),
+                                                 server_hostname="127.0.0.1").do_handshake()
+
+
+def test_garbage_and_silence_cost_nothing(gw):
+    s = socket.create_connection(("127.0.0.1", gw.vnc_port), timeout=10)
+    assert s.recv(12) == b"RFB 003.008\n"
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.recv(100) == b""  # not a VNC viewer: closed, nothing sent
+    s.close()
+    gw.wait_log(r"vnc \d+: 127.0.0.1:\d+ closed: ")
+    # The gateway still serves.
+    ok, why, t = login(gw.vnc_port, ca(gw), "alice:web1", "alice-pw")
+    t.close()
+    assert why == "web1 is not running"
