@@ -252,7 +252,8 @@ static void
 close_after_flush(struct vconn *c, const char *why)
 {
 	c->st = V_CLOSING;
-	snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+	if (why != c->refusal)
+		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
 	bufferevent_disable(c->cli, EV_READ);
 	event_del(c->later);
 	event_assign(c->later, c->d->gw->base, -1, 0, on_linger, c);

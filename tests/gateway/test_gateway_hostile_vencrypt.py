@@ -141,3 +141,32 @@ def test_garbage_and_silence_cost_nothing(gw):
     ok, why, t = login(gw.vnc_port, ca(gw), "alice:web1", "alice-pw")
     t.close()
     assert why == "web1 is not running"
+
+
+def test_renewed_certificate_is_used_after_sighup_without_dropping_anyone(gw):
+    def fingerprint(t):
+        return ssl.DER_cert_to_PEM_cert(t.getpeercert(binary_form=True))
+
+    held = tls_context(ca(gw)).wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1")
+    before = fingerprint(held)
+    r = subprocess.run([CTL, "certs", "init", "--force", "--san", "127.0.0.1",
+                        "--dir", os.path.join(gw.state, "certs")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    n = gw.log().count("TLS certificate re-read")
+    gw.hup()
+    gw.wait_log("TLS certificate re-read", count=n + 1)
+    t = tls_context(ca(gw)).wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1")
+    assert fingerprint(t) != before, "the new certificate is served"
+    t.close()
+    # The connection made before is still there and goes on.
+    held.sendall(b"\x00\x00\x00\x01\x00\x00\x00\x00a")  # user "a", no password
+    assert held.recv(4) == b"\x00\x00\x00\x01"
+    held.close()
+    # A broken certificate file: the one in use stays.
+    with open(os.path.join(gw.state, "certs", "server.pem"), "w") as f:
+        f.write("not a certificate\n")
+    gw.hup()
+    gw.wait_log("keeping the TLS certificate in use: .*server.pem")
+    t = tls_context(ca(gw)).wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1")
+    t.close()

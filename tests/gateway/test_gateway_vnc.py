@@ -214,3 +214,96 @@ def test_screenshot_writes_a_png_of_the_screen_to_stdout(gw, tmp):
     assert p.returncode == 1 and b"not writing a PNG to a terminal" in p.stdout + p.stderr, p
     d = [e for e in gw.audit() if e["event"] == "decision" and e["action"] == "screenshot"]
     assert [e["allowed"] for e in d if e["user"] in ("bob", "carol")][:2] == [True, False], d
+
+
+# --- Direct VNC with TLS: VeNCrypt X509Plain (gateway/vncd.h) ---
+
+VNC_POLICY = """\
+users:
+  alice: {{ keys: ["{alice_key}"], password: "{alice_pw}" }}
+  bob: {{ keys: ["{bob_key}"], password: "{bob_pw}" }}
+rules:
+  - allow: [console:write, display:control]
+    to: [user:alice]
+    vms: ["web*"]
+  - allow: [console:read, display:view]
+    to: [user:bob]
+    vms: [web1]
+"""
+
+
+@pytest.fixture(scope="module")
+def vgw():
+    from test_gateway_hostile_vencrypt import passwd_hash
+    g = Gateway(vms=("web1",), start=False, vnc=True)
+    g.write_policy(VNC_POLICY.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
+                                     alice_pw=passwd_hash("alice-pw"), bob_pw=passwd_hash("bob-pw")))
+    g.start()
+    g.wait_prompt("web1")
+    yield g
+    g.cleanup()
+
+
+def test_vencrypt_viewer_reads_the_screen_and_types(vgw, tmp):
+    from vencrypt import Viewer, login
+    ca = os.path.join(vgw.state, "certs", "ca.pem")
+    ok, why, t = login(vgw.vnc_port, ca, "alice:web1", "alice-pw")
+    assert ok, why
+    v = Viewer(t)
+    assert (v.w, v.h) == (1024, 768)
+    png = os.path.join(tmp, "vencrypt.png")
+    Image.frombytes("RGB", (v.w, v.h), v.frame()).save(png)
+    text = screen_text(png)
+    assert any("demo$" in line for line in text), "\n".join(text)
+    v.type("echo vencrypt-typed\n")
+    assert console_shows(vgw, b"vencrypt-typed\r\n"), "the keys never reached the shell"
+    st, out, _ = vgw.ssh("alice", "who", "web1")
+    assert re.search(r"^alice +display +since .* \(VNC, vencrypt\)$", out, re.M), out
+    t.close()
+    vgw.wait_log(r"vnc \d+: alice@127.0.0.1:\d+ closed")
+    s = [e for e in vgw.audit() if e["event"] == "display_start" and e["path"] == "vencrypt"]
+    e = [e for e in vgw.audit() if e["event"] == "display_end" and e["path"] == "vencrypt"]
+    assert s and s[0]["mode"] == "control" and e and e[0]["bytes_out"] > 1024 * 768, (s, e)
+
+
+def test_vencrypt_with_gvnccapture_from_debian(vgw, tmp):
+    """gtk-vnc's gvnccapture: VeNCrypt X509Plain, the CA where gtk-vnc
+    looks for it (~/.pki/CA/cacert.pem of the user's passwd entry, not
+    $HOME: a private mount puts a folder of ours there), the credentials
+    typed at its prompts."""
+    import pty
+    home = os.path.join(tmp, "home")
+    os.makedirs(os.path.join(home, ".pki", "CA"))
+    shutil.copy(os.path.join(vgw.state, "certs", "ca.pem"), os.path.join(home, ".pki", "CA", "cacert.pem"))
+    out = os.path.join(tmp, "gvnc.png")
+    pid, fd = pty.fork()
+    if pid == 0:
+        home_of_user = os.path.expanduser("~" + __import__("pwd").getpwuid(os.getuid()).pw_name)
+        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                              'mount --bind "$1" "$2" && exec gvnccapture "$3" "$4"', "sh",
+                              home, home_of_user, f"127.0.0.1:{vgw.vnc_port - 5900}", out])
+    seen = b""
+    deadline = time.monotonic() + 120 * SLOW
+    answered = set()
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+        if b"Username:" in seen and "u" not in answered:
+            os.write(fd, b"bob:web1\n")
+            answered.add("u")
+        if b"Password:" in seen and "p" not in answered:
+            os.write(fd, b"bob-pw\n")
+            answered.add("p")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, seen
+    text = screen_text(out)
+    assert any("demo$" in line for line in text), "\n".join(text)
+    s = [e for e in vgw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
+    assert s and s[-1]["mode"] == "view" and s[-1]["path"] == "vencrypt", s

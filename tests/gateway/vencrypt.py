@@ -67,3 +67,55 @@ def login(port, cafile, user, password, ctx=None):
         return True, "", t
     (n,) = struct.unpack(">I", _recv(t, 4))
     return False, _recv(t, n).decode(), t
+
+
+def _keysym(ch):
+    return 0xff0d if ch == "\n" else ord(ch)
+
+
+class Viewer:
+    """An RFB viewer on a logged-in VeNCrypt socket: Raw encoding only, so
+    the test reads the pixels itself."""
+
+    def __init__(self, t):
+        self.t = t
+        t.sendall(b"\x01")  # ClientInit: shared
+        self.w, self.h = struct.unpack(">HH", _recv(t, 4))
+        _recv(t, 16)
+        (n,) = struct.unpack(">I", _recv(t, 4))
+        self.name = _recv(t, n).decode(errors="replace")
+        # 32 bpp, depth 24, little-endian true colour, red at 16, blue at 0
+        pf = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+        t.sendall(b"\x00\x00\x00\x00" + pf)
+        t.sendall(struct.pack(">BxHi", 2, 1, 0))
+
+    def frame(self):
+        """A whole-screen update, as RGB bytes."""
+        self.t.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, self.w, self.h))
+        fb = bytearray(self.w * self.h * 3)
+        got = 0
+        while got < self.w * self.h:
+            (typ,) = _recv(self.t, 1)
+            if typ == 2:  # Bell
+                continue
+            if typ != 0:
+                raise VencryptError(f"message type {typ}")
+            _recv(self.t, 1)
+            (nrects,) = struct.unpack(">H", _recv(self.t, 2))
+            for _ in range(nrects):
+                x, y, w, h, enc = struct.unpack(">HHHHi", _recv(self.t, 12))
+                if enc != 0:
+                    raise VencryptError(f"encoding {enc}")
+                data = _recv(self.t, w * h * 4)
+                for row in range(h):
+                    for col in range(w):
+                        b, g, r = data[(row * w + col) * 4:(row * w + col) * 4 + 3]
+                        o = ((y + row) * self.w + x + col) * 3
+                        fb[o:o + 3] = bytes((r, g, b))
+                got += w * h
+        return bytes(fb)
+
+    def type(self, text):
+        for ch in text:
+            k = _keysym(ch)
+            self.t.sendall(struct.pack(">BBxxI", 4, 1, k) + struct.pack(">BBxxI", 4, 0, k))
