@@ -18,7 +18,7 @@ add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/sshd_hostkey.c ${VMGATED_DIR}/startups.c
     ${VMGATED_DIR}/supervisor.c ${VMGATED_DIR}/supervisor_chan.c
     ${VMGATED_DIR}/supervisor_display.c ${VMGATED_DIR}/supervisor_power.c
-    ${VMGATED_DIR}/vncd.c ${VMGATED_DIR}/worker.c)
+    ${VMGATED_DIR}/ticket.c ${VMGATED_DIR}/vncd.c ${VMGATED_DIR}/worker.c)
 target_include_directories(gateway_daemon PUBLIC ${VMGATED_DIR})
 target_link_libraries(gateway_daemon PUBLIC
     gateway_conf vmgate_ctl vmgate_logesc vmgate_certs vmgate_rfbfront
@@ -34,6 +34,8 @@ set_target_properties(vmgated PROPERTIES
 # ---- unit tests ----
 vmgate_unit_test(test_gateway_outq
     SOURCES ${VMGATED_DIR}/daemon-tests/test_outq.c LIBS gateway_daemon)
+vmgate_unit_test(test_gateway_ticket
+    SOURCES ${VMGATED_DIR}/daemon-tests/test_ticket.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_penalty
     SOURCES ${VMGATED_DIR}/daemon-tests/test_penalty.c LIBS gateway_daemon)
 vmgate_unit_test(test_gateway_hub
