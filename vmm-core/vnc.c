@@ -30,6 +30,8 @@ struct vnc {
 	uint64_t next_frame_ms;		 /* 0: no viewer, no timer */
 	unsigned frame_ms;		 /* the pace now (vnc.h) */
 	unsigned still_frames;		 /* frames in a row without damage */
+	unsigned settle_ms; /* not 0: the pace to resume if the next frame
+			     * is still (a one-off change, vnc.h) */
 	unsigned display_gen;
 	uint64_t *dirty;  /* display_pages() bits */
 	bool damage_full; /* vnc_damage_full(): the whole screen every frame */
@@ -340,6 +342,7 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 		display_damage(&v->vm->display, v->dirty, ignore, NULL);
 		v->frame_ms = VNC_FRAME_MS;
 		v->still_frames = 0;
+		v->settle_ms = 0;
 		v->next_frame_ms = clock_ms() + VNC_FRAME_MS;
 	}
 	return 0;
@@ -419,8 +422,18 @@ static void
 pace(struct vnc *v, bool changed)
 {
 	if (changed) {
+		/* Unannounced while backing off: maybe a one-off (a clock). */
+		v->settle_ms = v->frame_ms > VNC_FRAME_MS && v->settle_ms == 0
+				   ? v->frame_ms
+				   : 0;
 		v->still_frames = 0;
 		v->frame_ms = VNC_FRAME_MS;
+	} else if (v->settle_ms != 0) {
+		/* It was: back to the pace before it, not a ramp from the
+		 * fastest. */
+		v->frame_ms = v->settle_ms;
+		v->settle_ms = 0;
+		v->still_frames = VNC_IDLE_FRAMES;
 	} else if (++v->still_frames >= VNC_IDLE_FRAMES &&
 		   v->frame_ms < VNC_IDLE_FRAME_MS) {
 		v->frame_ms *= 2;
@@ -435,6 +448,7 @@ vnc_kick(struct vnc *v)
 	if (v == NULL || v->next_frame_ms == 0)
 		return;
 	v->still_frames = 0;
+	v->settle_ms = 0; /* announced: more is likely to follow */
 	if (v->frame_ms == VNC_FRAME_MS)
 		return;
 	v->frame_ms = VNC_FRAME_MS;

@@ -30,6 +30,47 @@ def test_banner_prompt_and_commands():
         assert re.search(rb"\b6[0-9]{4} KiB|65[0-9]{3}", mem), mem
 
 
+def timed_uptime(vm):
+    """(guest uptime, host monotonic time before asking, after the answer)."""
+    before = time.monotonic()
+    up = float(vm.command("uptime").split()[0])
+    return up, before, time.monotonic()
+
+
+def idle_wakeups(vm):
+    out = vm.command("clock")
+    m = re.search(rb"idle wake-ups (\d+)", out)
+    assert m, out
+    return out, int(m.group(1))
+
+
+@needs_kvm
+@pytest.mark.parametrize("display", ["1024x768", "none"])
+def test_the_idle_guest_sleeps_without_a_tick_and_keeps_time(display):
+    # On KVM the demo guest keeps time with kvmclock and, waiting for input,
+    # stops its 100 Hz tick and sleeps until its next deadline (the
+    # display's clock, once a second; without a display none at all).  It
+    # must still keep time: uptime follows the host's clock over an idle
+    # stretch, neither stalled nor drifting.
+    idle = 4.0
+    with Vmm("--display", display) as vm:
+        vm.expect(re.escape(PROMPT))
+        out, w0 = idle_wakeups(vm)
+        assert out.startswith(b"kvmclock"), out
+        u0, a0, b0 = timed_uptime(vm)
+        time.sleep(idle)
+        u1, a1, b1 = timed_uptime(vm)
+        _, w1 = idle_wakeups(vm)
+        # The guest read its clock between each pair of host readings;
+        # ticks are 10 ms, and kvmbox's clocks may differ by a little.
+        slack = 0.03 + 0.01 * (b1 - a0)
+        assert a1 - b0 - slack <= u1 - u0 <= b1 - a0 + slack, (u0, u1, a0, b0, a1, b1)
+        # A 100 Hz tick would wake it 400 times; the clock needs about 4
+        # (each with the PIT's last interrupt as it stops), and each input
+        # byte of the commands typed in between wakes it once more.
+        assert w1 - w0 < 10 * idle, (w0, w1)
+
+
 @needs_kvm
 def test_bulk_one_mebibyte_complete():
     # Under tools/kvmbox (KVM nested in QEMU's SVM emulation) a streaming

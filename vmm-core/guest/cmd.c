@@ -87,6 +87,18 @@ cmd_uptime(int argc, char **argv)
 }
 
 static void
+cmd_clock(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (shared.clock == SHARED_CLOCK_KVM)
+		con_puts("kvmclock; idle: no tick, TSC-deadline wake-up\r\n");
+	else
+		con_printf("PIT at %u Hz, also when idle\r\n", PIT_HZ);
+	con_printf("idle wake-ups %lu\r\n", shared.idle_wakeups);
+}
+
+static void
 cmd_reboot(int argc, char **argv)
 {
 	(void)argc;
@@ -276,7 +288,8 @@ static const struct cmd cmd_table[] = {
     {"uname", "", "print system name and version", cmd_uname},
     {"echo", "ARGS...", "print ARGS separated by single spaces", cmd_echo},
     {"mem", "", "total RAM and the boot memory map (base size type)", cmd_mem},
-    {"uptime", "", "seconds since boot (PIT ticks)", cmd_uptime},
+    {"uptime", "", "seconds since boot", cmd_uptime},
+    {"clock", "", "what keeps time, and idle wake-ups since boot", cmd_clock},
     {"bulk", "N[K|M]", "print N bytes of test pattern, then their CRC-32",
      bulk_cmd},
     {"inb", "PORT", "read an I/O port from ring 3 (#GP unless granted)",

@@ -61,6 +61,8 @@ idt_init(bool syscall_gate_dpl0)
 	idt_set(IDT_SYSCALL, (uintptr_t)trapentry_syscall,
 		IDT_GATE_INTERRUPT | (syscall_gate_dpl0 ? 0 : IDT_GATE_DPL3),
 		0);
+	idt_set(IDT_APIC_TIMER, (uintptr_t)trapentry_apic_timer,
+		IDT_GATE_INTERRUPT, 0);
 	idt_set(IDT_APIC_SPURIOUS, (uintptr_t)trapentry_apic_spurious,
 		IDT_GATE_INTERRUPT, 0);
 	__asm__ volatile("lidt %0" : : "m"(ptr));

@@ -12,7 +12,8 @@
 #define IDT_EXCEPTIONS 32 /* 0-31 are CPU exceptions */
 #define IDT_IRQ_BASE 0x20 /* 8259 master; the slave follows at 0x28 */
 #define IDT_IRQS 16
-#define IDT_SYSCALL 0x80 /* int $0x80, callable from ring 3 */
+#define IDT_SYSCALL 0x80    /* int $0x80, callable from ring 3 */
+#define IDT_APIC_TIMER 0xf0 /* the APIC's TSC-deadline timer (clock.c) */
 #define IDT_APIC_SPURIOUS 0xff
 
 /*
@@ -25,7 +26,8 @@
 #include <stdbool.h>
 
 /*
- * Fill and load the IDT: exceptions, IRQs, the syscall gate, APIC spurious.
+ * Fill and load the IDT: exceptions, IRQs, the syscall gate, the APIC timer
+ * and APIC spurious.
  * With syscall_gate_dpl0, the int $0x80 gate gets DPL 0, so a ring-3
  * `int $0x80` raises #GP on every CPU and reaches ring 0 by the fault route
  * that PVM hosts (#UD) take (trap.c handles both); for testing that route.

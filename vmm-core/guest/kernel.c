@@ -9,6 +9,7 @@
  */
 #include "kernel.h"
 #include "bootinfo.h"
+#include "clock.h"
 #include "fb.h"
 #include "gdt.h"
 #include "i8042.h"
@@ -35,6 +36,7 @@ kernel_main(uint32_t start_info_paddr)
 
 	pic_init();
 	lapic_init();
+	clock_init();
 	pit_init();
 	uart_enable_rx_irq();
 	pic_unmask(PIT_IRQ);

@@ -2,6 +2,7 @@
  * pit.c - the 8254 programmable interval timer.
  */
 #include "pit.h"
+#include "clock.h"
 #include "cpu.h"
 #include "io.h"
 #include "shared.h"
@@ -11,6 +12,10 @@
 /* Channel 0, lobyte/hibyte, mode 2 (rate generator), binary: what Linux
  * uses for its periodic tick. */
 #define PIT_MODE_CH0_RATE 0x34
+/* Channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count): one
+ * interrupt, then nothing until the next pit_init(). */
+#define PIT_MODE_CH0_ONESHOT 0x30
+#define PIT_STOP_COUNT 1
 #define PIT_INPUT_HZ 1193182u
 #define PIT_DIVISOR ((PIT_INPUT_HZ + PIT_HZ / 2) / PIT_HZ)
 
@@ -23,9 +28,17 @@ pit_init(void)
 }
 
 void
+pit_stop(void)
+{
+	io_outb(PIT_MODE, PIT_MODE_CH0_ONESHOT);
+	io_outb(PIT_CH0, PIT_STOP_COUNT);
+	io_outb(PIT_CH0, 0);
+}
+
+void
 pit_irq(void)
 {
-	shared.ticks++;
+	clock_tick();
 }
 
 void

@@ -32,6 +32,12 @@ enum shared_syscall_route {
 	SHARED_SYSCALL_ROUTES
 };
 
+/* What keeps shared.ticks (clock.c). */
+enum shared_clock {
+	SHARED_CLOCK_PIT, /* PIT interrupts, counted; a tick even when idle */
+	SHARED_CLOCK_KVM, /* kvmclock; the idle guest sleeps to a deadline */
+};
+
 struct shared_memmap_entry {
 	uint64_t base;
 	uint64_t size;
@@ -79,8 +85,10 @@ struct shared_mouse {
 #define SHARED_MOUSE_MIDDLE 0x4
 
 struct shared {
-	volatile uint64_t ticks;  /* PIT interrupts since boot (PIT_HZ) */
-	uint32_t uart_fifo_depth; /* bytes ring 3 may write per THRE */
+	volatile uint64_t ticks; /* time since boot in 1/PIT_HZ s (clock.h) */
+	enum shared_clock clock;
+	volatile uint64_t idle_wakeups; /* hlt wake-ups in idle waits */
+	uint32_t uart_fifo_depth;	/* bytes ring 3 may write per THRE */
 	enum shared_memmap_status memmap_status;
 	uint32_t memmap_total; /* entries the loader gave, may exceed MAX */
 	uint32_t memmap_count; /* entries copied below */

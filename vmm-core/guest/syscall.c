@@ -5,6 +5,7 @@
  * on nested KVM every ring-0 instruction is emulated.
  */
 #include "syscall.h"
+#include "clock.h"
 #include "cpu.h"
 #include "io.h"
 #include "pit.h"
@@ -33,9 +34,10 @@
 /*
  * The check and the sleep must not be separable by an interrupt: we are
  * here with IF=0, and sti; hlt only opens the window once hlt is reached.
- * Timer ticks wake the hlt too; going back to sleep here instead of
+ * Timer interrupts wake the hlt too; going back to sleep here instead of
  * returning to ring 3 saves an exit and re-entry (all emulated, on nested
- * KVM) 100 times a second while the shell is idle.
+ * KVM). Where clock.c can, the periodic tick stops for the wait and the
+ * only timer interrupt is the one at `until`.
  *
  * arg: 0, or the tick count (shared.ticks) at which to return anyway; a
  * mouse packet also ends the wait. The display's clock and pointer
@@ -51,7 +53,8 @@ syscall_wait_input(uint64_t until)
 	uart_rx_resume();
 	while (shared_rx_empty() && (until == 0 || shared.ticks < until) &&
 	       shared.mouse.packets == packets)
-		cpu_wait_for_interrupt();
+		clock_idle_wait(until);
+	clock_idle_end();
 	return 0;
 }
 

@@ -17,6 +17,7 @@
  * two bytes before dispatching, as the gate would have.
  */
 #include "trap.h"
+#include "clock.h"
 #include "cpu.h"
 #include "i8042.h"
 #include "idt.h"
@@ -150,6 +151,8 @@ trap_dispatch(struct trapentry_frame *frame)
 		trap_irq((unsigned)(v - IDT_IRQ_BASE));
 	else if (v == IDT_SYSCALL)
 		trap_syscall(frame, SHARED_SYSCALL_GATE);
+	else if (v == IDT_APIC_TIMER)
+		clock_timer_irq();
 	else if ((v == IDT_INVALID_OPCODE || v == IDT_GENERAL_PROTECTION) &&
 		 trap_is_int_0x80(frame)) {
 		frame->rip += TRAP_INT_0X80_LEN;

@@ -37,6 +37,13 @@ trapentry_syscall:
 	pushq $IDT_SYSCALL
 	jmp trapentry_common
 
+	.p2align 4
+	.globl trapentry_apic_timer
+trapentry_apic_timer:
+	pushq $0
+	pushq $IDT_APIC_TIMER
+	jmp trapentry_common
+
 /* The local APIC's spurious vector needs no EOI and no work at all. */
 	.p2align 4
 	.globl trapentry_apic_spurious

@@ -13,6 +13,7 @@
 /* Stubs for vectors 0 .. IDT_IRQ_BASE+IDT_IRQS-1, TRAPENTRY_STUB_SIZE apart. */
 extern char trapentry_stubs[];
 extern char trapentry_syscall[];
+extern char trapentry_apic_timer[];
 extern char trapentry_apic_spurious[];
 
 /* Registers as trapentry_common saves them; trap_dispatch may change them. */
