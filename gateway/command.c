@@ -63,6 +63,16 @@ const struct command_entry command_table[] = {
 	.run = session_cmd_screenshot,
     },
     {
+	.name = "vnc-ticket",
+	.kind = COMMAND_VNC_TICKET,
+	.args = COMMAND_ARGS_VM,
+	.right = POLICY_DISPLAY_VIEW,
+	.denied = "display of",
+	.usage = "vnc-ticket VM",
+	.summary = "a one-time VNC password (classic viewers)",
+	.run = session_cmd_vnc_ticket,
+    },
+    {
 	.name = "reload",
 	.kind = COMMAND_RELOAD,
 	.args = COMMAND_ARGS_NONE,

@@ -11,6 +11,7 @@
  *	power VM start|stop|reset
  *	who VM			who is attached
  *	screenshot VM		a PNG of the VM's screen on stdout
+ *	vnc-ticket VM		a one-time password for classic VNC viewers
  *	reload			re-read the policy file (admin on every VM)
  *	help
  *
@@ -33,6 +34,7 @@ enum command_kind {
 	COMMAND_POWER,
 	COMMAND_WHO,
 	COMMAND_SCREENSHOT,
+	COMMAND_VNC_TICKET,
 	COMMAND_HELP,
 	COMMAND_RELOAD,
 };

@@ -792,6 +792,40 @@ static const struct yamltree_field limits_fields[] = {
 };
 
 static void
+vnc_tickets(void *ctx, void *obj, struct yamltree_node *key,
+	    struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config_vnc *v = obj;
+
+	(void)key;
+	yamltree_want_bool(c->t, n, "tickets", &v->tickets);
+}
+
+static const struct yamltree_field vnc_fields[] = {
+    {"tickets", vnc_tickets, NULL},
+    YAMLTREE_UINT("ticket_lifetime", "ticket_lifetime (seconds)", 1,
+		  CONFIG_MAX_TICKET_LIFETIME, struct config_vnc,
+		  ticket_lifetime),
+};
+
+static void
+top_vnc(void *ctx, void *obj, struct yamltree_node *key,
+	struct yamltree_node *n)
+{
+	struct config_ctx *c = ctx;
+	struct config *cfg = obj;
+
+	(void)key;
+	if (!yamltree_want(c->t, n, YAMLTREE_MAPPING, "vnc",
+			   "a mapping (tickets:, ticket_lifetime:)"))
+		return;
+	yamltree_fields(c->t, n, vnc_fields,
+			sizeof(vnc_fields) / sizeof(vnc_fields[0]), c,
+			&cfg->vnc);
+}
+
+static void
 top_limits(void *ctx, void *obj, struct yamltree_node *key,
 	   struct yamltree_node *n)
 {
@@ -813,7 +847,7 @@ static const struct yamltree_field top_fields[] = {
     {"listen", top_listen, NULL},	  {"state_dir", top_state_dir, NULL},
     {"policy", top_policy, NULL},	  {"vms", top_vms, NULL},
     {"recordings", top_recordings, NULL}, {"ssh", top_ssh, NULL},
-    {"limits", top_limits, NULL},
+    {"limits", top_limits, NULL},	  {"vnc", top_vnc, NULL},
 };
 
 void
@@ -871,6 +905,7 @@ config_load_mem(const char *name, const void *buf, size_t len, unsigned flags,
 	    .kex_timeout = CONFIG_DEFAULT_KEX_TIMEOUT,
 	    .login_grace = CONFIG_DEFAULT_LOGIN_GRACE,
 	};
+	cfg->vnc.ticket_lifetime = CONFIG_DEFAULT_TICKET_LIFETIME;
 	cfg->limits.conns_per_user = CONFIG_DEFAULT_CONNS_PER_USER;
 	cfg->limits.sessions_per_conn = CONFIG_DEFAULT_SESSIONS_PER_CONN;
 	cfg->limits.sessions_per_user = CONFIG_DEFAULT_SESSIONS_PER_USER;

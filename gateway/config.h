@@ -36,6 +36,11 @@
  *					exchange done
  *	  login_grace_time: 60		1..3600 s from connect to login,
  *					>= kex_timeout
+ *	vnc:				the VNC listener (vncd.h)
+ *	  tickets: false		one-time tickets for classic VNC
+ *					authentication (ticket.h), offered
+ *					only on a loopback listen: vnc:
+ *	  ticket_lifetime: 60		1..3600 s
  *	limits:				what a logged-in user may open (sshd.c)
  *	  max_connections_per_user: 64	1..4096 connections at once
  *	  max_sessions_per_connection: 10  1..1024 channels on one
@@ -145,6 +150,14 @@ struct config_recordings {
  * its key exchange is not done, login_grace seconds after if it has not
  * logged in.
  */
+#define CONFIG_DEFAULT_TICKET_LIFETIME 60
+#define CONFIG_MAX_TICKET_LIFETIME 3600
+
+struct config_vnc {
+	bool tickets;
+	unsigned ticket_lifetime; /* seconds */
+};
+
 struct config_ssh {
 	unsigned startups_begin, startups_rate, startups_full;
 	unsigned per_source;
@@ -191,6 +204,7 @@ struct config {
 	char *policy;	 /* joined to the config folder if relative */
 	struct config_recordings recordings; /* top level, defaults filled */
 	struct config_ssh ssh;		     /* defaults filled */
+	struct config_vnc vnc;		     /* defaults filled */
 	struct config_limits limits;	     /* defaults filled */
 	struct config_vm *vms;		     /* in file order */
 	size_t nvms;

@@ -16,6 +16,7 @@ struct audit;
 struct worker;
 struct sshd;
 struct vncd;
+struct tickets;
 
 #include <stddef.h>
 
@@ -27,8 +28,9 @@ struct gwctx {
 	struct audit *audit;
 	struct worker *worker;
 	struct sshd *sshd;
-	struct vncd *vncd; /* NULL: no listen: vnc: */
-	char *rec_dir;	   /* state_dir/recordings */
+	struct vncd *vncd;	 /* NULL: no listen: vnc: */
+	struct tickets *tickets; /* NULL: vnc: tickets: false */
+	char *rec_dir;		 /* state_dir/recordings */
 	/* Re-reads the policy file as SIGHUP does. Returns 0, or -1 (the old
 	 * policy stays) with the first error in err. */
 	int (*reload)(struct gwctx *gw, char *err, size_t errlen);

@@ -86,6 +86,6 @@ void session_tunnel_start(struct session *s, struct vmproc *v, bool control);
  */
 command_run_fn session_cmd_list, session_cmd_status, session_cmd_who,
     session_cmd_power, session_cmd_reload, session_cmd_help,
-    session_cmd_screenshot, session_console_attach;
+    session_cmd_screenshot, session_cmd_vnc_ticket, session_console_attach;
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "command.h"
 #include "config.h"
 #include "gwctx.h"
@@ -16,6 +17,7 @@
 #include "policy.h"
 #include "session_impl.h"
 #include "supervisor.h"
+#include "ticket.h"
 #include "xmalloc.h"
 
 /* Commands ------------------------------------------------------------ */
@@ -308,6 +310,34 @@ session_cmd_screenshot(struct session *s, struct vmproc *v,
 		return;
 	}
 	s->power_pending = true;
+}
+
+void
+session_cmd_vnc_ticket(struct session *s, struct vmproc *v,
+		       const struct command *c, unsigned rights,
+		       const struct policy_reason *why)
+{
+	char pw[TICKET_LEN + 1], err[200];
+
+	(void)c;
+	(void)why;
+	if (s->gw->tickets == NULL) {
+		session_cmd_refuse(s, "VNC tickets are not enabled on this "
+				      "gateway (vmgate.yaml: vnc: tickets: "
+				      "true)");
+		return;
+	}
+	if (tickets_issue(s->gw->tickets, s->peer.user, supervisor_name(v),
+			  clock_ms(), pw, err, sizeof(err)) != 0) {
+		session_cmd_refuse(s, "%s", err);
+		return;
+	}
+	LOG("session %lu: %s got a VNC ticket for %s (%s)", s->id, s->peer.user,
+	    supervisor_name(v),
+	    (rights & POLICY_DISPLAY_CONTROL) ? "control" : "view-only");
+	out_printf(s, "%s%s", pw, session_nl(s));
+	explicit_bzero(pw, sizeof(pw));
+	s->exit_status = 0;
 }
 
 void

@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "sshd.h"
 #include "supervisor.h"
+#include "ticket.h"
 #include "vncd.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -312,6 +313,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "vmgated: ssh: %s\n", err);
 		goto out;
 	}
+	if (gw.cfg->vnc.tickets) {
+		/* Classic VNC authentication is not inside TLS: loopback only
+		 * (viewers reach it through their own tunnel). */
+		const char *h = gw.cfg->vnc_host;
+		if (h == NULL ||
+		    (strcmp(h, "127.0.0.1") != 0 && strcmp(h, "::1") != 0 &&
+		     strcmp(h, "localhost") != 0)) {
+			fprintf(stderr,
+				"vmgated: %s: vnc: tickets: classic VNC "
+				"authentication is offered only on a loopback "
+				"listen: vnc: address (127.0.0.1, ::1), not "
+				"%s\n",
+				gw.cfg->file, h ? h : "none");
+			goto out;
+		}
+		gw.tickets =
+		    tickets_new(gw.cfg->vnc.ticket_lifetime, err, sizeof(err));
+		if (gw.tickets == NULL) {
+			fprintf(stderr, "vmgated: vnc: %s\n", err);
+			goto out;
+		}
+	}
 	if (gw.cfg->vnc_host != NULL &&
 	    (gw.vncd = vncd_new(&gw, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "vmgated: vnc: %s\n", err);
@@ -335,6 +358,7 @@ main(int argc, char **argv)
 	audit_daemon_stop(gw.audit);
 out:
 	vncd_free(gw.vncd);
+	tickets_free(gw.tickets);
 	sshd_free(gw.sshd);
 	supervisor_free(gw.sup);
 	for (int i = 0; i < 4; i++)

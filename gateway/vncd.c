@@ -34,6 +34,7 @@
 #include "rfbfront.h"
 #include "startups.h"
 #include "supervisor.h"
+#include "ticket.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -70,6 +71,7 @@ struct vconn {
 	struct vmproc *vm;
 	bool control;
 	char refusal[RFBFRONT_REASON_MAX];
+	uint8_t challenge[RFBFRONT_CHALLENGE_LEN]; /* classic VNC auth */
 	int mon_step;
 	bool viewing; /* display_start audited, listed by `who` */
 	struct supervisor_viewer viewer;
@@ -510,7 +512,49 @@ pw_work(void *arg)
 	explicit_bzero(j->pw, j->pwlen);
 }
 
-/* The password was checked: now the VM and the rights on it. */
+/* c->user logged in (method: for the audit): now the VM and the rights on
+ * it, then the monitor. */
+static void
+admit(struct vconn *c, const char *method)
+{
+	struct gwctx *gw = c->d->gw;
+	struct policy_reason why = {0};
+	char msg[RFBFRONT_REASON_MAX];
+
+	audit_auth(gw->audit, c->user, method, "success", NULL, c->addr, NULL);
+	struct vmproc *v = supervisor_find(gw->sup, c->vmname);
+	unsigned r = policy_rights(gw->policy, c->user, c->vmname, &why);
+	if (v == NULL || !policy_vm_visible(gw->policy, c->user, c->vmname)) {
+		snprintf(msg, sizeof(msg), "no such VM: %s", c->vmname);
+		refuse(c, msg, false);
+		return;
+	}
+	if (audit_decision(gw->audit, c->user, c->vmname, POLICY_DISPLAY_VIEW,
+			   r, &why, "vnc", c->addr, c->id) != 0) {
+		refuse(c, "audit log cannot be written", false);
+		return;
+	}
+	if (!(r & POLICY_DISPLAY_VIEW)) {
+		snprintf(msg, sizeof(msg), "not allowed: display of %s",
+			 c->vmname);
+		refuse(c, msg, false);
+		return;
+	}
+	if (!supervisor_has_display(v)) {
+		snprintf(msg, sizeof(msg), "%s %s", c->vmname,
+			 supervisor_is_up(v) ? "has no display"
+					     : "is not running");
+		refuse(c, msg, false);
+		return;
+	}
+	c->vm = v;
+	c->control = (r & POLICY_DISPLAY_CONTROL) != 0;
+	rfbfront_accept(c->f);
+	send_output(c);
+	start_monitor(c);
+}
+
+/* The password was checked. */
 static void
 pw_done(void *arg)
 {
@@ -527,45 +571,31 @@ pw_done(void *arg)
 		refuse(c, "wrong user or password", true);
 		goto out;
 	}
-	audit_auth(gw->audit, c->user, "vnc-password", "success", NULL, c->addr,
-		   NULL);
-	struct policy_reason why = {0};
-	struct vmproc *v = supervisor_find(gw->sup, c->vmname);
-	unsigned r = policy_rights(gw->policy, c->user, c->vmname, &why);
-	char msg[RFBFRONT_REASON_MAX];
-	if (v == NULL || !policy_vm_visible(gw->policy, c->user, c->vmname)) {
-		snprintf(msg, sizeof(msg), "no such VM: %s", c->vmname);
-		refuse(c, msg, false);
-		goto out;
-	}
-	if (audit_decision(gw->audit, c->user, c->vmname, POLICY_DISPLAY_VIEW,
-			   r, &why, "vnc", c->addr, c->id) != 0) {
-		refuse(c, "audit log cannot be written", false);
-		goto out;
-	}
-	if (!(r & POLICY_DISPLAY_VIEW)) {
-		snprintf(msg, sizeof(msg), "not allowed: display of %s",
-			 c->vmname);
-		refuse(c, msg, false);
-		goto out;
-	}
-	if (!supervisor_has_display(v)) {
-		snprintf(msg, sizeof(msg), "%s %s", c->vmname,
-			 supervisor_is_up(v) ? "has no display"
-					     : "is not running");
-		refuse(c, msg, false);
-		goto out;
-	}
-	c->vm = v;
-	c->control = (r & POLICY_DISPLAY_CONTROL) != 0;
-	rfbfront_accept(c->f);
-	send_output(c);
-	start_monitor(c);
+	admit(c, "vnc-password");
 out:
 	policy_unref(j->pol);
 	free(j->pw);
 	free(j);
 	vconn_unref(c);
+}
+
+/* TICKET_RESPONSE: the answer to our challenge under a ticket's password. */
+static void
+check_ticket(struct vconn *c)
+{
+	struct gwctx *gw = c->d->gw;
+
+	c->st = V_CHECKING;
+	if (gw->tickets == NULL ||
+	    tickets_redeem(gw->tickets, c->challenge,
+			   rfbfront_ticket_response(c->f), clock_ms(), c->user,
+			   c->vmname) != 0) {
+		audit_auth(gw->audit, "", "vnc-ticket", "failure",
+			   "no live ticket answers", c->addr, NULL);
+		refuse(c, "wrong, used or expired ticket", true);
+		return;
+	}
+	admit(c, "vnc-ticket");
 }
 
 /* CREDENTIALS: USER:VM and a password. */
@@ -657,7 +687,9 @@ feed(struct vconn *c)
 		case RFBFRONT_EV_CREDENTIALS:
 			check_credentials(c);
 			return;
-		case RFBFRONT_EV_TICKET_RESPONSE: /* not offered */
+		case RFBFRONT_EV_TICKET_RESPONSE:
+			check_ticket(c);
+			return;
 		case RFBFRONT_EV_FAILED:
 			close_after_flush(c, rfbfront_reason(c->f));
 			return;
@@ -728,7 +760,8 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct vncd *d = arg;
 	char host[INET6_ADDRSTRLEN] = "?", serv[NI_MAXSERV] = "?";
-	struct rfbfront_config fc = {.vencrypt = RFBFRONT_OFFER_X509PLAIN};
+	struct rfbfront_config fc = {.vencrypt = RFBFRONT_OFFER_X509PLAIN,
+				     .tickets = d->gw->tickets != NULL};
 
 	(void)lis;
 	getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv,
@@ -754,6 +787,14 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	c->d = d;
 	c->refs = 1;
 	c->id = ++d->next_id;
+	if (RAND_bytes(fc.challenge, sizeof(fc.challenge)) != 1) {
+		LOG("vnc: %s refused: no random bytes", c->addr);
+		close(fd);
+		startups_leave(d->startups, &c->src);
+		free(c);
+		return;
+	}
+	memcpy(c->challenge, fc.challenge, sizeof(c->challenge));
 	c->f = rfbfront_new(&fc);
 	c->raw = bufferevent_socket_new(d->gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->cli = c->raw;

@@ -92,6 +92,8 @@ test_help_from_table(void **state)
 	    "  who VM                      who is attached\r\n"
 	    "  screenshot VM               a PNG of the VM's screen, on "
 	    "stdout\r\n"
+	    "  vnc-ticket VM               a one-time VNC password (classic "
+	    "viewers)\r\n"
 	    "  reload                      re-read the policy (admins)\r\n");
 }
 
@@ -121,6 +123,9 @@ static const struct {
     {"screenshot", COMMAND_SCREENSHOT, POLICY_DISPLAY_VIEW, "screenshot web1",
      "screenshot", "screenshot web1 web2", "expected one VM name",
      "not allowed: screenshot of web1"},
+    {"vnc-ticket", COMMAND_VNC_TICKET, POLICY_DISPLAY_VIEW, "vnc-ticket web1",
+     "vnc-ticket", "vnc-ticket web1 x", "expected one VM name",
+     "not allowed: display of web1"},
     {"reload", COMMAND_RELOAD, POLICY_ADMIN, "reload", NULL, "reload now",
      "too many arguments", "not allowed: reload (needs admin on every VM)"},
     {"help", COMMAND_HELP, 0, "help", NULL, "help power", "too many arguments",

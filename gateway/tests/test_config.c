@@ -379,7 +379,7 @@ test_errors(void **state)
 	/* every error in the file, in file order, each at its node */
 	expect("listen:\n"
 	       "  ssh: \"127.0.0.1:22\"\n"
-	       "  vnc: \":5900\"\n"
+	       "  web: \":5900\"\n"
 	       "colour: blue\n"
 	       "state_dir: [a]\n"
 	       "vms:\n"
@@ -397,9 +397,10 @@ test_errors(void **state)
 	       "  who: {}\n"
 	       "  db1: [1]\n"
 	       "  db2: 7\n",
-	       "t.yaml:3:3: error: unknown key 'vnc' (expected ssh)\n"
+	       "t.yaml:3:3: error: unknown key 'web' (expected one of: ssh, "
+	       "vnc)\n"
 	       "t.yaml:4:1: error: unknown key 'colour' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits, vnc)\n"
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
@@ -453,7 +454,7 @@ test_yaml_level(void **state)
 	       "t.yaml:2:1: error: only one YAML document is allowed\n");
 	expect("base: &b {cpus: 1}\nvms:\n  a: *b\n",
 	       "t.yaml:1:1: error: unknown key 'base' (expected one of: "
-	       "listen, state_dir, policy, vms, recordings, ssh, limits)\n"
+	       "listen, state_dir, policy, vms, recordings, ssh, limits, vnc)\n"
 	       "t.yaml:3:6: error: aliases are not supported\n");
 	expect("vms:\n  a:\n    cpus: !!int 2\n",
 	       "t.yaml:3:11: error: tags are not supported\n");
@@ -468,7 +469,7 @@ test_yaml_level(void **state)
 	expect("\"\\e[31m\": 1\n", "t.yaml:1:1: error: unknown key "
 				   "'\\x1b[31m' (expected one of: listen, "
 				   "state_dir, policy, vms, recordings, "
-				   "ssh, limits)\n");
+				   "ssh, limits, vnc)\n");
 
 	/* nesting deeper than YAMLTREE_MAX_DEPTH */
 	char deep[200] = "vms: ";

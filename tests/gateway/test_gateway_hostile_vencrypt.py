@@ -4,6 +4,7 @@ as USER:VM with the policy password, failures audited and slowed. Runs on
 the host: no KVM needed (the VMs never run, so a right login ends at
 "web1 is not running"; test_gateway_vnc.py goes on to the display)."""
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -170,3 +171,90 @@ def test_renewed_certificate_is_used_after_sighup_without_dropping_anyone(gw):
     gw.wait_log("keeping the TLS certificate in use: .*server.pem")
     t = tls_context(ca(gw)).wrap_socket(to_tls(gw.vnc_port), server_hostname="127.0.0.1")
     t.close()
+
+
+# --- One-time tickets for classic VNC authentication (gateway/ticket.h) ---
+
+PROBE = os.path.join(os.path.dirname(os.path.dirname(VMGATED)), "tests", "vnc", "vncprobe")
+
+TICKET_POLICY = """\
+users:
+{users}
+rules:
+  - allow: [console:write, display:control]
+    to: [user:alice]
+    vms: ["web*"]
+  - allow: [console:write]
+    to: [user:carol]
+    vms: ["*"]
+"""
+
+
+@pytest.fixture(scope="module")
+def tgw():
+    g = Gateway(vms=("web1",), policy=TICKET_POLICY, vnc=True,
+                config_extra="vnc:\n  tickets: true\n  ticket_lifetime: 2\n")
+    yield g
+    g.cleanup()
+
+
+def classic(gw, password):
+    """vncprobe (libvncclient) with classic VNC authentication."""
+    r = subprocess.run([PROBE, f"127.0.0.1:{gw.vnc_port}", "--password", password],
+                       capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_a_ticket_opens_once_then_never_again(tgw):
+    st, ticket, err = tgw.ssh("alice", "vnc-ticket", "web1")
+    assert st == 0 and re.fullmatch(r"[a-zA-Z2-9]{8}\n", ticket), (st, ticket, err)
+    ticket = ticket.strip()
+    st, out = classic(tgw, ticket)
+    assert st == 1 and "web1 is not running" in out, out  # accepted; no KVM here
+    st, out = classic(tgw, ticket)
+    assert st == 1 and "wrong, used or expired ticket" in out, out
+    st, out = classic(tgw, "guessing")
+    assert st == 1 and "wrong, used or expired ticket" in out, out
+    a = [(e["method"], e["result"], e["user"]) for e in tgw.audit()
+         if e["event"] == "auth" and e["method"] == "vnc-ticket"]
+    assert a == [("vnc-ticket", "success", "alice"), ("vnc-ticket", "failure", ""),
+                 ("vnc-ticket", "failure", "")], a
+
+
+def test_an_expired_ticket_is_refused(tgw):
+    st, ticket, err = tgw.ssh("alice", "vnc-ticket", "web1")
+    assert st == 0, err
+    time.sleep(2.5)
+    st, out = classic(tgw, ticket.strip())
+    assert st == 1 and "wrong, used or expired ticket" in out, out
+
+
+def test_tickets_need_the_display_right_and_the_config(tgw, gw):
+    st, out, err = tgw.ssh("carol", "vnc-ticket", "web1")
+    assert st == 1 and "not allowed: display of web1" in err, err
+    # a gateway without tickets says so
+    plain = Gateway(vms=("web1",), policy=TICKET_POLICY)
+    try:
+        st, out, err = plain.ssh("alice", "vnc-ticket", "web1")
+        assert st == 1 and "VNC tickets are not enabled" in err, err
+    finally:
+        plain.cleanup()
+    # ... and its VNC listener offers no classic authentication at all
+    st, out = classic(gw, "whatever")
+    assert st == 1 and "We have 1 security types" in out, out
+
+
+def test_tickets_on_a_non_loopback_listener_are_refused_at_start(tmp_path):
+    g = Gateway(vms=("web1",), start=False, vnc=True,
+                config_extra="vnc:\n  tickets: true\n")
+    try:
+        with open(g.config) as f:
+            text = f.read()
+        with open(g.config, "w") as f:
+            f.write(text.replace(f'vnc: "127.0.0.1:{g.vnc_port}"', f'vnc: "0.0.0.0:{g.vnc_port}"'))
+        r = subprocess.run([VMGATED, "--config", g.config, "--vmm", "/bin/false"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0
+        assert "classic VNC authentication is offered only on a loopback" in r.stderr, r.stderr
+    finally:
+        g.cleanup()

@@ -235,7 +235,7 @@ rules:
 @pytest.fixture(scope="module")
 def vgw():
     from test_gateway_hostile_vencrypt import passwd_hash
-    g = Gateway(vms=("web1",), start=False, vnc=True)
+    g = Gateway(vms=("web1",), start=False, vnc=True, config_extra="vnc:\n  tickets: true\n")
     g.write_policy(VNC_POLICY.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
                                      alice_pw=passwd_hash("alice-pw"), bob_pw=passwd_hash("bob-pw")))
     g.start()
@@ -307,3 +307,20 @@ def test_vencrypt_with_gvnccapture_from_debian(vgw, tmp):
     assert any("demo$" in line for line in text), "\n".join(text)
     s = [e for e in vgw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
     assert s and s[-1]["mode"] == "view" and s[-1]["path"] == "vencrypt", s
+
+
+def test_classic_viewer_with_a_one_time_ticket(vgw, tmp):
+    st, ticket, err = vgw.ssh("alice", "vnc-ticket", "web1")
+    assert st == 0, err
+    ppm = os.path.join(tmp, "ticket.ppm")
+    r = subprocess.run([PROBE, f"127.0.0.1:{vgw.vnc_port}", "--password", ticket.strip(),
+                        "--out", ppm, "--type", "echo ticket-typed\n", "--watch", "500"],
+                       capture_output=True, text=True, timeout=120 * SLOW)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = screen_text(ppm)
+    assert any("demo$" in line for line in text), "\n".join(text)
+    assert console_shows(vgw, b"ticket-typed\r\n"), "the keys never reached the shell"
+    # used: the same ticket again is refused
+    r = subprocess.run([PROBE, f"127.0.0.1:{vgw.vnc_port}", "--password", ticket.strip()],
+                       capture_output=True, text=True, timeout=120 * SLOW)
+    assert r.returncode == 1 and "wrong, used or expired ticket" in r.stdout + r.stderr, r

@@ -30,7 +30,9 @@
  * usage: vncprobe TARGET [--encodings LIST] [--out FILE.ppm]
  *                 [--type TEXT] [--key KEYSYM] [--pointer X,Y,BUTTONS]...
  *                 [--watch MS] [--final FILE.ppm]
- *                 [--stamp] [--track-top Y] [--refresh N]
+ *                 [--stamp] [--track-top Y] [--refresh N] [--password PW]
+ * --password answers classic VNC authentication (a server that offers only
+ * VeNCrypt is refused: this probe gives no credentials for it).
  * TARGET is HOST:PORT, the path of a UNIX socket, or fd:N (a connected
  * stream it inherited).  Frames are written as binary PPM (P6).  In TEXT,
  * "\n" is Return.  Exit status 0, or 1 with the reason on stderr.
@@ -64,6 +66,16 @@ static int ref_w, ref_h;   /* ... at the size it had then */
 static long long upd_area, last_area, consumed_before;
 static int upd_rects, upd_changed;
 static long long upd_top; /* pixels above --track-top */
+
+static const char *password; /* --password */
+
+/* libvncclient frees what this returns. */
+static char *
+get_password(rfbClient *cl)
+{
+	(void)cl;
+	return strdup(password);
+}
 
 static long long
 now_ns(void)
@@ -231,6 +243,7 @@ main(int argc, char **argv)
 	    {"stamp", no_argument, NULL, 's'},
 	    {"track-top", required_argument, NULL, 'T'},
 	    {"refresh", required_argument, NULL, 'r'},
+	    {"password", required_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct {
@@ -264,6 +277,9 @@ main(int argc, char **argv)
 		case 'r':
 			refresh = strtol(optarg, NULL, 10);
 			break;
+		case 'P':
+			password = optarg;
+			break;
 		case 't':
 		case 'k':
 		case 'p':
@@ -282,6 +298,12 @@ main(int argc, char **argv)
 	}
 	const char *target = argv[optind];
 	rfbClient *cl = rfbGetClient(8, 3, 4);
+	/* Classic VNC authentication only, with this password. */
+	if (password != NULL) {
+		static const uint32_t vncauth[] = {rfbVncAuth};
+		SetClientAuthSchemes(cl, vncauth, 1);
+		cl->GetPassword = get_password;
+	}
 	cl->GotFrameBufferUpdate = on_update;
 	cl->FinishedFrameBufferUpdate = on_finished;
 	if (enc != NULL)
