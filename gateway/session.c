@@ -299,6 +299,27 @@ deny:
 	ssh_message_free(msg);
 }
 
+bool
+session_hold_pending(struct session *s)
+{
+	size_t want = s->ssh_pending;
+
+	if (want == 0 || s->held != NULL)
+		return false;
+	s->held = xmalloc(want);
+	int k = ssh_channel_read_nonblocking(s->ch, s->held, (uint32_t)want, 0);
+	if (k <= 0) {
+		free(s->held);
+		s->held = NULL;
+		s->ssh_pending = 0;
+		return false;
+	}
+	s->ssh_pending -= (size_t)k < want ? (size_t)k : want;
+	s->heldlen = (size_t)k;
+	s->heldoff = 0;
+	return true;
+}
+
 void
 session_pump(struct session *s)
 {

@@ -95,23 +95,9 @@ hc_input_ready(void *arg)
 	 * what it holds under CHANNEL_HOLD_MAX, and what is held here no
 	 * larger than that.
 	 */
-	while (s->inlen == 0 && s->held == NULL && s->ssh_pending > 0 &&
-	       !s->closing && !s->finished) {
-		size_t want = s->ssh_pending;
-		s->held = xmalloc(want);
-		int k = ssh_channel_read_nonblocking(s->ch, s->held,
-						     (uint32_t)want, 0);
-		if (k <= 0) {
-			free(s->held);
-			s->held = NULL;
-			s->ssh_pending = 0;
-			break;
-		}
-		s->ssh_pending -= (size_t)k < want ? (size_t)k : want;
-		s->heldlen = (size_t)k;
-		s->heldoff = 0;
+	while (s->inlen == 0 && s->held == NULL && !s->closing &&
+	       !s->finished && session_hold_pending(s))
 		take_held(s);
-	}
 	s->in_input = false;
 	session_kick(s);
 }

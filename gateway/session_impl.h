@@ -136,6 +136,15 @@ struct session {
 int session_audit_decision(struct session *s, const char *vm, unsigned right,
 			   unsigned rights, const struct policy_reason *why,
 			   const char *action);
+/*
+ * Reads all the client bytes libssh holds for s (s->ssh_pending) into
+ * s->held at once: a partial read would make libssh 0.10 reopen its window
+ * in full whatever it still holds, so a client that respects the window
+ * could make the gateway hold without end; emptying it keeps libssh's
+ * window plus what it holds under CHANNEL_HOLD_MAX, and what is held no
+ * larger than that. false if nothing was pending (or held already).
+ */
+bool session_hold_pending(struct session *s);
 /* The session becomes kind k and opens (k->open). */
 void session_open(struct session *s, const struct session_kind *k);
 /* The line ending for this session's terminal: "\r\n" with a pty. */

@@ -187,23 +187,8 @@ on_tunnel_writable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	while (!s->closing && !s->finished && s->tfd >= 0) {
-		if (s->held == NULL) {
-			if (s->ssh_pending == 0)
-				break;
-			size_t want = s->ssh_pending;
-			s->held = xmalloc(want);
-			int k = ssh_channel_read_nonblocking(s->ch, s->held,
-							     (uint32_t)want, 0);
-			if (k <= 0) {
-				free(s->held);
-				s->held = NULL;
-				s->ssh_pending = 0;
-				break;
-			}
-			s->ssh_pending -= (size_t)k < want ? (size_t)k : want;
-			s->heldlen = (size_t)k;
-			s->heldoff = 0;
-		}
+		if (s->held == NULL && !session_hold_pending(s))
+			break;
 		ssize_t w = tunnel_write(s, s->held + s->heldoff,
 					 s->heldlen - s->heldoff);
 		if (w <= 0)
