@@ -560,10 +560,12 @@ pw_done(void *arg)
 {
 	struct pwjob *j = arg;
 	struct vconn *c = j->c;
-	struct gwctx *gw = c->d->gw;
 
+	/* Closed meanwhile (maybe at exit, with the listener gone): c->d
+	 * may not be touched. */
 	if (c->dead)
 		goto out;
+	struct gwctx *gw = c->d->gw;
 	if (!j->ok || j->pol != gw->policy) {
 		/* wrong, or a reload came meanwhile: the viewer may retry */
 		audit_auth(gw->audit, c->user, "vnc-password", "failure", NULL,
