@@ -20,21 +20,26 @@
 #                     kvmtool's way), same client (tests/vnc/vncprobe):
 #                     bytes of a one-character and a whole-screen update,
 #                     update latency, idle CPU, memory with one viewer
+#   bench_vnc.py      a VM's display through the gateway's SSH tunnel
+#                     (ssh -L PORT:VM:5900) vs a direct connection to the
+#                     same monitor: added latency (p50, p99) and throughput;
+#                     1 viewer on each of N VMs and many on one VM: the
+#                     gateway's CPU and memory per viewer
 # The KVM parts run on the host's /dev/kvm if it runs the demo guest, else in
 # tools/kvmbox (tools/kvm-select probes and says why; VMGATE_KVM=host|kvmbox
 # forces either).
-# Usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N] [--vms N]
+# Usage: tests/bench/run.sh [--only boot|gateway|display|vnc] [--runs N] [--sessions N] [--vms N]
 #   --runs N      boot runs per peer (default 10), ssh round trips per
 #                 server (default 30)
 #   --sessions N  console sessions the gateway benchmark holds (default 1000)
 #   --vms N       demo VMs of the gateway's scale part (default 100; in
-#                 kvmbox 10-20 is what fits)
+#                 kvmbox 10-20 is what fits) and of the VNC one (default 10)
 # Build directory: $VMGATE_BENCH_BUILD, default build-bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 usage() {
-	echo "usage: tests/bench/run.sh [--only boot|gateway|display] [--runs N] [--sessions N] [--vms N]" >&2
+	echo "usage: tests/bench/run.sh [--only boot|gateway|display|vnc] [--runs N] [--sessions N] [--vms N]" >&2
 	exit 2
 }
 only= runs=() sessions=() vms=()
@@ -49,7 +54,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-case $only in "" | boot | gateway | display) ;; *) usage ;; esac
+case $only in "" | boot | gateway | display | vnc) ;; *) usage ;; esac
 
 tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
@@ -92,5 +97,11 @@ if [ "$only" = "" ] || [ "$only" = display ]; then
 	# Exits 1 if a peer could not be measured; never on a timing.
 	tools/kvmbox --rw "$PWD" --rw "$BUILD" --timeout 3600 -- /usr/bin/python3 \
 		tests/bench/bench_display.py --build "$BUILD" || status=$?
+fi
+if [ "$only" = "" ] || [ "$only" = vnc ]; then
+	# Exits 1 if a part could not be measured; never on a timing.  The
+	# box gets memory for N VMs with displays.
+	tools/kvmbox --rw "$PWD" --rw "$BUILD" --mem 4G --timeout 5400 -- /usr/bin/python3 \
+		tests/bench/bench_vnc.py --build "$BUILD" "${vms[@]}" || status=$?
 fi
 exit $status
