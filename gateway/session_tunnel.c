@@ -65,10 +65,9 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 		snprintf(buf, size, "%s may not view %s's display", user, host);
 		return buf;
 	}
-	if (!supervisor_has_display(v)) {
+	if (supervisor_display_problem(v) != NULL) {
 		snprintf(buf, size, "%s %s", host,
-			 supervisor_is_up(v) ? "has no display"
-					     : "is not running");
+			 supervisor_display_problem(v));
 		return buf;
 	}
 	*vm = v;

@@ -110,6 +110,9 @@ const struct supervisor_viewer *supervisor_viewers(const struct vmproc *v);
 size_t supervisor_nviewers(const struct vmproc *v);
 /* A monitor is up and said it has a display (DISPLAY_INFO). */
 bool supervisor_has_display(const struct vmproc *v);
+/* NULL if so, else why not, to follow the VM's name: "has no display"
+ * (configured without one) or "is not running" (also while starting). */
+const char *supervisor_display_problem(const struct vmproc *v);
 /*
  * Hands fd (a connected stream on which the monitor's VNC server speaks RFB
  * from the first byte) to v's monitor as a viewer that may type and point

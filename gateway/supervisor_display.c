@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "supervisor.h"
 #include "supervisor_impl.h"
@@ -54,20 +55,26 @@ supervisor_has_display(const struct vmproc *v)
 	return v->run == RUN_UP && v->display_w != 0;
 }
 
+const char *
+supervisor_display_problem(const struct vmproc *v)
+{
+	if (v->cfg->display_w == 0)
+		return "has no display";
+	/* A monitor that is up but has not said DISPLAY_INFO yet is still
+	 * starting (or died before it could). */
+	if (!supervisor_has_display(v))
+		return "is not running";
+	return NULL;
+}
+
 int
 supervisor_display_client(struct vmproc *v, int fd, bool control,
 			  const char **why)
 {
 	size_t len;
 
-	if (v->run != RUN_UP) {
-		*why = "is not running";
+	if ((*why = supervisor_display_problem(v)) != NULL)
 		goto fail;
-	}
-	if (v->display_w == 0) {
-		*why = "has no display";
-		goto fail;
-	}
 	if (++v->seq == 0)
 		v->seq = 1;
 	if (ctl_encode_display_client(
@@ -94,14 +101,8 @@ supervisor_screenshot(struct vmproc *v, supervisor_shot_cb cb, void *arg,
 	 * overhead stays well under 4 bytes a pixel plus this. */
 	uint64_t max = (uint64_t)v->display_w * v->display_h * 4 + 65536;
 
-	if (v->run != RUN_UP) {
-		*why = "is not running";
+	if ((*why = supervisor_display_problem(v)) != NULL)
 		return -1;
-	}
-	if (v->display_w == 0) {
-		*why = "has no display";
-		return -1;
-	}
 	int fd =
 	    memfd_create("vmgate-screenshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, (off_t)max) != 0 ||

@@ -540,10 +540,9 @@ admit(struct vconn *c, const char *method)
 		refuse(c, msg, false);
 		return;
 	}
-	if (!supervisor_has_display(v)) {
+	if (supervisor_display_problem(v) != NULL) {
 		snprintf(msg, sizeof(msg), "%s %s", c->vmname,
-			 supervisor_is_up(v) ? "has no display"
-					     : "is not running");
+			 supervisor_display_problem(v));
 		refuse(c, msg, false);
 		return;
 	}
