@@ -27,7 +27,6 @@
 #include "policy.h"
 #include "session_impl.h"
 #include "supervisor.h"
-#include "xmalloc.h"
 
 #define TUNNEL_PATH "ssh-tunnel"
 
@@ -65,9 +64,9 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 		snprintf(buf, size, "%s may not view %s's display", user, host);
 		return buf;
 	}
-	if (supervisor_display_problem(v) != NULL) {
-		snprintf(buf, size, "%s %s", host,
-			 supervisor_display_problem(v));
+	const char *problem = supervisor_display_problem(v);
+	if (problem != NULL) {
+		snprintf(buf, size, "%s %s", host, problem);
 		return buf;
 	}
 	*vm = v;

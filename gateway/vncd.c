@@ -540,9 +540,9 @@ admit(struct vconn *c, const char *method)
 		refuse(c, msg, false);
 		return;
 	}
-	if (supervisor_display_problem(v) != NULL) {
-		snprintf(msg, sizeof(msg), "%s %s", c->vmname,
-			 supervisor_display_problem(v));
+	const char *problem = supervisor_display_problem(v);
+	if (problem != NULL) {
+		snprintf(msg, sizeof(msg), "%s %s", c->vmname, problem);
 		refuse(c, msg, false);
 		return;
 	}
