@@ -76,10 +76,43 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 
 /* Guest to client --------------------------------------------------------- */
 
+/*
+ * Reads into buf[0..room) all the monitor has written so far, in as many
+ * read() calls as it takes: libvncserver writes an update in many small
+ * pieces (Tight sends what it has before each subrectangle once more than
+ * 128 bytes wait), and each piece relayed alone would cost an SSH packet,
+ * its cipher and MAC, and a send() (30 per Tight screen, measured).
+ * Returns the bytes read; *end is 0 while the stream is open (EAGAIN or
+ * room filled), else the reason it ended.
+ */
+static size_t
+tunnel_gather(struct session *s, uint8_t *buf, size_t room, const char **end)
+{
+	size_t got = 0;
+
+	*end = NULL;
+	while (got < room) {
+		ssize_t k = read(s->tfd, buf + got, room - got);
+		if (k > 0) {
+			got += (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0)
+			*end = "display closed";
+		else if (errno != EAGAIN)
+			*end = "display error";
+		break;
+	}
+	return got;
+}
+
 static void
 tunnel_out(struct session *s)
 {
 	uint8_t buf[WRITE_CHUNK];
+	const char *end = NULL;
 
 	if (s->tfd < 0 || s->finished || s->closing)
 		return;
@@ -92,24 +125,20 @@ tunnel_out(struct session *s)
 			event_del(s->trev);
 			break;
 		}
-		size_t n = win < sizeof(buf) ? win : sizeof(buf);
-		ssize_t k = read(s->tfd, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN)
-			break;
-		if (k <= 0) {
-			session_kill(
-			    s, 0, k == 0 ? "display closed" : "display error",
-			    NULL);
-			break;
-		}
-		int w = ssh_channel_write(s->ch, buf, (uint32_t)k);
-		if (w != (int)k) {
+		size_t room = win < sizeof(buf) ? win : sizeof(buf);
+		size_t n = tunnel_gather(s, buf, room, &end);
+		if (n > 0 &&
+		    ssh_channel_write(s->ch, buf, (uint32_t)n) != (int)n) {
 			session_kill(s, 1, "channel error", NULL);
 			break;
 		}
-		s->bytes_out += (uint64_t)k;
+		s->bytes_out += n;
+		if (end != NULL) {
+			session_kill(s, 0, end, NULL);
+			break;
+		}
+		if (n < room)
+			break; /* EAGAIN: all the monitor had is on its way */
 	}
 	session_kick(s);
 }

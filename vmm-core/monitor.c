@@ -442,10 +442,11 @@ ctl_display_client(struct mon *m, const struct ctl_msg *msg, int fd)
 		ctl_refuse(m, msg->seq, CTL_ERR_UNSUPPORTED, "no display");
 		return;
 	}
+	const char *why;
 	if (vnc_adopt(m->opt->vnc, fd,
-		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL) != 0)
-		ctl_refuse(m, msg->seq, CTL_ERR_INVALID_STATE,
-			   "too many viewers");
+		      msg->u.display_client.rights != CTL_DISPLAY_CONTROL,
+		      &why) != 0)
+		ctl_refuse(m, msg->seq, CTL_ERR_INVALID_STATE, why);
 }
 
 /*

@@ -19,6 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A number defined as a macro, as text. */
+#define TEXT_(n) #n
+#define TEXT(n) TEXT_(n)
+
 struct vnc {
 	struct vm *vm;
 	rfbScreenInfoPtr screen;
@@ -315,12 +319,13 @@ static void ignore(void *opaque, uint32_t x1, uint32_t y1, uint32_t x2,
 		   uint32_t y2);
 
 int
-vnc_adopt(struct vnc *v, int fd, bool view_only)
+vnc_adopt(struct vnc *v, int fd, bool view_only, const char **why)
 {
 	int big = 4 << 20;
 
 	if (vnc_clients(v) >= VNC_MAX_CLIENTS) {
 		close(fd);
+		*why = "too many viewers (" TEXT(VNC_MAX_CLIENTS) " at most)";
 		return -1;
 	}
 	/* Room for a whole update of the largest screen, so a viewer that
@@ -330,8 +335,10 @@ vnc_adopt(struct vnc *v, int fd, bool view_only)
 	 * bytes (is it WebSockets or TLS?), and on any failure it has closed
 	 * FD itself: closing it again could close an fd opened since. */
 	rfbClientPtr cl = rfbNewClient(v->screen, fd);
-	if (cl == NULL)
+	if (cl == NULL) {
+		*why = "the VNC server refused the viewer";
 		return -1;
+	}
 	cl->viewOnly = view_only ? TRUE : FALSE;
 	if (v->next_frame_ms == 0) {
 		/* The first viewer: what the guest drew while nobody watched is
@@ -465,9 +472,9 @@ vnc_service(struct vnc *v, const struct pollfd *p, size_t n)
 			continue;
 		int fd =
 		    accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0 && vnc_adopt(v, fd, false) != 0)
-			log_error("viewer refused: %d connected already",
-				  VNC_MAX_CLIENTS);
+		const char *why;
+		if (fd >= 0 && vnc_adopt(v, fd, false, &why) != 0)
+			log_error("viewer refused: %s", why);
 	}
 	if (v->next_frame_ms != 0 && clock_ms() >= v->next_frame_ms) {
 		pace(v, frame(v));

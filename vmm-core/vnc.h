@@ -46,7 +46,7 @@
 #define VNC_IDLE_FRAMES 4
 #define VNC_IDLE_FRAME_MS 500
 #define VNC_WRITE_WAIT_MS 200
-#define VNC_MAX_CLIENTS 16
+#define VNC_MAX_CLIENTS 64
 #define VNC_MAX_LISTEN 4
 #define VNC_MAX_POLLFDS (VNC_MAX_LISTEN + VNC_MAX_CLIENTS + 1)
 
@@ -76,12 +76,13 @@ int vnc_listen(struct vnc *v, const char *spec, char *err, size_t errlen);
 
 /*
  * Serves a connected stream FD (the VNC server speaks first); takes it.
- * Returns 0, or -1 (FD closed) when VNC_MAX_CLIENTS are connected or the
- * viewer's first bytes were refused.  libvncserver (0.9.14) waits up to
- * 100 ms here for the viewer's first bytes, to tell WebSockets and TLS
- * from RFB: a new viewer costs the loop that once.
+ * Returns 0, or -1 (FD closed) with the reason in *WHY: VNC_MAX_CLIENTS
+ * are connected, or libvncserver refused the viewer (its first bytes, or
+ * no memory).  libvncserver (0.9.14) waits up to 100 ms here for the
+ * viewer's first bytes, to tell WebSockets and TLS from RFB: a new viewer
+ * costs the loop that once.
  */
-int vnc_adopt(struct vnc *v, int fd, bool view_only);
+int vnc_adopt(struct vnc *v, int fd, bool view_only, const char **why);
 
 /*
  * Debugging and benchmarks only (vmgate-vmm --vnc-damage full): from now

@@ -99,7 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 1 && write(sv[1], data + 1, size - 1) != (ssize_t)(size - 1))
 		abort();
 	shutdown(sv[1], SHUT_WR);
-	if (vnc_adopt(v, sv[0], view_only) != 0) {
+	const char *why;
+	if (vnc_adopt(v, sv[0], view_only, &why) != 0) {
 		close(sv[1]);
 		return 0; /* refused at once (a WebSockets or TLS start) */
 	}
