@@ -77,42 +77,18 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 /* Guest to client --------------------------------------------------------- */
 
 /*
- * Reads into buf[0..room) all the monitor has written so far, in as many
- * read() calls as it takes: libvncserver writes an update in many small
- * pieces (Tight sends what it has before each subrectangle once more than
- * 128 bytes wait), and each piece relayed alone would cost an SSH packet,
- * its cipher and MAC, and a send() (30 per Tight screen, measured).
- * Returns the bytes read; *end is 0 while the stream is open (EAGAIN or
- * room filled), else the reason it ended.
+ * One read takes all the monitor has written so far (up to the window or
+ * WRITE_CHUNK) into one SSH packet. libvncserver writes an update in many
+ * pieces (Tight: before each subrectangle once 128 bytes wait), and the
+ * gateway wakes for each piece that comes while it waits: gathering them
+ * would mean holding the first back, which is latency (bench_vnc.py).
+ * A short read was all there was: no second read() just to see EAGAIN
+ * (the event is level-triggered; more wakes us again).
  */
-static size_t
-tunnel_gather(struct session *s, uint8_t *buf, size_t room, const char **end)
-{
-	size_t got = 0;
-
-	*end = NULL;
-	while (got < room) {
-		ssize_t k = read(s->tfd, buf + got, room - got);
-		if (k > 0) {
-			got += (size_t)k;
-			continue;
-		}
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k == 0)
-			*end = "display closed";
-		else if (errno != EAGAIN)
-			*end = "display error";
-		break;
-	}
-	return got;
-}
-
 static void
 tunnel_out(struct session *s)
 {
 	uint8_t buf[WRITE_CHUNK];
-	const char *end = NULL;
 
 	if (s->tfd < 0 || s->finished || s->closing)
 		return;
@@ -126,19 +102,24 @@ tunnel_out(struct session *s)
 			break;
 		}
 		size_t room = win < sizeof(buf) ? win : sizeof(buf);
-		size_t n = tunnel_gather(s, buf, room, &end);
-		if (n > 0 &&
-		    ssh_channel_write(s->ch, buf, (uint32_t)n) != (int)n) {
+		ssize_t k = read(s->tfd, buf, room);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			break;
+		if (k <= 0) {
+			session_kill(
+			    s, 0, k == 0 ? "display closed" : "display error",
+			    NULL);
+			break;
+		}
+		if (ssh_channel_write(s->ch, buf, (uint32_t)k) != (int)k) {
 			session_kill(s, 1, "channel error", NULL);
 			break;
 		}
-		s->bytes_out += n;
-		if (end != NULL) {
-			session_kill(s, 0, end, NULL);
+		s->bytes_out += (uint64_t)k;
+		if ((size_t)k < room)
 			break;
-		}
-		if (n < room)
-			break; /* EAGAIN: all the monitor had is on its way */
 	}
 	session_kick(s);
 }
