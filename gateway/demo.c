@@ -39,10 +39,10 @@ static const char demo_policy[] =
     "  " DEMO_USER ":\n"
     "    keys: [\"%s\"]\n"
     "rules:\n"
-    "  - allow: [console:write, power]\n"
+    "  - allow: [console:write, power, display:control]\n"
     "    to: [user:" DEMO_USER "]\n"
     "    vms: [demo1]\n"
-    "  - allow: [console:read]\n"
+    "  - allow: [console:read, display:view]\n"
     "    to: [user:" DEMO_USER "]\n"
     "    vms: [demo2]\n";
 
@@ -512,12 +512,16 @@ demo_announce(const char *dir, const char *state_dir, const char *host,
 		"this user\n"
 		"  ssh %s status demo1\n"
 		"  ssh %s power demo1 reset\n"
+		"  ssh %s screenshot demo2 > demo2.png\n"
+		"  ssh -N -L 5901:demo1:5900 %s   # then a VNC viewer on "
+		"localhost:5901\n"
 		"\n"
 		"Config %s/vmgate.yaml, policy %s/policy.yaml (SIGHUP to "
 		"vmgated reloads it),\n"
 		"audit log and recordings in %s. Ctrl-C here stops the "
 		"gateway and its VMs.\n\n",
-		host, port, opts, opts, opts, opts, opts, abs, abs, state_dir);
+		host, port, opts, opts, opts, opts, opts, opts, opts, abs, abs,
+		state_dir);
 	fflush(out);
 	free(opts);
 	r = 0;

@@ -3,8 +3,9 @@
  * demo policy, with everything kept in DIR:
  *
  *	DIR/vmgate.yaml		demo1 and demo2, ssh on 127.0.0.1:2222
- *	DIR/policy.yaml		user "demo": demo1 read/write and power,
- *				demo2 read-only
+ *	DIR/policy.yaml		user "demo": demo1 read/write, power and
+ *				its display; demo2 read-only, its
+ *				display view-only
  *	DIR/demo_key{,.pub}	the demo user's ed25519 key pair
  *	DIR/state/		host keys, audit.log, recordings/
  *	DIR/known_hosts		the gateway's host keys, for ssh

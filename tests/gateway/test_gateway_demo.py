@@ -9,10 +9,16 @@ import subprocess
 import tempfile
 import time
 import shutil
+import sys
 
 import pytest
 
-from gwharness import PROMPT, SLOW, VMGATED, VMM, PtyClient, free_port, have_kvm
+from gwharness import BUILD, PROMPT, SLOW, VMGATED, VMM, PtyClient, free_port, have_kvm
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from test_display import screen_text  # noqa: E402  the glyph matcher
+
+PROBE = os.path.join(BUILD, "tests", "vnc", "vncprobe")
 
 pytestmark = pytest.mark.skipif(not have_kvm(), reason="needs /dev/kvm (run under tools/kvmbox)")
 
@@ -86,12 +92,47 @@ def run(cmd):
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
+def run_to_file(cmd, folder):
+    """A printed `ssh ... > FILE`: run in FOLDER, stdout to FILE there."""
+    assert cmd[-2] == ">", cmd
+    path = os.path.join(folder, cmd[-1])
+    with open(path, "wb") as out:
+        p = subprocess.run(cmd[:-2], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                           timeout=120 * SLOW)
+    return p.returncode, path, p.stderr.decode(errors="replace")
+
+
+def check_tunnel(cmd, folder):
+    """The printed `ssh -N -L 5901:demo1:5900 ...`, then a VNC viewer
+    (libvncclient's) on its local port types into demo1's shell. 5901 is
+    swapped for a free port only if something here holds it already."""
+    assert cmd[1:4] == ["-N", "-L", "5901:demo1:5900"], cmd
+    port = 5901 if port_free(5901) else free_port()
+    cmd = cmd[:3] + ["%d:demo1:5900" % port] + cmd[4:] + ["-o", "ExitOnForwardFailure=yes"]
+    ssh = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        end = time.time() + 60 * SLOW
+        while port_free(port):
+            assert ssh.poll() is None, ssh.stderr.read()
+            assert time.time() < end, "the tunnel's port never opened"
+            time.sleep(0.1)
+        shot = os.path.join(folder, "tunnel.ppm")
+        r = subprocess.run([PROBE, "127.0.0.1:%d" % port, "--out", shot, "--type", "echo seen on vnc\n",
+                            "--watch", "500"], capture_output=True, text=True, timeout=120 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "size 1024 768" in r.stdout, r.stdout
+        assert any("demo$" in line for line in screen_text(shot))
+    finally:
+        ssh.terminate()
+        ssh.wait(30)
+
+
 def test_printed_commands_work_as_printed(folder):
     demo = Demo(folder)
     try:
         cmds = demo.commands()
-        assert len(cmds) == 5, demo.output()
-        listing, attach1, attach2, status, reset = cmds
+        assert len(cmds) == 7, demo.output()
+        listing, attach1, attach2, status, reset, shot, tunnel = cmds
         assert listing[-1].startswith("demo@"), listing
         assert attach1[1] == "-t" and attach1[-1] == "demo1", attach1
         assert attach2[1] == "-t" and attach2[-1] == "demo2", attach2
@@ -105,8 +146,9 @@ def test_printed_commands_work_as_printed(folder):
                 break
             assert time.time() < end, out
             time.sleep(1)
-        assert re.search(r"^demo1\s+running\s+console:read,console:write,power$", out, re.M), out
-        assert re.search(r"^demo2\s+running\s+console:read$", out, re.M), out
+        assert re.search(r"^demo1\s+running\s+console:read,console:write,display:view,display:control,power$",
+                         out, re.M), out
+        assert re.search(r"^demo2\s+running\s+console:read,display:view$", out, re.M), out
         assert "Host key verification failed" not in err and "Warning" not in err, err
 
         # demo1: a console to type into, as a person would (under a pty).
@@ -134,6 +176,21 @@ def test_printed_commands_work_as_printed(folder):
 
         st, out, err = run(status)
         assert st == 0 and out.startswith("demo1: running"), (out, err)
+
+        # demo2's screen as a PNG; demo1's display through the tunnel, typed
+        # into: its shell prints it on the serial console too.
+        st, png, err = run_to_file(shot, folder)
+        assert st == 0, err
+        assert any("demo$" in line for line in screen_text(png)), png
+        check_tunnel(tunnel, folder)
+        c = PtyClient(attach1)
+        try:
+            c.expect(b"seen on vnc\r\n")
+            c.send(b"\x1d.")
+            assert c.wait() == 0
+        finally:
+            c.close()
+
         st, out, err = run(reset)
         assert st == 0, (out, err)
 
