@@ -11,7 +11,8 @@ set(VMGATED_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(gateway_daemon STATIC
     ${VMGATED_DIR}/audit.c ${VMGATED_DIR}/command.c ${VMGATED_DIR}/demo.c
     ${VMGATED_DIR}/hub.c ${VMGATED_DIR}/json.c ${VMGATED_DIR}/log.c
-    ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/record.c
+    ${VMGATED_DIR}/outq.c ${VMGATED_DIR}/penalty.c ${VMGATED_DIR}/pwcheck.c
+    ${VMGATED_DIR}/record.c
     ${VMGATED_DIR}/session.c ${VMGATED_DIR}/session_cmd.c
     ${VMGATED_DIR}/session_console.c ${VMGATED_DIR}/session_tunnel.c
     ${VMGATED_DIR}/sshd.c ${VMGATED_DIR}/sshd_auth.c

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "penalty.h"
 #include "policy.h"
+#include "pwcheck.h"
 #include "session.h"
 #include "sshd_impl.h"
 #include "startups.h"
@@ -229,47 +230,19 @@ name_ok(const char *user)
 	return user != NULL && config_name_problem(user, strlen(user)) == NULL;
 }
 
-struct pwjob {
-	struct conn *c;
-	struct policy *pol;
-	char user[CONFIG_MAX_NAME + 1];
-	char *pw;
-	size_t pwlen;
-	bool ok;
-};
-
 static void
-pw_work(void *arg)
+pw_done(void *arg, bool ok)
 {
-	struct pwjob *j = arg;
-
-	j->ok = policy_user_password_ok(j->pol, j->user, j->pw);
-	explicit_bzero(j->pw, j->pwlen);
-}
-
-static void
-pw_done(void *arg)
-{
-	struct pwjob *j = arg;
-	struct conn *c = j->c;
+	struct conn *c = arg;
 
 	if (!c->dead && c->held != NULL && c->held_is_password) {
 		ssh_message msg = c->held;
 		c->held = NULL;
-		if (j->ok && j->pol != c->d->gw->policy) {
-			/* a reload came while hashing: the password must
-			 * still be the user's */
-			unsigned char was[POLICY_CRED_ID_LEN],
-			    now[POLICY_CRED_ID_LEN];
-			policy_user_password_id(j->pol, j->user, was);
-			j->ok = policy_user_password_id(c->d->gw->policy,
-							j->user, now) &&
-				CRYPTO_memcmp(was, now, sizeof(was)) == 0;
-		}
-		if (j->ok) {
-			auth_success(c, msg, j->user, "password", NULL, j->pol);
+		if (ok) {
+			auth_success(c, msg, c->pw_user, "password", NULL,
+				     c->d->gw->policy);
 		} else {
-			audit_auth(c->d->gw->audit, j->user, "password",
+			audit_auth(c->d->gw->audit, c->pw_user, "password",
 				   "failure", NULL, c->addr, NULL);
 			auth_fail(c, msg);
 		}
@@ -277,9 +250,6 @@ pw_done(void *arg)
 			sshd_conn_process(c);
 		}
 	}
-	policy_unref(j->pol);
-	free(j->pw);
-	free(j);
 	sshd_conn_unref(c);
 }
 
@@ -339,22 +309,13 @@ sshd_auth_request(struct conn *c, ssh_message msg)
 	}
 	case SSH_AUTH_METHOD_PASSWORD: {
 		const char *pw = ssh_message_auth_password(msg);
-		struct pwjob *j = xcalloc(1, sizeof(*j));
 		size_t n = pw ? strnlen(pw, POLICY_MAX_PASSWORD + 1) : 0;
-		j->c = c;
 		sshd_conn_ref(c);
-		j->pol = policy_ref(gw->policy);
 		/* An unknown or impossible name takes the same slow path. */
-		snprintf(j->user, sizeof(j->user), "%s", u);
-		j->pwlen = n;
-		j->pw = xmalloc(n + 1);
-		memcpy(j->pw, pw ? pw : "", n);
-		j->pw[n] = '\0';
-		if (n > POLICY_MAX_PASSWORD)
-			j->user[0] = '\0'; /* too long: can only fail */
+		snprintf(c->pw_user, sizeof(c->pw_user), "%s", u);
 		c->held = msg;
 		c->held_is_password = true;
-		worker_submit(gw->worker, pw_work, pw_done, j);
+		pwcheck_submit(gw, c->pw_user, pw ? pw : "", n, pw_done, c);
 		return;
 	}
 	case SSH_AUTH_METHOD_NONE:

@@ -61,6 +61,7 @@ struct conn {
 	struct ssh_callbacks_struct kexcb; /* see conn_may_write */
 	ssh_message held;      /* an auth request whose reply waits */
 	bool held_is_password; /* ... for the worker */
+	char pw_user[CONFIG_MAX_NAME + 1]; /* ... and whose password */
 	unsigned auth_fails;
 	unsigned nones; /* "none" requests seen */
 	struct sess_node *sessions;

@@ -31,6 +31,7 @@
 #include "penalty.h"
 #include "pki.h"
 #include "policy.h"
+#include "pwcheck.h"
 #include "rfbfront.h"
 #include "startups.h"
 #include "supervisor.h"
@@ -460,15 +461,6 @@ start_monitor(struct vconn *c)
 
 /* Logging in -------------------------------------------------------------- */
 
-struct pwjob {
-	struct vconn *c;
-	struct policy *pol;
-	char user[CONFIG_MAX_NAME + 1];
-	char *pw;
-	size_t pwlen;
-	bool ok;
-};
-
 static void
 on_refusal_due(evutil_socket_t fd, short what, void *arg)
 {
@@ -501,15 +493,6 @@ refuse(struct vconn *c, const char *why, bool penalty)
 	struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
 	event_assign(c->later, c->d->gw->base, -1, 0, on_refusal_due, c);
 	evtimer_add(c->later, &tv);
-}
-
-static void
-pw_work(void *arg)
-{
-	struct pwjob *j = arg;
-
-	j->ok = policy_user_password_ok(j->pol, j->user, j->pw);
-	explicit_bzero(j->pw, j->pwlen);
 }
 
 /* c->user logged in (method: for the audit): now the VM and the rights on
@@ -555,28 +538,21 @@ admit(struct vconn *c, const char *method)
 
 /* The password was checked. */
 static void
-pw_done(void *arg)
+pw_done(void *arg, bool ok)
 {
-	struct pwjob *j = arg;
-	struct vconn *c = j->c;
+	struct vconn *c = arg;
 
 	/* Closed meanwhile (maybe at exit, with the listener gone): c->d
 	 * may not be touched. */
-	if (c->dead)
-		goto out;
-	struct gwctx *gw = c->d->gw;
-	if (!j->ok || j->pol != gw->policy) {
-		/* wrong, or a reload came meanwhile: the viewer may retry */
-		audit_auth(gw->audit, c->user, "vnc-password", "failure", NULL,
-			   c->addr, NULL);
-		refuse(c, "wrong user or password", true);
-		goto out;
+	if (!c->dead) {
+		if (ok) {
+			admit(c, "vnc-password");
+		} else {
+			audit_auth(c->d->gw->audit, c->user, "vnc-password",
+				   "failure", NULL, c->addr, NULL);
+			refuse(c, "wrong user or password", true);
+		}
 	}
-	admit(c, "vnc-password");
-out:
-	policy_unref(j->pol);
-	free(j->pw);
-	free(j);
 	vconn_unref(c);
 }
 
@@ -611,8 +587,6 @@ check_credentials(struct vconn *c)
 	const char *colon = memchr(user, ':', ulen);
 	size_t nlen = colon ? (size_t)(colon - user) : 0;
 	size_t vlen = colon ? ulen - nlen - 1 : 0;
-	struct pwjob *j = xcalloc(1, sizeof(*j));
-	j->c = c;
 	/* A name that cannot be a user (or no ":VM") is checked like an
 	 * unknown user: as slow, and as quiet about which part was wrong. */
 	if (colon != NULL && nlen <= CONFIG_MAX_NAME &&
@@ -622,13 +596,8 @@ check_credentials(struct vconn *c)
 		memcpy(c->user, user, nlen);
 		memcpy(c->vmname, colon + 1, vlen);
 	}
-	snprintf(j->user, sizeof(j->user), "%s", c->user);
-	j->pw = xmalloc(plen + 1);
-	memcpy(j->pw, pass, plen + 1);
-	j->pwlen = plen;
-	j->pol = policy_ref(c->d->gw->policy);
 	c->refs++;
-	worker_submit(c->d->gw->worker, pw_work, pw_done, j);
+	pwcheck_submit(c->d->gw, c->user, pass, plen, pw_done, c);
 }
 
 /* The viewer's side ------------------------------------------------------- */

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from gwharness import VMGATED, Gateway
-from vencrypt import VencryptError, login, tls_context, to_tls
+from vencrypt import StartTls, VencryptError, login, tls_context, to_tls
 
 CTL = os.path.join(os.path.dirname(VMGATED), "vmgatectl")
 
@@ -76,6 +76,11 @@ def test_login_reaches_the_vm_check_and_reasons_are_told(gw):
     assert [e["result"] for e in a[3:6]] == ["failure"] * 3, a
     d = [e for e in gw.audit() if e["event"] == "decision" and e["action"] == "vnc"]
     assert [(e["user"], e["allowed"]) for e in d] == [("alice", True), ("carol", False)], d
+    # A password with a NUL in it: crypt(3) would stop there, and "alice-pw"
+    # plus anything would open alice's account. Refused, saying why.
+    ok, why, t = login(gw.vnc_port, ca(gw), "alice:web1", "alice-pw\0junk")
+    t.close()
+    assert not ok and why == "password contains a NUL byte", why
 
 
 def test_failures_are_slowed_like_ssh(gw):
@@ -258,3 +263,36 @@ def test_tickets_on_a_non_loopback_listener_are_refused_at_start(tmp_path):
         assert "classic VNC authentication is offered only on a loopback" in r.stderr, r.stderr
     finally:
         g.cleanup()
+
+
+def test_openssl_s_client_and_sslscan_see_only_strong_tls(gw):
+    """Debian's own TLS tools, through a shim that does the RFB/VeNCrypt
+    preamble (they know no VNC STARTTLS): the chain verifies, TLS 1.1 is
+    refused, and sslscan finds only TLS 1.2/1.3 and only ECDHE with an
+    AEAD cipher."""
+    with StartTls(gw.vnc_port) as shim:
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % shim.port, "-CAfile", ca(gw),
+                            "-verify_return_error", "-verify_ip", "127.0.0.1", "-brief"],
+                           input="", capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Verification: OK" in r.stderr and "Protocol version: TLSv1.3" in r.stderr, r.stderr
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % shim.port, "-tls1_1",
+                            "-cipher", "ALL:@SECLEVEL=0", "-brief"],
+                           input="", capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, r.stdout + r.stderr
+        r = subprocess.run(["sslscan", "--no-colour", "--no-heartbleed", "127.0.0.1:%d" % shim.port],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = r.stdout
+        print(out)
+        assert not shim.errors, shim.errors
+    protos = dict(re.findall(r"^(SSLv[23]|TLSv1\.[0-3])\s+(enabled|disabled)", out, re.M))
+    assert protos == {"SSLv2": "disabled", "SSLv3": "disabled", "TLSv1.0": "disabled",
+                      "TLSv1.1": "disabled", "TLSv1.2": "enabled", "TLSv1.3": "enabled"}, out
+    suites = re.findall(r"^(?:Preferred|Accepted)\s+(TLSv1\.[23])\s+\d+ bits\s+(\S+)", out, re.M)
+    assert {v for v, _ in suites} == {"TLSv1.2", "TLSv1.3"}, out
+    for v, name in suites:
+        if v == "TLSv1.2":
+            assert name.startswith("ECDHE-ECDSA-") and ("GCM" in name or "CHACHA20" in name), name
+        else:
+            assert name.startswith("TLS_") and ("GCM" in name or "CHACHA20" in name), name
