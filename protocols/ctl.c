@@ -317,8 +317,9 @@ enc_credit(struct ctl_wbuf *b, const struct ctl_msg *m)
 	return ctl_put_u32(b, n);
 }
 
+/* A byte count: 8 bytes, never 0. */
 static int
-dec_lost(struct rbuf *b, struct ctl_msg *m)
+dec_count(struct rbuf *b, struct ctl_count *c)
 {
 	uint64_t n;
 	int r;
@@ -327,16 +328,28 @@ dec_lost(struct rbuf *b, struct ctl_msg *m)
 		return r;
 	if (n == 0)
 		return CTL_E_LENGTH;
-	m->u.lost.bytes = n;
+	c->bytes = n;
 	return 0;
+}
+
+static int
+enc_count(struct ctl_wbuf *b, const struct ctl_count *c)
+{
+	if (c->bytes == 0)
+		return CTL_E_LENGTH;
+	return ctl_put_u64(b, c->bytes);
+}
+
+static int
+dec_lost(struct rbuf *b, struct ctl_msg *m)
+{
+	return dec_count(b, &m->u.lost);
 }
 
 static int
 enc_lost(struct ctl_wbuf *b, const struct ctl_msg *m)
 {
-	if (m->u.lost.bytes == 0)
-		return CTL_E_LENGTH;
-	return ctl_put_u64(b, m->u.lost.bytes);
+	return enc_count(b, &m->u.lost);
 }
 
 static int
@@ -480,23 +493,13 @@ enc_display_info(struct ctl_wbuf *b, const struct ctl_msg *m)
 static int
 dec_screenshot_done(struct rbuf *b, struct ctl_msg *m)
 {
-	uint64_t n;
-	int r;
-
-	if ((r = get_u64(b, &n)) != 0)
-		return r;
-	if (n == 0)
-		return CTL_E_LENGTH;
-	m->u.screenshot_done.bytes = n;
-	return 0;
+	return dec_count(b, &m->u.screenshot_done);
 }
 
 static int
 enc_screenshot_done(struct ctl_wbuf *b, const struct ctl_msg *m)
 {
-	if (m->u.screenshot_done.bytes == 0)
-		return CTL_E_LENGTH;
-	return ctl_put_u64(b, m->u.screenshot_done.bytes);
+	return enc_count(b, &m->u.screenshot_done);
 }
 
 /*

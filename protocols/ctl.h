@@ -253,6 +253,11 @@ struct ctl_data {
  * A decoded message. Pointers refer into the packet passed to ctl_decode()
  * and are valid as long as it is. Also the input of ctl_encode().
  */
+/* A count of bytes, never 0 (CONSOLE_LOST, SCREENSHOT_DONE). */
+struct ctl_count {
+	uint64_t bytes;
+};
+
 struct ctl_msg {
 	uint16_t type; /* enum ctl_type; selects the union member */
 	uint16_t flags;
@@ -272,9 +277,7 @@ struct ctl_msg {
 		struct {
 			uint32_t bytes;
 		} credit;
-		struct {
-			uint64_t bytes;
-		} lost;
+		struct ctl_count lost;
 		struct {
 			enum ctl_power action;
 		} power;
@@ -291,9 +294,7 @@ struct ctl_msg {
 		struct {
 			uint32_t width, height;
 		} display_info;
-		struct {
-			uint64_t bytes;
-		} screenshot_done;
+		struct ctl_count screenshot_done;
 	} u;
 };
 

@@ -215,15 +215,19 @@ filter_escape(struct mon *m, uint8_t *buf, size_t n)
 static void
 feed_input(struct mon *m)
 {
+	size_t was = m->in_off;
+
 	while (m->in_off < m->in_len) {
 		size_t k = uart8250_receive(&m->vm->uart, m->in + m->in_off,
 					    m->in_len - m->in_off);
 		if (k == 0)
-			return; /* guest is slow: wait for rx_space */
+			break; /* guest is slow: wait for rx_space */
 		m->in_off += k;
-		vnc_kick(m->opt->vnc); /* typing: the guest will draw */
 	}
-	m->in_off = m->in_len = 0;
+	if (m->in_off != was)
+		vnc_kick(m->opt->vnc); /* typing: the guest will draw */
+	if (m->in_off == m->in_len)
+		m->in_off = m->in_len = 0;
 }
 
 static void
