@@ -10,7 +10,7 @@ PACKAGES=(
 	console-setup-linux
 	qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools
 	python3 python3-pytest python3-paramiko python3-pil
-	gvncviewer vncsnapshot
+	gvncviewer vncsnapshot tigervnc-viewer tigervnc-tools xvfb sslscan
 	openssh-client openssh-server ssh-audit asciinema
 	socat openssl
 )

@@ -17,7 +17,7 @@ from PIL import Image
 from gwharness import BUILD, PROMPT, SLOW, Gateway, free_port, have_kvm
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from test_display import screen_text  # noqa: E402  the glyph matcher
+from test_display import FG, screen_text  # noqa: E402  the glyph matcher
 
 PROBE = os.path.join(BUILD, "tests", "vnc", "vncprobe")
 
@@ -365,3 +365,78 @@ def test_classic_viewer_with_a_one_time_ticket(tgw, tmp):
     r = subprocess.run([PROBE, f"127.0.0.1:{tgw.vnc_port}", "--password", ticket.strip()],
                        capture_output=True, text=True, timeout=120 * SLOW)
     assert r.returncode == 1 and "wrong, used or expired ticket" in r.stdout + r.stderr, r
+
+
+def xwd_screen(path, out):
+    """The guest's screen as Xvfb shows it (-fbdir: an XWD file, 32 bits a
+    pixel), cut out as a PPM: it starts at the first pixel of the console's
+    top bar (row 0 is drawn inverse, text colour right from its left edge);
+    the viewer's window need not be at the root's corner (without a window
+    manager its pixels began at 1, 21)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    head = struct.unpack(">25I", data[:100])
+    size, width, height, order, bpp, stride, ncolors = (head[0], head[4], head[5], head[7], head[11],
+                                                       head[12], head[19])
+    assert bpp == 32 and order == 0, head  # LSBFirst: B, G, R, X in memory
+    start = size + 12 * ncolors
+    im = Image.frombytes("RGB", (width, height), data[start:start + stride * height], "raw", "BGRX", stride)
+    raw, at = im.tobytes(), -1
+    while True:  # the first pixel (not a byte run across two) of the text colour
+        at = raw.find(bytes(FG), at + 1)
+        if at < 0 or at % 3 == 0:
+            break
+    x, y = (at // 3 % width, at // 3 // width) if at >= 0 else (0, 0)
+    im.crop((x, y, x + 1024, y + 768)).save(out, "PPM")
+
+
+def test_tigervnc_viewer_with_a_one_time_ticket(tgw, tmp):
+    """TigerVNC's vncviewer from Debian, classic VNC authentication with
+    the ticket as its password file (vncpasswd -f), under Xvfb: the screen
+    Xvfb shows has the guest's console text."""
+    st, ticket, err = tgw.ssh("alice", "vnc-ticket", "web1")
+    assert st == 0, err
+    pwfile = os.path.join(tmp, "tiger.passwd")
+    with open(pwfile, "wb") as f:
+        f.write(subprocess.run(["vncpasswd", "-f"], input=ticket.strip().encode() + b"\n",
+                               capture_output=True, check=True, timeout=30).stdout)
+    os.chmod(pwfile, 0o600)
+    fbdir = tempfile.mkdtemp(dir=tmp)
+    rfd, wfd = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "1280x1024x24", "-fbdir", fbdir,
+                             "-nolisten", "tcp"], pass_fds=(wfd,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    os.close(wfd)
+    viewer = None
+    try:
+        with os.fdopen(rfd) as f:
+            display = f.readline().strip()
+        assert display, xvfb.stderr.read()
+        viewer = subprocess.Popen(["vncviewer", "-passwd", pwfile, "-SecurityTypes", "VncAuth",
+                                   "-geometry", "1024x768+0+0", "-AlertOnFatalError=0",
+                                   # exact pixels for the glyph matcher: no JPEG, no
+                                   # colour reduction, the guest's own screen size
+                                   "-AutoSelect=0", "-FullColor=1", "-NoJPEG=1",
+                                   "-PreferredEncoding=ZRLE", "-RemoteResize=0",
+                                   "-ReconnectOnError=0", f"127.0.0.1::{tgw.vnc_port}"],
+                                  env=dict(os.environ, DISPLAY=":" + display),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ppm = os.path.join(tmp, "tiger.ppm")
+        deadline = time.monotonic() + 60 * SLOW
+        while True:
+            assert viewer.poll() is None, viewer.stdout.read()
+            xwd_screen(os.path.join(fbdir, "Xvfb_screen0"), ppm)
+            text = screen_text(ppm)
+            if any("demo$" in line for line in text):
+                break
+            assert time.monotonic() < deadline, "\n".join(text)
+            time.sleep(0.5)
+    finally:
+        if viewer is not None:
+            viewer.terminate()
+            viewer.wait(30)
+        xvfb.terminate()
+        xvfb.wait(30)
+    auth = [e for e in tgw.audit() if e["event"] == "auth" and e.get("method") == "vnc-ticket"]
+    assert auth and auth[-1]["result"] == "success" and auth[-1]["user"] == "alice", auth

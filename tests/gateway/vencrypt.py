@@ -119,3 +119,60 @@ class Viewer:
         for ch in text:
             k = _keysym(ch)
             self.t.sendall(struct.pack(">BBxxI", 4, 1, k) + struct.pack(">BBxxI", 4, 0, k))
+
+
+class StartTls:
+    """A local port where TLS tools that know nothing of RFB (openssl
+    s_client, sslscan) meet the gateway's TLS: for each connection it
+    negotiates RFB and VeNCrypt up to the start of TLS (to_tls), then
+    passes bytes both ways untouched, so the tool's handshake is the
+    gateway's. Use as a context manager; .port is the local port."""
+
+    def __init__(self, port):
+        import threading
+        self.target = port
+        self.lsock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsock.getsockname()[1]
+        self.errors = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        import selectors
+        try:
+            s = to_tls(self.target)
+        except (OSError, VencryptError) as e:
+            self.errors.append(str(e))
+            c.close()
+            return
+        sel = selectors.DefaultSelector()
+        sel.register(c, selectors.EVENT_READ, s)
+        sel.register(s, selectors.EVENT_READ, c)
+        try:
+            while True:
+                for key, _ in sel.select(60):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sel.close()
+            c.close()
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.lsock.close()
