@@ -225,6 +225,7 @@ session_free(struct session *s)
 	json_free(&s->out);
 	free(s->held);
 	free(s->end_msg);
+	free(s->refusal);
 	free(s->rec_path);
 	free(s);
 }

@@ -79,6 +79,17 @@ const char *session_tunnel_check(struct gwctx *gw, const char *user,
 /* s (a new session on an accepted direct-tcpip channel) relays v's
  * display. */
 void session_tunnel_start(struct session *s, struct vmproc *v, bool control);
+/*
+ * s (a new session on an accepted direct-tcpip channel to some VM:5900)
+ * tells the viewer WHY it may not see that display, the RFB way: the
+ * server's version, then for the version the viewer answers a failed
+ * security handshake with WHY as its reason (RFB 3.3: type 0; 3.7 and
+ * 3.8: no types), which viewers print; then the channel closes. libssh
+ * 0.10 can refuse a channel only without text, which OpenSSH shows as
+ * "administratively prohibited", so a refusal of a VM's display is told
+ * this way instead.
+ */
+void session_tunnel_refuse(struct session *s, const char *why);
 
 /*
  * The handlers of command.h's command_table (command_run_fn): session_cmd.c

@@ -128,6 +128,7 @@ struct session {
 	bool tblocked; /* trev off until the channel takes more */
 	bool teof;     /* the client sent EOF: shut down once held is out */
 	struct supervisor_viewer viewer; /* listed by `who` while open */
+	char *refusal; /* VNC tunnel refused: what the viewer is told */
 };
 
 /* session.c */

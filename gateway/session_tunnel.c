@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "session_impl.h"
 #include "supervisor.h"
+#include "xmalloc.h"
 
 #define TUNNEL_PATH "ssh-tunnel"
 
@@ -317,4 +318,87 @@ session_tunnel_start(struct session *s, struct vmproc *v, bool control)
 	s->vm = v;
 	s->readonly = !control;
 	session_open(s, &session_tunnel_kind);
+}
+
+/* Refusal, the RFB way ---------------------------------------------------- */
+
+#define RFB_VERSION_LEN 12
+
+static void
+refusal_open(struct session *s)
+{
+	static const char version[] = "RFB 003.008\n";
+
+	if (ssh_channel_write(s->ch, version, RFB_VERSION_LEN) !=
+	    RFB_VERSION_LEN)
+		session_kill(s, 1, "channel error", NULL);
+	session_kick(s);
+}
+
+/* The viewer's version (12 bytes) decides the form of the failure. */
+static size_t
+refusal_input(struct session *s, const uint8_t *p, size_t n)
+{
+	size_t take = RFB_VERSION_LEN - s->inlen;
+	uint8_t msg[4 + 4 + 256];
+	size_t len = 0, rlen = strlen(s->refusal);
+
+	if (s->inlen >= RFB_VERSION_LEN)
+		return n; /* told already: what follows is dropped */
+	if (take > n)
+		take = n;
+	memcpy(s->inbuf + s->inlen, p, take);
+	s->inlen += take;
+	if (s->inlen < RFB_VERSION_LEN)
+		return n;
+	/* "RFB 003.00x\n": 3.3 (and anything older or unknown) reads a
+	 * 32-bit security type, 0 for a failure; 3.7 and 3.8 read a count of
+	 * types, 0 for a failure. Then the reason, 32-bit length first. */
+	bool v37 = memcmp(s->inbuf, "RFB 003.", 8) == 0 &&
+		   (memcmp(s->inbuf + 8, "007\n", 4) == 0 ||
+		    memcmp(s->inbuf + 8, "008\n", 4) == 0);
+	if (rlen > sizeof(msg) - 8)
+		rlen = sizeof(msg) - 8;
+	if (!v37) {
+		memset(msg, 0, 4);
+		len = 4;
+	} else {
+		msg[len++] = 0;
+	}
+	msg[len++] = (uint8_t)(rlen >> 24);
+	msg[len++] = (uint8_t)(rlen >> 16);
+	msg[len++] = (uint8_t)(rlen >> 8);
+	msg[len++] = (uint8_t)rlen;
+	memcpy(msg + len, s->refusal, rlen);
+	len += rlen;
+	if (ssh_channel_write(s->ch, msg, (uint32_t)len) != (int)len)
+		session_kill(s, 1, "channel error", NULL);
+	else
+		session_kill(s, 0, "display refused", NULL);
+	return n;
+}
+
+static void
+refusal_eof(struct session *s)
+{
+	if (s->inlen < RFB_VERSION_LEN)
+		session_kill(s, 0, "closed before its RFB version", NULL);
+}
+
+static const struct session_kind session_refusal_kind = {
+    .name = "vnc-refusal",
+    .stream = true,
+    .open = refusal_open,
+    .input = refusal_input,
+    .eof = refusal_eof,
+};
+
+void
+session_tunnel_refuse(struct session *s, const char *why)
+{
+	s->started = true;
+	s->refusal = xstrdup(why);
+	LOG("session %lu: %s@%s: VNC tunnel refused, told the viewer: %s",
+	    s->id, s->peer.user, s->peer.addr, why);
+	session_open(s, &session_refusal_kind);
 }

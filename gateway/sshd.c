@@ -284,18 +284,19 @@ on_channel_open(struct conn *c, ssh_message msg)
 		return;
 	}
 	/* libssh 0.10 refuses with "administratively prohibited" and no
-	 * text: the reason is in the log and the audit. */
+	 * text: the reason is in the log and the audit, and a VM's display
+	 * (port 5900) is refused in RFB, which the viewer prints. */
+	int port = 0;
 	if (type == SSH_CHANNEL_DIRECT_TCPIP) {
 		const char *host =
 		    ssh_message_channel_request_open_destination(msg);
 		char esc[80];
 		log_esc(esc, sizeof(esc), host ? host : "",
 			host ? strlen(host) : 0);
-		why = session_tunnel_check(
-		    d->gw, c->user, c->addr, esc,
-		    ssh_message_channel_request_open_destination_port(msg), &vm,
-		    &control, buf, sizeof(buf));
-		if (why != NULL) {
+		port = ssh_message_channel_request_open_destination_port(msg);
+		why = session_tunnel_check(d->gw, c->user, c->addr, esc, port,
+					   &vm, &control, buf, sizeof(buf));
+		if (why != NULL && port != SESSION_TUNNEL_PORT) {
 			refuse_channel(c, msg, why);
 			return;
 		}
@@ -319,6 +320,8 @@ on_channel_open(struct conn *c, ssh_message msg)
 	c->nsessions++;
 	if (vm != NULL)
 		session_tunnel_start(n->s, vm, control);
+	else if (why != NULL)
+		session_tunnel_refuse(n->s, why);
 }
 
 static void
