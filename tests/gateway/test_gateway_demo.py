@@ -102,6 +102,17 @@ def run_to_file(cmd, folder):
     return p.returncode, path, p.stderr.decode(errors="replace")
 
 
+def sees_then_leaves(attach, what):
+    """The printed console command (under a pty) shows WHAT; Ctrl-] . leaves."""
+    c = PtyClient(attach)
+    try:
+        c.expect(what)
+        c.send(b"\x1d.")
+        assert c.wait() == 0
+    finally:
+        c.close()
+
+
 def check_tunnel(cmd, folder):
     """The printed `ssh -N -L 5901:demo1:5900 ...`, then a VNC viewer
     (libvncclient's) on its local port types into demo1's shell. 5901 is
@@ -166,13 +177,7 @@ def test_printed_commands_work_as_printed(folder):
             c.close()
 
         # demo2: watch only.
-        c = PtyClient(attach2)
-        try:
-            c.expect(b"read-only: you may watch demo2")
-            c.send(b"\x1d.")
-            assert c.wait() == 0
-        finally:
-            c.close()
+        sees_then_leaves(attach2, b"read-only: you may watch demo2")
 
         st, out, err = run(status)
         assert st == 0 and out.startswith("demo1: running"), (out, err)
@@ -183,13 +188,7 @@ def test_printed_commands_work_as_printed(folder):
         assert st == 0, err
         assert any("demo$" in line for line in screen_text(png)), png
         check_tunnel(tunnel, folder)
-        c = PtyClient(attach1)
-        try:
-            c.expect(b"seen on vnc\r\n")
-            c.send(b"\x1d.")
-            assert c.wait() == 0
-        finally:
-            c.close()
+        sees_then_leaves(attach1, b"seen on vnc\r\n")
 
         st, out, err = run(reset)
         assert st == 0, (out, err)
