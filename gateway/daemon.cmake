@@ -72,7 +72,7 @@ set(GATEWAY_TESTS ${PROJECT_SOURCE_DIR}/tests/gateway)
 add_test(NAME gateway_kvm
          COMMAND ${PROJECT_SOURCE_DIR}/tools/kvmbox --timeout 1700
                  --rw ${PROJECT_SOURCE_DIR} --rw ${CMAKE_BINARY_DIR} --
-                 /usr/bin/python3 -m pytest -v -p no:cacheprovider
+                 /usr/bin/python3 -m pytest -v --durations=10 -p no:cacheprovider
                  ${GATEWAY_TESTS}/test_gateway.py
                  ${GATEWAY_TESTS}/test_gateway_auth.py
                  ${GATEWAY_TESTS}/test_gateway_demo.py
@@ -84,7 +84,7 @@ set_tests_properties(gateway_kvm PROPERTIES
   TIMEOUT 1800 LABELS kvm RESOURCE_LOCK kvmbox)
 # The SSH side alone needs no KVM: ssh-audit against vmgated on this host.
 add_test(NAME gateway_ssh_audit
-         COMMAND /usr/bin/python3 -m pytest -v -p no:cacheprovider
+         COMMAND /usr/bin/python3 -m pytest -v --durations=10 -p no:cacheprovider
                  ${GATEWAY_TESTS}/test_gateway_crypto.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_audit.py
                  ${GATEWAY_TESTS}/test_gateway_hostile_chandata.py
