@@ -91,8 +91,8 @@ vm_exited(struct vmproc *v, int status)
 			v->backoff = BACKOFF_MAX;
 		struct timeval tv = {v->backoff, 0};
 		v->run = RUN_RESTARTING;
-		snprintf(v->detail, sizeof(v->detail), "%s; next start in %u s",
-			 why, v->backoff);
+		v->restart_at = time(NULL) + v->backoff;
+		snprintf(v->detail, sizeof(v->detail), "%s", why);
 		evtimer_add(v->restart_ev, &tv);
 		snprintf(msg, sizeof(msg), "%s: %s; restarting in %u s",
 			 v->cfg->name, why, v->backoff);
@@ -380,9 +380,15 @@ supervisor_state(const struct vmproc *v)
 }
 
 const char *
-supervisor_detail(const struct vmproc *v)
+supervisor_detail(struct vmproc *v)
 {
-	return v->detail;
+	if (v->run != RUN_RESTARTING)
+		return v->detail;
+	/* The time left, as of now; a stop meanwhile leaves only why. */
+	time_t left = v->restart_at - time(NULL);
+	snprintf(v->shown, sizeof(v->shown), "%s; next start in %lld s",
+		 v->detail, (long long)(left > 0 ? left : 0));
+	return v->shown;
 }
 
 bool

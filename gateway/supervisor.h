@@ -61,8 +61,9 @@ struct hub *supervisor_hub(struct vmproc *v);
 enum vmstate supervisor_vmstate(const struct vmproc *v);
 /* vmstate_name() of that: "running", ..., "restarting", for users. */
 const char *supervisor_state(const struct vmproc *v);
-/* Why it is in that state, "" if nothing to say. */
-const char *supervisor_detail(const struct vmproc *v);
+/* Why it is in that state, "" if nothing to say; while it waits to
+ * restart, with the seconds left (valid until the next call). */
+const char *supervisor_detail(struct vmproc *v);
 /* A monitor is up and talking (input may reach the guest). */
 bool supervisor_is_up(const struct vmproc *v);
 /* pid of the monitor, or -1 (for tests and `status`). */

@@ -66,7 +66,9 @@ struct vmproc {
 	enum run run;
 	enum vmstate vm_state; /* from the monitor's STATE while RUN_UP */
 	char detail[CTL_TEXT_MAX * 4 + 64];
-	bool want_run; /* restart it if it dies */
+	char shown[CTL_TEXT_MAX * 4 + 96]; /* detail as status shows it */
+	time_t restart_at;		   /* RUN_RESTARTING: when */
+	bool want_run;			   /* restart it if it dies */
 	pid_t pid;
 	int fd;
 	struct event *rev, *wev, *restart_ev;

@@ -35,10 +35,13 @@ def test_stop_while_restarting_is_done_at_once():
             assert time.time() < end, (st, out, err, g.log())
             time.sleep(0.2)
 
+        assert re.match(r"web1: restarting \(monitor exited with status 1 \(.*\); next start in \d+ s\)",
+                        out), out
         st, out, err = g.ssh("alice", "power", "web1", "stop")
         assert (st, out, err) == (0, "web1 is stopped\n", ""), (st, out, err)
         st, out, err = g.ssh("alice", "status", "web1")
         assert out.startswith("web1: stopped"), (st, out, err)
+        assert "next start" not in out, out  # stopped: no start is coming
         # stopped for good: no restart timer left behind
         time.sleep(5)
         st, out, err = g.ssh("alice", "status", "web1")
