@@ -232,14 +232,21 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def vgw():
+def vnc_gateway(**kw):
+    """A gateway with web1 up and `listen: vnc:`, VNC_POLICY's users with
+    their keys and passwords; KW goes to Gateway."""
     from test_gateway_hostile_vencrypt import passwd_hash
-    g = Gateway(vms=("web1",), start=False, vnc=True)
+    g = Gateway(vms=("web1",), start=False, vnc=True, **kw)
     g.write_policy(VNC_POLICY.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
                                      alice_pw=passwd_hash("alice-pw"), bob_pw=passwd_hash("bob-pw")))
     g.start()
     g.wait_prompt("web1")
+    return g
+
+
+@pytest.fixture(scope="module")
+def vgw():
+    g = vnc_gateway()
     yield g
     g.cleanup()
 
@@ -340,12 +347,7 @@ def tgw():
     authentication beside VeNCrypt. (gvnccapture still picks VeNCrypt
     there, and vncsnapshot speaks only RFB 3.3, which the front refuses
     with its reason: the classic client is libvncclient's, vncprobe.)"""
-    from test_gateway_hostile_vencrypt import passwd_hash
-    g = Gateway(vms=("web1",), start=False, vnc=True, config_extra="vnc:\n  tickets: true\n")
-    g.write_policy(VNC_POLICY.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
-                                     alice_pw=passwd_hash("alice-pw"), bob_pw=passwd_hash("bob-pw")))
-    g.start()
-    g.wait_prompt("web1")
+    g = vnc_gateway(config_extra="vnc:\n  tickets: true\n")
     yield g
     g.cleanup()
 
