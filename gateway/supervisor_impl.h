@@ -59,16 +59,19 @@ struct outpkt {
 	uint8_t data[];
 };
 
+/* Why the VM is in its state: the monitor's text, escaped, and a prefix. */
+#define VMPROC_DETAIL_MAX (CTL_TEXT_MAX * 4 + 64)
+
 struct vmproc {
 	struct supervisor *sup;
 	const struct config_vm *cfg;
 	struct hub *hub;
 	enum run run;
 	enum vmstate vm_state; /* from the monitor's STATE while RUN_UP */
-	char detail[CTL_TEXT_MAX * 4 + 64];
-	char shown[CTL_TEXT_MAX * 4 + 96]; /* detail as status shows it */
-	time_t restart_at;		   /* RUN_RESTARTING: when */
-	bool want_run;			   /* restart it if it dies */
+	char detail[VMPROC_DETAIL_MAX];
+	char shown[VMPROC_DETAIL_MAX + 48]; /* detail"; next start in N s" */
+	time_t restart_at;		    /* RUN_RESTARTING: when */
+	bool want_run;			    /* restart it if it dies */
 	pid_t pid;
 	int fd;
 	struct event *rev, *wev, *restart_ev;

@@ -19,8 +19,7 @@ case $DEMO in /*) ;; *) DEMO=$PWD/$DEMO ;; esac
 
 tools/setup-deps.sh
 BUILD=${VMGATE_BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target vmgate-vmm vmgated >/dev/null
+tools/build-product.sh
 
 GATEWAY=("$PWD/$BUILD/gateway/vmgated" --demo "$DEMO")
 # The host's /dev/kvm if the demo guest boots on it, else kvmbox (says why).

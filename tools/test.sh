@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
+# What tools/run.sh builds, as it builds it (gcc, release flags).
+echo "vmgate: building the product as tools/run.sh does (tools/build-product.sh)"
+tools/build-product.sh
 
 BUILD=${VMGATE_TEST_BUILD:-build-test}
 CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
