@@ -5,19 +5,21 @@
  * as a VNC viewer (supervisor_display_client), view-only or controlling as
  * the policy says. The monitor never sees the network or the user.
  *
- * Flow control both ways, nothing unbounded: the guest's side is read only
- * while the channel's window is open and libssh has sent what it had (the
- * socketpair then fills and the monitor's VNC server waits); the client's
- * side is written as far as the socketpair takes it, the rest left with
- * libssh (its window then closes) or held here, never more than libssh held
+ * Flow control both ways, nothing unbounded: the guest's side is taken off
+ * the monitor at once, up to one whole screen and some (tout, below), and
+ * goes into the channel as its window opens; the client's side is written
+ * as far as the socketpair takes it, the rest left with libssh (its window
+ * then closes) or held here, never more than libssh held
  * (CHANNEL_HOLD_MAX), as for the console.
  */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,51 +80,132 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 /* Guest to client --------------------------------------------------------- */
 
 /*
- * One read takes all the monitor has written so far (up to the window or
- * WRITE_CHUNK) into one SSH packet. libvncserver writes an update in many
- * pieces (Tight: before each subrectangle once 128 bytes wait), and the
- * gateway wakes for each piece that comes while it waits: gathering them
- * would mean holding the first back, which is latency (bench_vnc.py).
- * A short read was all there was: no second read() just to see EAGAIN
- * (the event is level-triggered; more wakes us again).
+ * The monitor's VNC server (libvncserver) writes an update whole, waiting
+ * at most VNC_WRITE_WAIT_MS (200 ms) for room each time the stream is
+ * full, and then cuts the viewer off; its loop, which also carries the
+ * serial console, waits meanwhile. The kernel lets a socket hold little
+ * (wmem_max: 208 KiB on a stock Debian kernel), and a whole screen in Raw
+ * is 3 MiB at 1024x768. So what the monitor writes is taken at once into
+ * tout, whatever the channel's window, and goes into the channel as the
+ * window and libssh allow. A viewer asks for its next update once it has
+ * the last, so one whole screen and some (TUNNEL_SLACK: headers, bells,
+ * cursor) is what one that reads as it asks can have in flight: that is
+ * tout's bound. A viewer that asks for more without reading finds tout
+ * full; the monitor then waits on it and cuts it off, as before.
+ * tout's chunks are freed as they are sent: a viewer that keeps up holds
+ * nothing here.
  */
-static void
-tunnel_out(struct session *s)
-{
-	uint8_t buf[WRITE_CHUNK];
+#define TUNNEL_SLACK (64u << 10)
+#define TUNNEL_READ_MAX (64u << 10)
 
+static void
+tunnel_end_soon(struct session *s, const char *why)
+{
+	s->tend = why;
+	event_del(s->trev);
+}
+
+/* tout into the channel, as far as its window goes and while libssh has
+ * sent what it had (it keeps one write at most). */
+static void
+tunnel_flush(struct session *s)
+{
 	if (s->tfd < 0 || s->finished || s->closing)
 		return;
 	for (;;) {
 		uint32_t win = ssh_channel_window_size(s->ch);
-		if (win == 0 ||
-		    (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING)) {
-			/* Wait for output_ready; the monitor waits on us. */
-			s->tblocked = true;
-			event_del(s->trev);
+		size_t n = evbuffer_get_length(s->tout);
+
+		if (n == 0 || win == 0 ||
+		    (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
 			break;
-		}
-		size_t room = win < sizeof(buf) ? win : sizeof(buf);
-		ssize_t k = read(s->tfd, buf, room);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN)
-			break;
-		if (k <= 0) {
-			session_kill(
-			    s, 0, k == 0 ? "display closed" : "display error",
-			    NULL);
-			break;
-		}
-		if (ssh_channel_write(s->ch, buf, (uint32_t)k) != (int)k) {
+		if (n > win)
+			n = win;
+		if (n > WRITE_CHUNK)
+			n = WRITE_CHUNK;
+		/* contiguous: a copy only where n spans two reads' chunks */
+		const unsigned char *p =
+		    evbuffer_pullup(s->tout, (ev_ssize_t)n);
+		if (p == NULL ||
+		    ssh_channel_write(s->ch, p, (uint32_t)n) != (int)n) {
 			session_kill(s, 1, "channel error", NULL);
-			break;
+			return;
 		}
-		s->bytes_out += (uint64_t)k;
-		if ((size_t)k < room)
-			break;
+		evbuffer_drain(s->tout, n);
+		s->bytes_out += (uint64_t)n;
+	}
+	size_t left = evbuffer_get_length(s->tout);
+	if (s->tend != NULL && left == 0) {
+		session_kill(s, 0, s->tend, NULL);
+		return;
+	}
+	if (s->tblocked && s->tend == NULL && left < s->tout_max) {
+		s->tblocked = false;
+		event_add(s->trev, NULL);
 	}
 	session_kick(s);
+}
+
+/*
+ * One read a wake-up (level-triggered: more wakes us again), straight into
+ * tout's free space, then as much as the channel takes: a lone piece goes
+ * out at once, no waiting to gather more (that would be latency).
+ */
+static void
+tunnel_out(struct session *s)
+{
+	struct evbuffer_iovec v[2];
+	size_t left = evbuffer_get_length(s->tout);
+	size_t room = s->tout_max - left;
+	ssize_t k;
+
+	if (s->tfd < 0 || s->finished || s->closing || s->tend != NULL)
+		return;
+	if (left >= s->tout_max) {
+		s->tblocked = true; /* the monitor waits on this viewer */
+		event_del(s->trev);
+		return;
+	}
+	if (room > TUNNEL_READ_MAX)
+		room = TUNNEL_READ_MAX;
+	int nv = evbuffer_reserve_space(s->tout, (ev_ssize_t)room, v, 2);
+	if (nv < 1) {
+		session_kill(s, 1, "out of memory", NULL);
+		return;
+	}
+	if ((size_t)nv == 2 && v[0].iov_len >= room)
+		nv = 1;
+	/* at most room bytes, over the one or two extents given */
+	if (v[0].iov_len > room)
+		v[0].iov_len = room;
+	if (nv == 2)
+		v[1].iov_len = v[1].iov_len < room - v[0].iov_len
+				   ? v[1].iov_len
+				   : room - v[0].iov_len;
+	do
+		k = readv(s->tfd, (struct iovec *)v, nv);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN)
+		return; /* nothing after all; the reservation lapses */
+	if (k <= 0) {
+		tunnel_end_soon(s, k == 0 ? "display closed" : "display error");
+		tunnel_flush(s);
+		return;
+	}
+	/* commit what readv filled, extent by extent */
+	size_t got = (size_t)k;
+	for (int i = 0; i < nv; i++) {
+		size_t in = got < v[i].iov_len ? got : v[i].iov_len;
+		v[i].iov_len = in;
+		got -= in;
+		if (in == 0)
+			nv = i;
+	}
+	if (evbuffer_commit_space(s->tout, v, nv) != 0) {
+		session_kill(s, 1, "internal error", NULL);
+		return;
+	}
+	tunnel_flush(s);
 }
 
 static void
@@ -136,10 +219,7 @@ on_tunnel_readable(evutil_socket_t fd, short what, void *arg)
 static void
 tunnel_ready(struct session *s)
 {
-	if (s->tblocked && s->tfd >= 0) {
-		s->tblocked = false;
-		event_add(s->trev, NULL);
-	}
+	tunnel_flush(s);
 }
 
 /* Client to guest --------------------------------------------------------- */
@@ -244,6 +324,8 @@ tunnel_open(struct session *s)
 	}
 	s->attached = true;
 	s->tfd = sv[0];
+	s->tout = evbuffer_new();
+	s->tout_max = supervisor_display_bytes(s->vm) + TUNNEL_SLACK;
 	s->trev = event_new(s->gw->base, s->tfd, EV_READ | EV_PERSIST,
 			    on_tunnel_readable, s);
 	s->twev = event_new(s->gw->base, s->tfd, EV_WRITE | EV_PERSIST,
@@ -286,6 +368,9 @@ tunnel_close(struct session *s)
 	s->trev = s->twev = NULL;
 	close(s->tfd);
 	s->tfd = -1;
+	if (s->tout != NULL)
+		evbuffer_free(s->tout);
+	s->tout = NULL;
 	free(s->held);
 	s->held = NULL;
 	s->heldlen = s->heldoff = 0;

@@ -55,6 +55,12 @@ supervisor_has_display(const struct vmproc *v)
 	return v->run == RUN_UP && v->display_w != 0;
 }
 
+size_t
+supervisor_display_bytes(const struct vmproc *v)
+{
+	return (size_t)v->cfg->display_w * v->cfg->display_h * 4;
+}
+
 const char *
 supervisor_display_problem(const struct vmproc *v)
 {

@@ -77,6 +77,7 @@ struct vconn {
 	bool viewing; /* display_start audited, listed by `who` */
 	struct supervisor_viewer viewer;
 	uint64_t bytes_in, bytes_out;
+	size_t out_high; /* the most the viewer's side holds (start_monitor) */
 };
 
 TAILQ_HEAD(vconns, vconn);
@@ -342,20 +343,20 @@ mon_handshake(struct vconn *c)
 /* Relay ------------------------------------------------------------------ */
 
 /* Moves what from has read into to's output, as far as to may hold; from
- * stops reading while to holds VNCD_RELAY_HIGH. */
+ * stops reading while to holds high bytes. */
 static size_t
-move(struct bufferevent *from, struct bufferevent *to)
+move(struct bufferevent *from, struct bufferevent *to, size_t high)
 {
 	struct evbuffer *in = bufferevent_get_input(from);
 	struct evbuffer *out = bufferevent_get_output(to);
 	size_t n = evbuffer_get_length(in), queued = evbuffer_get_length(out);
 
-	if (queued >= VNCD_RELAY_HIGH) {
+	if (queued >= high) {
 		bufferevent_disable(from, EV_READ);
 		return 0;
 	}
-	if (n > VNCD_RELAY_HIGH - queued)
-		n = VNCD_RELAY_HIGH - queued;
+	if (n > high - queued)
+		n = high - queued;
 	evbuffer_remove_buffer(in, out, n);
 	if (evbuffer_get_length(in) > 0)
 		bufferevent_disable(from, EV_READ);
@@ -367,8 +368,8 @@ relay(struct vconn *c)
 {
 	if (c->dead || c->st != V_RELAY)
 		return;
-	c->bytes_in += move(c->cli, c->mon);
-	c->bytes_out += move(c->mon, c->cli);
+	c->bytes_in += move(c->cli, c->mon, VNCD_RELAY_HIGH);
+	c->bytes_out += move(c->mon, c->cli, c->out_high);
 }
 
 /* to drained: from may read again (what it holds goes first). */
@@ -381,8 +382,7 @@ drained(struct vconn *c)
 	if (evbuffer_get_length(bufferevent_get_output(c->mon)) <
 	    VNCD_RELAY_HIGH)
 		bufferevent_enable(c->cli, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->cli)) <
-	    VNCD_RELAY_HIGH)
+	if (evbuffer_get_length(bufferevent_get_output(c->cli)) < c->out_high)
 		bufferevent_enable(c->mon, EV_READ);
 }
 
@@ -440,6 +440,13 @@ start_monitor(struct vconn *c)
 	c->mon = bufferevent_socket_new(c->d->gw->base, sv[0],
 					BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->mon, on_mon_read, on_mon_write, on_mon_event, c);
+	/* The monitor writes an update whole and cuts off a viewer whose
+	 * stream stays full for 200 ms (vmm-core/vnc.h), and its socket holds
+	 * little (wmem_max): take a whole screen off it at once, as the SSH
+	 * tunnel does (session_tunnel.c). */
+	c->out_high = supervisor_display_bytes(c->vm) + VNCD_RELAY_SLACK;
+	if (c->out_high < VNCD_RELAY_HIGH)
+		c->out_high = VNCD_RELAY_HIGH;
 	bufferevent_setwatermark(c->mon, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);
 	bufferevent_setwatermark(c->cli, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);
 	bufferevent_enable(c->mon, EV_READ | EV_WRITE);

@@ -17,12 +17,15 @@
  *
  * TLSPlain (anonymous TLS) is not offered: it needs aNULL cipher suites,
  * which TLS 1.3 does not have and which let anyone in the path read the
- * password. Classic VNC authentication (one-time tickets) is not built yet.
+ * password. Classic VNC authentication is offered for one-time tickets
+ * only (ticket.h), on loopback listeners.
  *
  * Bounded: at most VNCD_MAX_CONNS connections; before login the SSH
  * listener's max_startups, per_source_max_startups and login_grace_time
  * apply; a handshake holds one rfbfront (fixed size); a relay holds at
- * most VNCD_RELAY_HIGH bytes each way before it stops reading.
+ * most VNCD_RELAY_HIGH bytes toward the monitor, and toward the viewer one
+ * whole screen in Raw and VNCD_RELAY_SLACK (at least VNCD_RELAY_HIGH),
+ * before it stops reading.
  */
 #ifndef VMGATE_VNCD_H
 #define VMGATE_VNCD_H
@@ -31,6 +34,7 @@
 
 #define VNCD_MAX_CONNS 1024
 #define VNCD_RELAY_HIGH (1u << 20)
+#define VNCD_RELAY_SLACK (64u << 10)
 #define VNCD_PATH "vencrypt" /* in the audit and `who` */
 
 struct gwctx;

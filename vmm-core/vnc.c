@@ -328,8 +328,11 @@ vnc_adopt(struct vnc *v, int fd, bool view_only, const char **why)
 		*why = "too many viewers (" TEXT(VNC_MAX_CLIENTS) " at most)";
 		return -1;
 	}
-	/* Room for a whole update of the largest screen, so a viewer that
-	 * reads as it asks never makes the loop wait (vnc.h). */
+	/* Room for a whole update, as far as the kernel allows: wmem_max
+	 * caps it (208 KiB on a stock Debian kernel, against 3 MiB for a
+	 * whole screen in Raw), so the gateway takes what we write off the
+	 * stream at once, up to a whole screen a viewer (session_tunnel.c,
+	 * vncd.c), and a slow link does not make this loop wait (vnc.h). */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	/* libvncserver first waits up to 100 ms for the viewer's first
 	 * bytes (is it WebSockets or TLS?), and on any failure it has closed

@@ -6,11 +6,13 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+import paramiko
 import pytest
 from PIL import Image
 
@@ -192,6 +194,80 @@ def test_reload_that_takes_the_display_away_cuts_the_tunnel(gw, tmp):
         t.close()
     ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "bob"]
     assert ends and ends[-1]["reason"] == "revoked", ends
+
+
+def _recv_exact(ch, n):
+    buf = bytearray()
+    while len(buf) < n:
+        d = ch.recv(min(n - len(buf), 65536))
+        assert d, f"the display closed after {len(buf)} of {n} bytes"
+        buf += d
+    return bytes(buf)
+
+
+def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
+    """A viewer whose SSH window stays shut (a slow link: paramiko with a
+    64 KiB window, not reading) asks for the whole screen in Raw, 3 MiB,
+    more than the kernel lets the monitor's socket hold (wmem_max, 208 KiB
+    on a stock Debian kernel). The gateway takes the update off the
+    monitor, so the monitor neither stalls on the viewer nor cuts it off
+    (it did after 200 ms: issue 11); the console answers meanwhile, and
+    the viewer, reading at last, gets every byte."""
+    cl = paramiko.SSHClient()
+    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    cl.connect("127.0.0.1", port=gw.port, username="bob", key_filename=gw.keys["bob"],
+               look_for_keys=False, allow_agent=False, timeout=120 * SLOW,
+               banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
+    try:
+        ch = cl.get_transport().open_channel("direct-tcpip", ("web1", 5900), ("127.0.0.1", 1),
+                                             window_size=65536, timeout=60 * SLOW)
+        ch.settimeout(60 * SLOW)
+        assert _recv_exact(ch, 12) == b"RFB 003.008\n"
+        starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
+        ch.sendall(b"RFB 003.008\n")
+        ntypes = _recv_exact(ch, 1)[0]
+        assert 1 in _recv_exact(ch, ntypes), "security type None"
+        ch.sendall(b"\x01")
+        assert _recv_exact(ch, 4) == b"\0\0\0\0"
+        ch.sendall(b"\x01")                                   # shared
+        w, h = struct.unpack(">HH", _recv_exact(ch, 4))
+        _recv_exact(ch, 16)                                   # pixel format
+        _recv_exact(ch, struct.unpack(">I", _recv_exact(ch, 4))[0])  # name
+        ch.sendall(struct.pack(">BBHi", 2, 0, 1, 0))         # SetEncodings: Raw
+        ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))  # the whole screen
+        # Not reading: the window shuts after 64 KiB. The monitor goes on
+        # serving the console meanwhile, and longer than its 200 ms wait.
+        time.sleep(1)
+        c = gw.attach("alice", "web1")
+        try:
+            c.expect(PROMPT)
+            c.send(b"echo while-a-viewer-lags\r")
+            c.expect(b"while-a-viewer-lags\r\n", 60)
+        finally:
+            c.close()
+        time.sleep(1)
+        got = 0
+        t, _, n = struct.unpack(">BBH", _recv_exact(ch, 4))
+        assert t == 0, f"a FramebufferUpdate, not message {t}"
+        for _ in range(n):
+            x, y, rw, rh, enc = struct.unpack(">HHHHi", _recv_exact(ch, 12))
+            assert enc == 0, enc
+            _recv_exact(ch, rw * rh * 4)
+            got += rw * rh
+        assert got == w * h, (got, w, h)
+        ch.close()
+    finally:
+        cl.close()
+    deadline = time.monotonic() + 30 * SLOW
+    while True:
+        ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "bob"
+                and e["session"] == starts[-1]["session"]]
+        if ends or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    # Its end is audited with every byte it was sent (the close itself
+    # may come from either side: our EOF, then the monitor's).
+    assert ends and ends[-1]["bytes_out"] >= w * h * 4, ends
 
 
 def test_screenshot_writes_a_png_of_the_screen_to_stdout(gw, tmp):
