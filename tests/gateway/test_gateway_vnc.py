@@ -205,6 +205,41 @@ def _recv_exact(ch, n):
     return bytes(buf)
 
 
+def _paramiko(gw, user):
+    cl = paramiko.SSHClient()
+    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    cl.connect("127.0.0.1", port=gw.port, username=user, key_filename=gw.keys[user],
+               look_for_keys=False, allow_agent=False, timeout=120 * SLOW,
+               banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
+    return cl
+
+
+def _raw_viewer(cl, vm="web1"):
+    """A tunnel to VM's display with a 64 KiB window, through the RFB
+    handshake (3.8, no security: the gateway authorized it), Raw only.
+    Returns (channel, width, height)."""
+    ch = cl.get_transport().open_channel("direct-tcpip", (vm, 5900), ("127.0.0.1", 1),
+                                         window_size=65536, timeout=60 * SLOW)
+    ch.settimeout(60 * SLOW)
+    assert _recv_exact(ch, 12) == b"RFB 003.008\n"
+    ch.sendall(b"RFB 003.008\n")
+    ntypes = _recv_exact(ch, 1)[0]
+    assert 1 in _recv_exact(ch, ntypes), "security type None"
+    ch.sendall(b"\x01")
+    assert _recv_exact(ch, 4) == b"\0\0\0\0"
+    ch.sendall(b"\x01")                                   # shared
+    w, h = struct.unpack(">HH", _recv_exact(ch, 4))
+    _recv_exact(ch, 16)                                   # pixel format
+    _recv_exact(ch, struct.unpack(">I", _recv_exact(ch, 4))[0])  # name
+    ch.sendall(struct.pack(">BBHi", 2, 0, 1, 0))         # SetEncodings: Raw
+    return ch, w, h
+
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
 def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     """A viewer whose SSH window stays shut (a slow link: paramiko with a
     64 KiB window, not reading) asks for the whole screen in Raw, 3 MiB,
@@ -213,27 +248,10 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     monitor, so the monitor neither stalls on the viewer nor cuts it off
     (it did after 200 ms: issue 11); the console answers meanwhile, and
     the viewer, reading at last, gets every byte."""
-    cl = paramiko.SSHClient()
-    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    cl.connect("127.0.0.1", port=gw.port, username="bob", key_filename=gw.keys["bob"],
-               look_for_keys=False, allow_agent=False, timeout=120 * SLOW,
-               banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
+    cl = _paramiko(gw, "bob")
     try:
-        ch = cl.get_transport().open_channel("direct-tcpip", ("web1", 5900), ("127.0.0.1", 1),
-                                             window_size=65536, timeout=60 * SLOW)
-        ch.settimeout(60 * SLOW)
-        assert _recv_exact(ch, 12) == b"RFB 003.008\n"
+        ch, w, h = _raw_viewer(cl)
         starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
-        ch.sendall(b"RFB 003.008\n")
-        ntypes = _recv_exact(ch, 1)[0]
-        assert 1 in _recv_exact(ch, ntypes), "security type None"
-        ch.sendall(b"\x01")
-        assert _recv_exact(ch, 4) == b"\0\0\0\0"
-        ch.sendall(b"\x01")                                   # shared
-        w, h = struct.unpack(">HH", _recv_exact(ch, 4))
-        _recv_exact(ch, 16)                                   # pixel format
-        _recv_exact(ch, struct.unpack(">I", _recv_exact(ch, 4))[0])  # name
-        ch.sendall(struct.pack(">BBHi", 2, 0, 1, 0))         # SetEncodings: Raw
         ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))  # the whole screen
         # Not reading: the window shuts after 64 KiB. The monitor goes on
         # serving the console meanwhile, and longer than its 200 ms wait.
@@ -268,6 +286,33 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     # Its end is audited with every byte it was sent (the close itself
     # may come from either side: our EOF, then the monitor's).
     assert ends and ends[-1]["bytes_out"] >= w * h * 4, ends
+
+
+def test_viewer_that_asks_without_reading_is_bounded_and_dropped(gw):
+    """A viewer that asks for the whole screen in Raw again and again and
+    never reads: the gateway takes one screen and 64 KiB off the monitor
+    for it and no more (its memory grows by about that), the monitor then
+    drops the viewer, and the viewer, reading at last, gets what was taken
+    and then the end of the stream."""
+    cl = _paramiko(gw, "bob")
+    try:
+        ch, w, h = _raw_viewer(cl)
+        before = _rss_kib(gw.proc.pid)
+        for _ in range(20):                                   # 60 MiB asked
+            ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
+        time.sleep(5)
+        grown = _rss_kib(gw.proc.pid) - before
+        assert grown < (w * h * 4) // 1024 + 4096, f"vmgated grew by {grown} KiB"
+        got = 0
+        while True:
+            d = ch.recv(65536)
+            if not d:
+                break
+            got += len(d)
+        assert got < 2 * w * h * 4, f"{got} bytes for a viewer that never read"
+        ch.close()
+    finally:
+        cl.close()
 
 
 def test_screenshot_writes_a_png_of_the_screen_to_stdout(gw, tmp):
