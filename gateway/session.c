@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <libssh/callbacks.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,15 @@ const char *
 session_nl(const struct session *s)
 {
 	return s->pty ? "\r\n" : "\n";
+}
+
+void
+session_may_write(ssh_session ss)
+{
+	struct pollfd p = {.fd = ssh_get_fd(ss), .events = POLLOUT};
+
+	if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
+		ssh_set_fd_towrite(ss);
 }
 
 void

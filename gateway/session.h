@@ -42,6 +42,16 @@ struct session_peer {
 	void *arg;
 };
 
+/*
+ * libssh writes a packet at once only while it believes the socket
+ * writable, and forgets that after every write until its own poll reports
+ * POLLOUT again; meanwhile packets wait in its buffer for a loop round.
+ * This tells it what a zero-timeout poll of its socket says, so the next
+ * packet goes out in the same pass (sshd.c, before a close; the VNC
+ * tunnel, between the pieces of an update).
+ */
+void session_may_write(ssh_session ss);
+
 /* peer's strings must outlive the session. */
 struct session *session_new(struct gwctx *gw, const struct session_peer *peer,
 			    ssh_session ss, ssh_channel ch, unsigned long id);

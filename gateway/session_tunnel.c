@@ -106,7 +106,8 @@ tunnel_end_soon(struct session *s, const char *why)
 }
 
 /* tout into the channel, as far as its window goes and while libssh has
- * sent what it had (it keeps one write at most). */
+ * sent what it had (it keeps one write at most): piece after piece while
+ * the socket takes them, else on the next output_ready. */
 static void
 tunnel_flush(struct session *s)
 {
@@ -123,6 +124,8 @@ tunnel_flush(struct session *s)
 			n = win;
 		if (n > WRITE_CHUNK)
 			n = WRITE_CHUNK;
+		/* out now if the socket takes it, not after a loop round */
+		session_may_write(s->ss);
 		/* contiguous: a copy only where n spans two reads' chunks */
 		const unsigned char *p =
 		    evbuffer_pullup(s->tout, (ev_ssize_t)n);

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,26 +63,22 @@
 /* Connections ------------------------------------------------------------- */
 
 /*
- * libssh writes a packet at once only while it believes the socket writable,
- * and it forgets that after every write until its own poll reports POLLOUT
- * again; a packet written meanwhile waits in its buffer. When it then
- * closes the socket itself (a key exchange that cannot agree) or we
- * disconnect, that buffer is dropped. A client whose banner and KEXINIT
- * arrived together before the loop's next POLLOUT (OpenSSH sends both at
- * once; a loaded host lets them meet) got no KEXINIT, and OpenSSH said
- * "Connection closed" instead of "no matching key exchange method found"
- * (a raw client that sends both at connect got nothing: 99 of 100). So
- * tell libssh what a zero-timeout poll says before a packet that precedes
- * a close: our KEXINIT (libssh reports each key exchange step through
- * connect_status_function just before it writes) and the disconnect.
+ * libssh writes a packet only while it believes the socket writable
+ * (session_may_write); a packet written meanwhile waits in its buffer.
+ * When it then closes the socket itself (a key exchange that cannot agree)
+ * or we disconnect, that buffer is dropped. A client whose banner and
+ * KEXINIT arrived together before the loop's next POLLOUT (OpenSSH sends
+ * both at once; a loaded host lets them meet) got no KEXINIT, and OpenSSH
+ * said "Connection closed" instead of "no matching key exchange method
+ * found" (a raw client that sends both at connect got nothing: 99 of 100).
+ * So before a packet that precedes a close: our KEXINIT (libssh reports
+ * each key exchange step through connect_status_function just before it
+ * writes) and the disconnect.
  */
 static void
 conn_may_write(struct conn *c)
 {
-	struct pollfd p = {.fd = c->fd, .events = POLLOUT};
-
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
-		ssh_set_fd_towrite(c->ss);
+	session_may_write(c->ss);
 }
 
 static void
