@@ -400,6 +400,19 @@ vm_scrollback(void *ctx, void *obj, struct yamltree_node *key,
 		vm->scrollback = (size_t)v;
 }
 
+static void
+vm_viewer_queue(void *ctx, void *obj, struct yamltree_node *key,
+		struct yamltree_node *n)
+{
+	struct config_vm *vm = obj;
+	uint64_t v;
+
+	(void)key;
+	if (config_size(ctx, n, "viewer_queue", CONFIG_MIN_VIEWER_QUEUE,
+			CONFIG_MAX_VIEWER_QUEUE, 1, "8K to 64M", "256K", &v))
+		vm->viewer_queue = (size_t)v;
+}
+
 /* One decimal dimension of display: at s[0..len), no sign, no leading 0. */
 static long
 config_dimension(const char *s, size_t len)
@@ -570,6 +583,7 @@ static const struct yamltree_field vm_fields[] = {
     {"autostart", vm_autostart, NULL},
     {"on_crash", vm_on_crash, NULL},
     {"scrollback", vm_scrollback, NULL},
+    {"viewer_queue", vm_viewer_queue, NULL},
     {"recordings", vm_recordings, NULL},
     {"display", vm_display, NULL},
 };
@@ -637,6 +651,15 @@ top_vms(void *ctx, void *obj, struct yamltree_node *key,
 		yamltree_fields(c->t, v, vm_fields,
 				sizeof(vm_fields) / sizeof(vm_fields[0]), c,
 				vm);
+		if (vm->viewer_queue != 0 &&
+		    vm->viewer_queue / 2 < vm->scrollback)
+			yamltree_error(
+			    c->t, k,
+			    "VM %s: viewer_queue (%zu bytes) must be "
+			    "at least twice its scrollback (%zu "
+			    "bytes): a viewer's queue starts with "
+			    "the scrollback's replay",
+			    vm->name, vm->viewer_queue, vm->scrollback);
 	}
 }
 

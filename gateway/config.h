@@ -106,6 +106,10 @@
 #define CONFIG_MAX_DISPLAY_H 2160
 #define CONFIG_MIN_SCROLLBACK (4 << 10)
 #define CONFIG_MAX_SCROLLBACK (16 << 20)
+/* A console viewer's output queue: at least twice the scrollback (its
+ * replay must fit, with room), at most this. */
+#define CONFIG_MIN_VIEWER_QUEUE (8 << 10)
+#define CONFIG_MAX_VIEWER_QUEUE (64 << 20)
 #define CONFIG_MIN_REC_QUOTA (16ULL << 10)
 #define CONFIG_MAX_REC_QUOTA (1024ULL << 30)
 #define CONFIG_MIN_REC_MAX_FILE (4ULL << 10)
@@ -187,7 +191,8 @@ struct config_vm {
 	unsigned cpus;
 	bool autostart;
 	enum config_on_crash on_crash;
-	size_t scrollback;		     /* bytes */
+	size_t scrollback;   /* bytes */
+	size_t viewer_queue; /* bytes; 0: the hub's default (hub_new) */
 	unsigned display_w, display_h;	     /* 0: no display */
 	struct config_recordings recordings; /* resolved: every key set */
 	unsigned line, col; /* where the VM is named, for cross-checks */

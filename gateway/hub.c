@@ -28,7 +28,8 @@ struct hub {
 };
 
 struct hub *
-hub_new(const char *vm, size_t scrollback, hub_send_fn send, void *send_arg)
+hub_new(const char *vm, size_t scrollback, size_t client_queue,
+	hub_send_fn send, void *send_arg)
 {
 	struct hub *h = xcalloc(1, sizeof(*h));
 
@@ -36,7 +37,9 @@ hub_new(const char *vm, size_t scrollback, hub_send_fn send, void *send_arg)
 	h->cap = scrollback ? scrollback : 1;
 	h->ring = xmalloc(h->cap);
 	/* The replayed scrollback must fit with room to spare. */
-	h->client_queue = HUB_CLIENT_QUEUE;
+	h->client_queue = client_queue;
+	if (h->client_queue == 0)
+		h->client_queue = HUB_CLIENT_QUEUE;
 	if (h->client_queue < 2 * h->cap)
 		h->client_queue = 2 * h->cap;
 	TAILQ_INIT(&h->clients);

@@ -90,8 +90,10 @@ struct hub_client {
 /* send: writes up to n bytes into the guest, returns how many it took. */
 typedef size_t (*hub_send_fn)(void *arg, const uint8_t *p, size_t n);
 
-struct hub *hub_new(const char *vm, size_t scrollback, hub_send_fn send,
-		    void *send_arg);
+/* client_queue: each client's queue, bytes (0: HUB_CLIENT_QUEUE); at
+ * least twice the scrollback whatever is asked (the replay must fit). */
+struct hub *hub_new(const char *vm, size_t scrollback, size_t client_queue,
+		    hub_send_fn send, void *send_arg);
 /* Every client must have been detached. Accepts NULL. */
 void hub_free(struct hub *h);
 

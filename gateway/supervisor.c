@@ -271,8 +271,9 @@ supervisor_new(struct event_base *base, const struct config *cfg,
 		v->pid = -1;
 		v->run = RUN_STOPPED;
 		v->outbox_tail = &v->outbox;
-		v->hub = hub_new(v->cfg->name, v->cfg->scrollback,
-				 supervisor_chan_input, v);
+		v->hub =
+		    hub_new(v->cfg->name, v->cfg->scrollback,
+			    v->cfg->viewer_queue, supervisor_chan_input, v);
 		v->restart_ev = evtimer_new(base, on_restart, v);
 	}
 	struct timeval tick = {AUDIT_TICK, 0};

@@ -69,7 +69,7 @@ take(struct hub_client *hc, char *buf, size_t cap)
 static void
 test_scrollback_and_fanout(void **state)
 {
-	struct hub *h = hub_new("web1", 8, fake_send, NULL);
+	struct hub *h = hub_new("web1", 8, 0, fake_send, NULL);
 	struct client a = {0}, b = {0};
 	char buf[64];
 
@@ -94,7 +94,7 @@ test_scrollback_and_fanout(void **state)
 static void
 test_slow_client_does_not_hurt_others(void **state)
 {
-	struct hub *h = hub_new("web1", 4096, fake_send, NULL);
+	struct hub *h = hub_new("web1", 4096, 0, fake_send, NULL);
 	struct client slow = {0}, fast = {0};
 	static uint8_t chunk[65536];
 	static char buf[HUB_CLIENT_QUEUE + 1];
@@ -120,10 +120,43 @@ test_slow_client_does_not_hurt_others(void **state)
 	hub_free(h);
 }
 
+/* viewer_queue: the queue a client gets is the configured one, but never
+ * less than twice the scrollback (whose replay starts it). */
+static void
+test_configured_queue(void **state)
+{
+	static uint8_t chunk[65536];
+	struct client c = {0};
+	struct hub *h = hub_new("web1", 4096, 16384, fake_send, NULL);
+
+	(void)state;
+	c.hc = hub_attach(h, "slow", true, &ops, &c);
+	assert_int_equal(c.hc->q.cap, 16384);
+	memset(chunk, 'q', sizeof(chunk));
+	hub_output(h, chunk, sizeof(chunk));
+	/* the ring holds the newest 16 KiB (a drop marker waits apart) */
+	assert_int_equal(c.hc->q.len, 16384);
+	assert_true(c.hc->q.size <= 16384);
+	hub_detach(c.hc);
+	hub_free(h);
+
+	h = hub_new("web1", 65536, 16384, fake_send, NULL);
+	c.hc = hub_attach(h, "slow", true, &ops, &c);
+	assert_int_equal(c.hc->q.cap, 2 * 65536);
+	hub_detach(c.hc);
+	hub_free(h);
+
+	h = hub_new("web1", 4096, 0, fake_send, NULL);
+	c.hc = hub_attach(h, "slow", true, &ops, &c);
+	assert_int_equal(c.hc->q.cap, HUB_CLIENT_QUEUE);
+	hub_detach(c.hc);
+	hub_free(h);
+}
+
 static void
 test_writer_path_and_readonly(void **state)
 {
-	struct hub *h = hub_new("web1", 64, fake_send, NULL);
+	struct hub *h = hub_new("web1", 64, 0, fake_send, NULL);
 	struct client rw = {0}, ro = {0}, rw2 = {0};
 
 	(void)state;
@@ -162,7 +195,7 @@ test_writer_path_and_readonly(void **state)
 static void
 test_downgraded_writer_leaves_queue(void **state)
 {
-	struct hub *h = hub_new("web1", 64, fake_send, NULL);
+	struct hub *h = hub_new("web1", 64, 0, fake_send, NULL);
 	struct client a = {0}, b = {0};
 
 	(void)state;
@@ -202,6 +235,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scrollback_and_fanout),
 	    cmocka_unit_test(test_slow_client_does_not_hurt_others),
+	    cmocka_unit_test(test_configured_queue),
 	    cmocka_unit_test(test_writer_path_and_readonly),
 	    cmocka_unit_test(test_downgraded_writer_leaves_queue),
 	};

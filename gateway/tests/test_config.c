@@ -304,6 +304,11 @@ test_sizes(void **state)
 	    {"scrollback", "4097", 4097},
 	    {"scrollback", "4095", 0},
 	    {"scrollback", "16385K", 0},
+	    /* viewer_queue: at least twice the default 64K scrollback */
+	    {"viewer_queue", "128K", 128 << 10},
+	    {"viewer_queue", "64M", 64 << 20},
+	    {"viewer_queue", "65M", 0},
+	    {"viewer_queue", "8191", 0},
 	    {"cpus", "64", 64},
 	    {"cpus", "65", 0},
 	    {"cpus", "0", 0},
@@ -355,6 +360,8 @@ test_sizes(void **state)
 				  ? cfg->vms[0].cpus
 			      : strcmp(cases[i].key, "display") == 0
 				  ? cfg->vms[0].display_w
+			      : strcmp(cases[i].key, "viewer_queue") == 0
+				  ? cfg->vms[0].viewer_queue
 				  : cfg->vms[0].scrollback;
 			assert_int_equal(got, cases[i].want);
 		}
@@ -367,6 +374,12 @@ test_sizes(void **state)
 	expect("vms:\n  a:\n    display: 8000x600\n",
 	       "t.yaml:3:14: error: display 8000x600: width must be 64 to "
 	       "4096 and height 64 to 2160\n");
+	/* the replay must fit: the error is at the VM, naming both */
+	expect("vms:\n  a:\n    scrollback: 64K\n    viewer_queue: 96K\n",
+	       "t.yaml:2:3: error: VM a: viewer_queue (98304 bytes) must be at "
+	       "least twice its scrollback (65536 bytes): a viewer's queue "
+	       "starts with the scrollback's replay\n");
+	expect("vms:\n  a:\n    viewer_queue: 8K\n    scrollback: 4K\n", "");
 	expect("vms:\n  a:\n    display: big\n",
 	       "t.yaml:3:14: error: display must be WIDTHxHEIGHT, like "
 	       "1024x768, or none\n");
@@ -404,7 +417,7 @@ test_errors(void **state)
 	       "t.yaml:5:12: error: state_dir must be a string, not a list\n"
 	       "t.yaml:8:5: error: unknown key 'memroy' (expected one of: "
 	       "kernel, initrd, cmdline, memory, cpus, autostart, on_crash, "
-	       "scrollback, recordings, display)\n"
+	       "scrollback, viewer_queue, recordings, display)\n"
 	       "t.yaml:9:11: error: cpus must be a number from 1 to 64\n"
 	       "t.yaml:10:16: error: autostart must be true or false\n"
 	       "t.yaml:11:15: error: on_crash must be restart or stop\n"

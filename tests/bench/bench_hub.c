@@ -200,7 +200,7 @@ run_queues(size_t viewers, unsigned keys, const uint8_t *big, size_t nbig)
 	static struct qview v[VIEWERS_MAX];
 	struct figures f;
 	size_t h0 = heap_in_use();
-	struct hub *h = hub_new("bench", SCROLLBACK, no_send, NULL);
+	struct hub *h = hub_new("bench", SCROLLBACK, 0, no_send, NULL);
 
 	hub_output(h, big, SCROLLBACK);
 	for (size_t i = 0; i < viewers; i++) {
