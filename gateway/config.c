@@ -387,30 +387,35 @@ vm_on_crash(void *ctx, void *obj, struct yamltree_node *key,
 		yamltree_error(c->t, n, "on_crash must be restart or stop");
 }
 
+/* A byte count of a VM into *out, if it is one within [min, max]. */
+static void
+vm_size(void *ctx, struct yamltree_node *n, const char *what, uint64_t min,
+	uint64_t max, const char *range, const char *example, size_t *out)
+{
+	uint64_t v;
+
+	if (config_size(ctx, n, what, min, max, 1, range, example, &v))
+		*out = (size_t)v;
+}
+
 static void
 vm_scrollback(void *ctx, void *obj, struct yamltree_node *key,
 	      struct yamltree_node *n)
 {
-	struct config_vm *vm = obj;
-	uint64_t v;
-
 	(void)key;
-	if (config_size(ctx, n, "scrollback", CONFIG_MIN_SCROLLBACK,
-			CONFIG_MAX_SCROLLBACK, 1, "4K to 16M", "64K", &v))
-		vm->scrollback = (size_t)v;
+	vm_size(ctx, n, "scrollback", CONFIG_MIN_SCROLLBACK,
+		CONFIG_MAX_SCROLLBACK, "4K to 16M", "64K",
+		&((struct config_vm *)obj)->scrollback);
 }
 
 static void
 vm_viewer_queue(void *ctx, void *obj, struct yamltree_node *key,
 		struct yamltree_node *n)
 {
-	struct config_vm *vm = obj;
-	uint64_t v;
-
 	(void)key;
-	if (config_size(ctx, n, "viewer_queue", CONFIG_MIN_VIEWER_QUEUE,
-			CONFIG_MAX_VIEWER_QUEUE, 1, "8K to 64M", "256K", &v))
-		vm->viewer_queue = (size_t)v;
+	vm_size(ctx, n, "viewer_queue", CONFIG_MIN_VIEWER_QUEUE,
+		CONFIG_MAX_VIEWER_QUEUE, "8K to 64M", "256K",
+		&((struct config_vm *)obj)->viewer_queue);
 }
 
 /* One decimal dimension of display: at s[0..len), no sign, no leading 0. */
