@@ -73,19 +73,13 @@
  * found" (a raw client that sends both at connect got nothing: 99 of 100).
  * So before a packet that precedes a close: our KEXINIT (libssh reports
  * each key exchange step through connect_status_function just before it
- * writes) and the disconnect.
+ * writes) and the disconnect (conn_free).
  */
-static void
-conn_may_write(struct conn *c)
-{
-	session_may_write(c->ss);
-}
-
 static void
 on_kex_step(void *arg, float done)
 {
 	(void)done;
-	conn_may_write(arg);
+	session_may_write(((struct conn *)arg)->ss);
 }
 
 void
@@ -114,7 +108,7 @@ conn_free(struct conn *c)
 	event_free(c->reap_ev);
 	ssh_event_remove_session(c->sev, c->ss);
 	ssh_event_free(c->sev);
-	conn_may_write(c);
+	session_may_write(c->ss); /* the disconnect goes out */
 	ssh_disconnect(c->ss);
 	ssh_free(c->ss); /* closes its own fd */
 	close(c->fd);

@@ -58,7 +58,7 @@ struct conn {
 	bool startup;		 /* counted there: not logged in yet */
 	uint64_t born_ms;	 /* clock_ms() at accept */
 	char user[CONFIG_MAX_NAME + 1];
-	struct ssh_callbacks_struct kexcb; /* see conn_may_write */
+	struct ssh_callbacks_struct kexcb; /* see on_kex_step */
 	ssh_message held;      /* an auth request whose reply waits */
 	bool held_is_password; /* ... for the worker */
 	char pw_user[CONFIG_MAX_NAME + 1]; /* ... and whose password */

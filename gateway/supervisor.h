@@ -111,10 +111,16 @@ const struct supervisor_viewer *supervisor_viewers(const struct vmproc *v);
 size_t supervisor_nviewers(const struct vmproc *v);
 /* A monitor is up and said it has a display (DISPLAY_INFO). */
 bool supervisor_has_display(const struct vmproc *v);
-/* The bytes of v's whole screen in Raw, 4 a pixel, at the size the config
- * gives the monitor (not what the monitor says): the largest update a
- * viewer may be sent for one request. 0: no display. */
-size_t supervisor_display_bytes(const struct vmproc *v);
+/*
+ * The most a relay (the SSH tunnel, VeNCrypt) takes off v's monitor for one
+ * viewer before it stops reading: a whole screen in Raw, 4 bytes a pixel at
+ * the size the config gives the monitor (not what the monitor says), the
+ * largest update one request gets, and 64 KiB for headers, bells and the
+ * like. The monitor writes an update whole and drops a viewer whose stream
+ * stays full for 200 ms (vmm-core/vnc.h), and the kernel lets that stream
+ * hold little (wmem_max), so a relay must take that much at once.
+ */
+size_t supervisor_display_backlog(const struct vmproc *v);
 /* NULL if so, else why not, to follow the VM's name: "has no display"
  * (configured without one) or "is not running" (also while starting). */
 const char *supervisor_display_problem(const struct vmproc *v);

@@ -56,9 +56,9 @@ supervisor_has_display(const struct vmproc *v)
 }
 
 size_t
-supervisor_display_bytes(const struct vmproc *v)
+supervisor_display_backlog(const struct vmproc *v)
 {
-	return (size_t)v->cfg->display_w * v->cfg->display_h * 4;
+	return (size_t)v->cfg->display_w * v->cfg->display_h * 4 + (64u << 10);
 }
 
 const char *

@@ -440,11 +440,7 @@ start_monitor(struct vconn *c)
 	c->mon = bufferevent_socket_new(c->d->gw->base, sv[0],
 					BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->mon, on_mon_read, on_mon_write, on_mon_event, c);
-	/* The monitor writes an update whole and cuts off a viewer whose
-	 * stream stays full for 200 ms (vmm-core/vnc.h), and its socket holds
-	 * little (wmem_max): take a whole screen off it at once, as the SSH
-	 * tunnel does (session_tunnel.c). */
-	c->out_high = supervisor_display_bytes(c->vm) + VNCD_RELAY_SLACK;
+	c->out_high = supervisor_display_backlog(c->vm);
 	if (c->out_high < VNCD_RELAY_HIGH)
 		c->out_high = VNCD_RELAY_HIGH;
 	bufferevent_setwatermark(c->mon, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);

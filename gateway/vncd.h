@@ -23,9 +23,9 @@
  * Bounded: at most VNCD_MAX_CONNS connections; before login the SSH
  * listener's max_startups, per_source_max_startups and login_grace_time
  * apply; a handshake holds one rfbfront (fixed size); a relay holds at
- * most VNCD_RELAY_HIGH bytes toward the monitor, and toward the viewer one
- * whole screen in Raw and VNCD_RELAY_SLACK (at least VNCD_RELAY_HIGH),
- * before it stops reading.
+ * most VNCD_RELAY_HIGH bytes toward the monitor, and toward the viewer
+ * supervisor_display_backlog (at least VNCD_RELAY_HIGH), before it stops
+ * reading.
  */
 #ifndef VMGATE_VNCD_H
 #define VMGATE_VNCD_H
@@ -34,7 +34,6 @@
 
 #define VNCD_MAX_CONNS 1024
 #define VNCD_RELAY_HIGH (1u << 20)
-#define VNCD_RELAY_SLACK (64u << 10)
 #define VNCD_PATH "vencrypt" /* in the audit and `who` */
 
 struct gwctx;
