@@ -84,6 +84,23 @@ rules:
 """
 
 
+def rss_kib(pid):
+    """VmRSS of /proc/PID/status, KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+
+
+def paramiko_client(gw, user):
+    """A paramiko connection to gw logged in as user with its key."""
+    import paramiko
+    cl = paramiko.SSHClient()
+    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    cl.connect("127.0.0.1", port=gw.port, username=user,
+               key_filename=gw.keys[user], look_for_keys=False, allow_agent=False,
+               timeout=120 * SLOW, banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
+    return cl
+
+
 class Gateway:
     """A vmgated with VMs web1, web2 (and more if asked) and users alice,
     bob, carol, dave (dave has a key but no rights)."""

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm, keygen
+from gwharness import BUILD, PROMPT, SLOW, Gateway, have_kvm, keygen, paramiko_client, rss_kib
 
 needs_kvm = pytest.mark.skipif(not have_kvm(), reason="needs /dev/kvm (run under tools/kvmbox)")
 pytestmark = needs_kvm
@@ -200,16 +200,6 @@ def test_power_stop_start_and_stopped_refusal(gw):
 
 # -- many sessions, slow sessions ----------------------------------------------
 
-def _paramiko_client(gw, user):
-    import paramiko
-    cl = paramiko.SSHClient()
-    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    cl.connect("127.0.0.1", port=gw.port, username=user,
-               key_filename=gw.keys[user], look_for_keys=False, allow_agent=False,
-               timeout=120 * SLOW, banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
-    return cl
-
-
 def test_typed_input_survives_escapes_while_guest_is_slow(gw):
     """A paste larger than the VM's input room, with an escape command on
     every line: each line reaches the guest whole and in order (issue 8
@@ -219,7 +209,7 @@ def test_typed_input_survives_escapes_while_guest_is_slow(gw):
     lines = [b"L%04d %s" % (i, bytes(97 + (i + j) % 26 for j in range(90)))
              for i in range(n)]
     blob = b"\x15" + b"".join(b"echo " + ln + b"\r\x1dw" for ln in lines)
-    cl = _paramiko_client(gw, "alice")
+    cl = paramiko_client(gw, "alice")
     buf = bytearray()
     try:
         ch = cl.get_transport().open_session()
@@ -277,7 +267,7 @@ def test_a_paste_flood_into_a_slow_console_holds_bounded_memory():
     cl = None
     try:
         g.wait_prompt("web1")
-        cl = _paramiko_client(g, "alice")
+        cl = paramiko_client(g, "alice")
         ch = cl.get_transport().open_session()
         ch.exec_command("web1")
         stop = threading.Event()
@@ -322,7 +312,7 @@ def test_50_sessions_receive_identical_bulk_output(gw):
     clients, chans, bufs = [], [], []
     try:
         for i in range(n):
-            cl = _paramiko_client(gw, "carol")
+            cl = paramiko_client(gw, "carol")
             ch = cl.get_transport().open_session()
             ch.exec_command("web2")
             clients.append(cl)
@@ -393,7 +383,7 @@ def _stalled_reader_run(gw, last):
     """carol attaches to web1 and never reads while alice has the guest
     print more than carol's SSH window and queue hold. False: the guest's
     output did not complete (and this is not the last try)."""
-    stalled = _paramiko_client(gw, "carol")
+    stalled = paramiko_client(gw, "carol")
     sch = stalled.get_transport().open_session(window_size=65536)
     sch.exec_command("web1")         # and never read from it
     try:
@@ -420,8 +410,7 @@ def _stalled_reader_run(gw, last):
         finally:
             c.close()
         # the gateway's memory stays bounded: check its RSS
-        with open(f"/proc/{gw.proc.pid}/status") as f:
-            rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        rss = rss_kib(gw.proc.pid)
         assert rss < 400 * 1024, rss   # kB; ASan builds are fat, this is not
         # the stalled session was cut off or lost bytes behind a marker
         sch.settimeout(30)

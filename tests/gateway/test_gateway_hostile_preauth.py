@@ -17,7 +17,7 @@ import time
 
 import paramiko
 
-from gwharness import Gateway
+from gwharness import Gateway, rss_kib
 
 FLOOD = 4200  # more than the gateway's 4,096 connections
 PER_SOURCE = 16  # the default per_source_max_startups
@@ -95,11 +95,6 @@ def server_side(socks):
 
 def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
 
 
 def test_flood_from_one_address_leaves_room_for_everyone_else():

@@ -12,11 +12,11 @@ import sys
 import tempfile
 import time
 
-import paramiko
 import pytest
 from PIL import Image
 
-from gwharness import BUILD, PROMPT, SLOW, Gateway, free_port, have_kvm
+from gwharness import BUILD, PROMPT, SLOW, Gateway, free_port, have_kvm, paramiko_client, rss_kib
+from vencrypt import recv_exact
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from test_display import FG, screen_text  # noqa: E402  the glyph matcher
@@ -196,24 +196,6 @@ def test_reload_that_takes_the_display_away_cuts_the_tunnel(gw, tmp):
     assert ends and ends[-1]["reason"] == "revoked", ends
 
 
-def _recv_exact(ch, n):
-    buf = bytearray()
-    while len(buf) < n:
-        d = ch.recv(min(n - len(buf), 65536))
-        assert d, f"the display closed after {len(buf)} of {n} bytes"
-        buf += d
-    return bytes(buf)
-
-
-def _paramiko(gw, user):
-    cl = paramiko.SSHClient()
-    cl.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    cl.connect("127.0.0.1", port=gw.port, username=user, key_filename=gw.keys[user],
-               look_for_keys=False, allow_agent=False, timeout=120 * SLOW,
-               banner_timeout=120 * SLOW, auth_timeout=120 * SLOW)
-    return cl
-
-
 def _raw_viewer(cl, vm="web1"):
     """A tunnel to VM's display with a 64 KiB window, through the RFB
     handshake (3.8, no security: the gateway authorized it), Raw only.
@@ -221,23 +203,18 @@ def _raw_viewer(cl, vm="web1"):
     ch = cl.get_transport().open_channel("direct-tcpip", (vm, 5900), ("127.0.0.1", 1),
                                          window_size=65536, timeout=60 * SLOW)
     ch.settimeout(60 * SLOW)
-    assert _recv_exact(ch, 12) == b"RFB 003.008\n"
+    assert recv_exact(ch, 12) == b"RFB 003.008\n"
     ch.sendall(b"RFB 003.008\n")
-    ntypes = _recv_exact(ch, 1)[0]
-    assert 1 in _recv_exact(ch, ntypes), "security type None"
+    ntypes = recv_exact(ch, 1)[0]
+    assert 1 in recv_exact(ch, ntypes), "security type None"
     ch.sendall(b"\x01")
-    assert _recv_exact(ch, 4) == b"\0\0\0\0"
+    assert recv_exact(ch, 4) == b"\0\0\0\0"
     ch.sendall(b"\x01")                                   # shared
-    w, h = struct.unpack(">HH", _recv_exact(ch, 4))
-    _recv_exact(ch, 16)                                   # pixel format
-    _recv_exact(ch, struct.unpack(">I", _recv_exact(ch, 4))[0])  # name
+    w, h = struct.unpack(">HH", recv_exact(ch, 4))
+    recv_exact(ch, 16)                                   # pixel format
+    recv_exact(ch, struct.unpack(">I", recv_exact(ch, 4))[0])  # name
     ch.sendall(struct.pack(">BBHi", 2, 0, 1, 0))         # SetEncodings: Raw
     return ch, w, h
-
-
-def _rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
 def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
@@ -248,7 +225,7 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     monitor, so the monitor neither stalls on the viewer nor cuts it off
     (it did after 200 ms: issue 11); the console answers meanwhile, and
     the viewer, reading at last, gets every byte."""
-    cl = _paramiko(gw, "bob")
+    cl = paramiko_client(gw, "bob")
     try:
         ch, w, h = _raw_viewer(cl)
         starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
@@ -265,12 +242,12 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
             c.close()
         time.sleep(1)
         got = 0
-        t, _, n = struct.unpack(">BBH", _recv_exact(ch, 4))
+        t, _, n = struct.unpack(">BBH", recv_exact(ch, 4))
         assert t == 0, f"a FramebufferUpdate, not message {t}"
         for _ in range(n):
-            x, y, rw, rh, enc = struct.unpack(">HHHHi", _recv_exact(ch, 12))
+            x, y, rw, rh, enc = struct.unpack(">HHHHi", recv_exact(ch, 12))
             assert enc == 0, enc
-            _recv_exact(ch, rw * rh * 4)
+            recv_exact(ch, rw * rh * 4)
             got += rw * rh
         assert got == w * h, (got, w, h)
         ch.close()
@@ -294,14 +271,14 @@ def test_viewer_that_asks_without_reading_is_bounded_and_dropped(gw):
     for it and no more (its memory grows by about that), the monitor then
     drops the viewer, and the viewer, reading at last, gets what was taken
     and then the end of the stream."""
-    cl = _paramiko(gw, "bob")
+    cl = paramiko_client(gw, "bob")
     try:
         ch, w, h = _raw_viewer(cl)
-        before = _rss_kib(gw.proc.pid)
+        before = rss_kib(gw.proc.pid)
         for _ in range(20):                                   # 60 MiB asked
             ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
         time.sleep(5)
-        grown = _rss_kib(gw.proc.pid) - before
+        grown = rss_kib(gw.proc.pid) - before
         assert grown < (w * h * 4) // 1024 + 4096, f"vmgated grew by {grown} KiB"
         got = 0
         while True:

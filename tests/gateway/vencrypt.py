@@ -12,39 +12,40 @@ class VencryptError(AssertionError):
     pass
 
 
-def _recv(s, n):
-    b = b""
+def recv_exact(s, n):
+    """n bytes from s (a socket, TLS socket or paramiko channel)."""
+    b = bytearray()
     while len(b) < n:
-        chunk = s.recv(n - len(b))
+        chunk = s.recv(min(n - len(b), 65536))
         if not chunk:
-            raise VencryptError(f"EOF after {b!r}")
+            raise VencryptError(f"EOF after {len(b)} of {n} bytes: ...{bytes(b[-64:])!r}")
         b += chunk
-    return b
+    return bytes(b)
 
 
 def to_tls(port, timeout=30):
     """Connects and negotiates up to the start of TLS; returns the socket."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    v = _recv(s, 12)
+    v = recv_exact(s, 12)
     if v != b"RFB 003.008\n":
         raise VencryptError(f"version {v!r}")
     s.sendall(b"RFB 003.008\n")
-    (n,) = _recv(s, 1)
-    types = list(_recv(s, n))
+    (n,) = recv_exact(s, 1)
+    types = list(recv_exact(s, n))
     if 19 not in types:
         raise VencryptError(f"security types {types}")
     s.sendall(b"\x13")
-    if _recv(s, 2) != b"\x00\x02":
+    if recv_exact(s, 2) != b"\x00\x02":
         raise VencryptError("VeNCrypt version")
     s.sendall(b"\x00\x02")
-    if _recv(s, 1) != b"\x00":
+    if recv_exact(s, 1) != b"\x00":
         raise VencryptError("VeNCrypt version refused")
-    (n,) = _recv(s, 1)
-    subs = list(struct.unpack(f">{n}I", _recv(s, 4 * n)))
+    (n,) = recv_exact(s, 1)
+    subs = list(struct.unpack(f">{n}I", recv_exact(s, 4 * n)))
     if subs != [X509PLAIN]:
         raise VencryptError(f"sub-types {subs}")
     s.sendall(struct.pack(">I", X509PLAIN))
-    if _recv(s, 1) != b"\x01":
+    if recv_exact(s, 1) != b"\x01":
         raise VencryptError("sub-type refused")
     return s
 
@@ -62,11 +63,11 @@ def login(port, cafile, user, password, ctx=None):
     t = (ctx or tls_context(cafile)).wrap_socket(s, server_hostname="127.0.0.1")
     u, p = user.encode(), password.encode()
     t.sendall(struct.pack(">II", len(u), len(p)) + u + p)
-    (result,) = struct.unpack(">I", _recv(t, 4))
+    (result,) = struct.unpack(">I", recv_exact(t, 4))
     if result == 0:
         return True, "", t
-    (n,) = struct.unpack(">I", _recv(t, 4))
-    return False, _recv(t, n).decode(), t
+    (n,) = struct.unpack(">I", recv_exact(t, 4))
+    return False, recv_exact(t, n).decode(), t
 
 
 def _keysym(ch):
@@ -80,10 +81,10 @@ class Viewer:
     def __init__(self, t):
         self.t = t
         t.sendall(b"\x01")  # ClientInit: shared
-        self.w, self.h = struct.unpack(">HH", _recv(t, 4))
-        _recv(t, 16)
-        (n,) = struct.unpack(">I", _recv(t, 4))
-        self.name = _recv(t, n).decode(errors="replace")
+        self.w, self.h = struct.unpack(">HH", recv_exact(t, 4))
+        recv_exact(t, 16)
+        (n,) = struct.unpack(">I", recv_exact(t, 4))
+        self.name = recv_exact(t, n).decode(errors="replace")
         # 32 bpp, depth 24, little-endian true colour, red at 16, blue at 0
         pf = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
         t.sendall(b"\x00\x00\x00\x00" + pf)
@@ -95,18 +96,18 @@ class Viewer:
         fb = bytearray(self.w * self.h * 3)
         got = 0
         while got < self.w * self.h:
-            (typ,) = _recv(self.t, 1)
+            (typ,) = recv_exact(self.t, 1)
             if typ == 2:  # Bell
                 continue
             if typ != 0:
                 raise VencryptError(f"message type {typ}")
-            _recv(self.t, 1)
-            (nrects,) = struct.unpack(">H", _recv(self.t, 2))
+            recv_exact(self.t, 1)
+            (nrects,) = struct.unpack(">H", recv_exact(self.t, 2))
             for _ in range(nrects):
-                x, y, w, h, enc = struct.unpack(">HHHHi", _recv(self.t, 12))
+                x, y, w, h, enc = struct.unpack(">HHHHi", recv_exact(self.t, 12))
                 if enc != 0:
                     raise VencryptError(f"encoding {enc}")
-                data = _recv(self.t, w * h * 4)
+                data = recv_exact(self.t, w * h * 4)
                 for row in range(h):
                     for col in range(w):
                         b, g, r = data[(row * w + col) * 4:(row * w + col) * 4 + 3]
