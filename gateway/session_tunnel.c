@@ -79,9 +79,10 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
 /* Guest to client --------------------------------------------------------- */
 
 /*
- * The monitor's VNC server (libvncserver) writes an update whole, waiting
- * at most VNC_WRITE_WAIT_MS (200 ms) for room each time the stream is
- * full, and then cuts the viewer off; its loop, which also carries the
+ * The monitor's VNC server (libvncserver) writes an update whole, and
+ * when the stream stays full it waits 5 s (libvncserver 0.9.14 waits in
+ * 5 s steps; VNC_WRITE_WAIT_MS only says one step is too many) and then
+ * cuts the viewer off; its loop, which also carries the
  * serial console, waits meanwhile. The kernel lets a socket hold little
  * (wmem_max: 208 KiB on a stock Debian kernel), and a whole screen in Raw
  * is 3 MiB at 1024x768. So what the monitor writes is taken at once into

@@ -117,7 +117,7 @@ bool supervisor_has_display(const struct vmproc *v);
  * the size the config gives the monitor (not what the monitor says), the
  * largest update one request gets, and 64 KiB for headers, bells and the
  * like. The monitor writes an update whole and drops a viewer whose stream
- * stays full for 200 ms (vmm-core/vnc.h), and the kernel lets that stream
+ * stays full for 5 s (vmm-core/vnc.h), and the kernel lets that stream
  * hold little (wmem_max), so a relay must take that much at once.
  */
 size_t supervisor_display_backlog(const struct vmproc *v);

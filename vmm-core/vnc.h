@@ -29,8 +29,11 @@
  * of ramping up from the fastest again (which cost the idle loop about ten
  * frames a second with the clock).
  *
- * A viewer that stops reading blocks the loop for at most VNC_WRITE_WAIT_MS
- * and is then disconnected; there are at most VNC_MAX_CLIENTS viewers.
+ * A viewer that stops reading blocks the loop and is then disconnected:
+ * libvncserver 0.9.14 waits for room in steps of 5 s and gives up after
+ * the step that reaches VNC_WRITE_WAIT_MS, so after 5 s (the gateway keeps
+ * the streams it relays drained, gateway/session_tunnel.c); there are at most
+ * VNC_MAX_CLIENTS viewers.
  */
 #ifndef VMGATE_VNC_H
 #define VMGATE_VNC_H

@@ -223,7 +223,7 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     more than the kernel lets the monitor's socket hold (wmem_max, 208 KiB
     on a stock Debian kernel). The gateway takes the update off the
     monitor, so the monitor neither stalls on the viewer nor cuts it off
-    (it did after 200 ms: issue 11); the console answers meanwhile, and
+    (it did after 5 s: issue 11); the console answers meanwhile, and
     the viewer, reading at last, gets every byte."""
     cl = paramiko_client(gw, "bob")
     try:
@@ -231,7 +231,7 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
         starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
         ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))  # the whole screen
         # Not reading: the window shuts after 64 KiB. The monitor goes on
-        # serving the console meanwhile, and longer than its 200 ms wait.
+        # serving the console meanwhile.
         time.sleep(1)
         c = gw.attach("alice", "web1")
         try:
@@ -277,7 +277,10 @@ def test_viewer_that_asks_without_reading_is_bounded_and_dropped(gw):
         before = rss_kib(gw.proc.pid)
         for _ in range(20):                                   # 60 MiB asked
             ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
-        time.sleep(5)
+        # The monitor waits for room in 5 s steps (libvncserver 0.9.14)
+        # before it drops a viewer: a 5 s pause raced with that (seen: all
+        # 20 screens came, 62,914,880 bytes, and no end).
+        time.sleep(8)
         grown = rss_kib(gw.proc.pid) - before
         assert grown < (w * h * 4) // 1024 + 4096, f"vmgated grew by {grown} KiB"
         got = 0
