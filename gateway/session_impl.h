@@ -126,7 +126,7 @@ struct session {
 	int tfd;
 	struct event *trev, *twev;
 	struct evbuffer *tout; /* the monitor's bytes not in the channel yet */
-	size_t tout_max;       /* the most tout may hold (session_tunnel.c) */
+	size_t tout_max;       /* more in tout: cut off (session_tunnel.c) */
 	bool teof;	  /* the client sent EOF: shut down once held is out */
 	const char *tend; /* the monitor's side ended: why, once tout is out */
 	struct supervisor_viewer viewer; /* listed by `who` while open */

@@ -6,8 +6,9 @@
  * the policy says. The monitor never sees the network or the user.
  *
  * Flow control both ways, nothing unbounded: the guest's side is taken off
- * the monitor at once, up to one whole screen and some (tout, below), and
- * goes into the channel as its window opens; the client's side is written
+ * the monitor at once, and a viewer for which more than one whole screen
+ * and some waits (tout, below) is cut off; the rest goes into the channel
+ * as its window opens; the client's side is written
  * as far as the socketpair takes it, the rest left with libssh (its window
  * then closes) or held here, never more than libssh held
  * (CHANNEL_HOLD_MAX), as for the console.
@@ -82,18 +83,22 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
  * The monitor's VNC server (libvncserver) writes an update whole, and
  * when the stream stays full it waits 5 s (libvncserver 0.9.14 waits in
  * 5 s steps; VNC_WRITE_WAIT_MS only says one step is too many) and then
- * cuts the viewer off; its loop, which also carries the
- * serial console, waits meanwhile. The kernel lets a socket hold little
- * (wmem_max: 208 KiB on a stock Debian kernel), and a whole screen in Raw
- * is 3 MiB at 1024x768. So what the monitor writes is taken at once into
- * tout, whatever the channel's window, and goes into the channel as the
- * window and libssh allow. A viewer asks for its next update once it has
- * the last, so one whole screen and some (supervisor_display_backlog) is
- * what one that reads as it asks can have in flight: that is tout's bound;
- * trev is off while tout is full. A viewer that asks for more without
- * reading finds tout full; the monitor then waits on it and cuts it off,
- * as before. tout's chunks are freed as they are sent: a viewer that keeps
- * up holds nothing here.
+ * cuts the viewer off; its loop, which also carries the serial console,
+ * waits meanwhile. The kernel lets a socket hold little (wmem_max: 208 KiB
+ * on a stock Debian kernel), and a whole screen in Raw is 3 MiB at
+ * 1024x768. So what the monitor writes is always taken at once into tout,
+ * whatever the channel's window, and goes into the channel as the window
+ * and libssh allow: the monitor never waits on this stream.
+ *
+ * libvncserver 0.9.14 sends an update only when asked (it has no
+ * continuous updates), and viewers ask for the next one once they have the
+ * last (TigerVNC, libvncclient, noVNC: one update in flight). So a viewer
+ * has at most one whole screen and some (supervisor_display_backlog) here,
+ * however slow its link: that is tout's bound. One that has asked for more
+ * without reading is cut off ("too slow") when tout passes it, at once,
+ * rather than left to stall the monitor for 5 s and then be cut off there.
+ * tout's chunks are freed as they are sent: a viewer that keeps up holds
+ * nothing here.
  */
 #define TUNNEL_READ_MAX (64u << 10)
 
@@ -141,8 +146,6 @@ tunnel_flush(struct session *s)
 		session_kill(s, 0, s->tend, NULL);
 		return;
 	}
-	if (s->tend == NULL && left < s->tout_max)
-		event_add(s->trev, NULL); /* no-op while it is on */
 	session_kick(s);
 }
 
@@ -158,20 +161,12 @@ static void
 tunnel_out(struct session *s)
 {
 	uint8_t buf[TUNNEL_READ_MAX];
-	size_t left = evbuffer_get_length(s->tout);
-	size_t room = s->tout_max - left;
 	ssize_t k;
 
 	if (s->tfd < 0 || s->finished || s->closing || s->tend != NULL)
 		return;
-	if (left >= s->tout_max) {
-		event_del(s->trev); /* the monitor waits on this viewer */
-		return;
-	}
-	if (room > sizeof(buf))
-		room = sizeof(buf);
 	do
-		k = read(s->tfd, buf, room);
+		k = read(s->tfd, buf, sizeof(buf));
 	while (k < 0 && errno == EINTR);
 	if (k < 0 && errno == EAGAIN)
 		return;
@@ -182,6 +177,14 @@ tunnel_out(struct session *s)
 	}
 	if (evbuffer_add(s->tout, buf, (size_t)k) != 0) {
 		session_kill(s, 1, "out of memory", NULL);
+		return;
+	}
+	if (evbuffer_get_length(s->tout) > s->tout_max) {
+		LOG("session %lu: %s@%s asked for more of %s's display than "
+		    "one screen without reading (%zu bytes wait): cut off",
+		    s->id, s->peer.user, s->peer.addr, supervisor_name(s->vm),
+		    evbuffer_get_length(s->tout));
+		session_kill(s, 1, "too slow", NULL);
 		return;
 	}
 	tunnel_flush(s);

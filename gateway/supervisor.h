@@ -112,13 +112,15 @@ size_t supervisor_nviewers(const struct vmproc *v);
 /* A monitor is up and said it has a display (DISPLAY_INFO). */
 bool supervisor_has_display(const struct vmproc *v);
 /*
- * The most a relay (the SSH tunnel, VeNCrypt) takes off v's monitor for one
- * viewer before it stops reading: a whole screen in Raw, 4 bytes a pixel at
- * the size the config gives the monitor (not what the monitor says), the
- * largest update one request gets, and 64 KiB for headers, bells and the
- * like. The monitor writes an update whole and drops a viewer whose stream
- * stays full for 5 s (vmm-core/vnc.h), and the kernel lets that stream
- * hold little (wmem_max), so a relay must take that much at once.
+ * The most a relay (the SSH tunnel, VeNCrypt) holds of v's monitor's output
+ * for one viewer before it cuts the viewer off: a whole screen in Raw, 4
+ * bytes a pixel at the size the config gives the monitor (not what the
+ * monitor says), the largest update one request gets, and 64 KiB for
+ * headers, bells and the like. The monitor writes an update whole and
+ * waits up to 5 s on a full stream (vmm-core/vnc.h), its console too, and
+ * the kernel lets that stream hold little (wmem_max), so a relay always
+ * reads the monitor at once; a viewer that asks for one update at a time
+ * never has more than this waiting, however slow its link.
  */
 size_t supervisor_display_backlog(const struct vmproc *v);
 /* NULL if so, else why not, to follow the VM's name: "has no display"

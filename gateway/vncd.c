@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,8 @@ struct vconn {
 	struct bufferevent *mon; /* the socketpair to the monitor */
 	struct rfbfront *f;
 	struct event *grace, *later; /* login grace; held refusal, linger */
-	unsigned linger;
+	unsigned linger;	     /* linger checks with nothing sent */
+	size_t linger_left;	     /* what waited at the last one */
 	char user[CONFIG_MAX_NAME + 1];
 	char vmname[CONFIG_MAX_NAME + 1];
 	struct vmproc *vm;
@@ -232,20 +234,36 @@ vconn_close(struct vconn *c, const char *why)
 	vconn_unref(c);
 }
 
-/* Sends what is queued for the viewer, then closes (within a second). */
+/* What waits to go to the viewer: in clear and, with TLS, sealed. */
+static size_t
+waiting(const struct vconn *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->cli));
+
+	if (c->raw != c->cli)
+		n += evbuffer_get_length(bufferevent_get_output(c->raw));
+	return n;
+}
+
+/* Sends what is queued for the viewer, then closes: when all is out, or
+ * when nothing went for a second. */
 static void
 on_linger(evutil_socket_t fd, short what, void *arg)
 {
 	struct vconn *c = arg;
 	struct timeval tv = {0, LINGER_MS * 1000};
+	size_t left;
 
 	(void)fd;
 	(void)what;
 	if (c->dead)
 		return;
-	if ((evbuffer_get_length(bufferevent_get_output(c->cli)) == 0 &&
-	     evbuffer_get_length(bufferevent_get_output(c->raw)) == 0) ||
-	    ++c->linger > LINGER_TRIES) {
+	left = waiting(c);
+	if (left < c->linger_left) {
+		c->linger_left = left;
+		c->linger = 0;
+	}
+	if (left == 0 || ++c->linger > LINGER_TRIES) {
 		vconn_close(c, c->refusal);
 		return;
 	}
@@ -258,6 +276,8 @@ close_after_flush(struct vconn *c, const char *why)
 	c->st = V_CLOSING;
 	if (why != c->refusal)
 		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+	c->linger = 0;
+	c->linger_left = SIZE_MAX;
 	bufferevent_disable(c->cli, EV_READ);
 	event_del(c->later);
 	event_assign(c->later, c->d->gw->base, -1, 0, on_linger, c);
@@ -342,24 +362,24 @@ mon_handshake(struct vconn *c)
 
 /* Relay ------------------------------------------------------------------ */
 
-/* Moves what from has read into to's output, as far as to may hold; from
- * stops reading while to holds high bytes. */
+/* The viewer's bytes into the monitor's stream, as far as it may hold
+ * (VNCD_RELAY_HIGH); the viewer is not read meanwhile. */
 static size_t
-move(struct bufferevent *from, struct bufferevent *to, size_t high)
+move_in(struct vconn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(from);
-	struct evbuffer *out = bufferevent_get_output(to);
+	struct evbuffer *in = bufferevent_get_input(c->cli);
+	struct evbuffer *out = bufferevent_get_output(c->mon);
 	size_t n = evbuffer_get_length(in), queued = evbuffer_get_length(out);
 
-	if (queued >= high) {
-		bufferevent_disable(from, EV_READ);
+	if (queued >= VNCD_RELAY_HIGH) {
+		bufferevent_disable(c->cli, EV_READ);
 		return 0;
 	}
-	if (n > high - queued)
-		n = high - queued;
+	if (n > VNCD_RELAY_HIGH - queued)
+		n = VNCD_RELAY_HIGH - queued;
 	evbuffer_remove_buffer(in, out, n);
 	if (evbuffer_get_length(in) > 0)
-		bufferevent_disable(from, EV_READ);
+		bufferevent_disable(c->cli, EV_READ);
 	return n;
 }
 
@@ -368,22 +388,31 @@ relay(struct vconn *c)
 {
 	if (c->dead || c->st != V_RELAY)
 		return;
-	c->bytes_in += move(c->cli, c->mon, VNCD_RELAY_HIGH);
-	c->bytes_out += move(c->mon, c->cli, c->out_high);
+	c->bytes_in += move_in(c);
+	/* All the monitor wrote, at once: it must not wait on this viewer. */
+	struct evbuffer *in = bufferevent_get_input(c->mon);
+	size_t n = evbuffer_get_length(in);
+	evbuffer_add_buffer(bufferevent_get_output(c->cli), in);
+	c->bytes_out += n;
+	if (waiting(c) > c->out_high) {
+		LOG("vnc %lu: %s asked for more of %s's display than one "
+		    "screen without reading (%zu bytes wait)",
+		    c->id, c->user, c->vmname, waiting(c));
+		vconn_close(c, "too slow");
+	}
 }
 
-/* to drained: from may read again (what it holds goes first). */
+/* The monitor's stream drained: the viewer may be read again (what was
+ * left over goes first). */
 static void
 drained(struct vconn *c)
 {
 	if (c->dead || c->st != V_RELAY)
 		return;
 	relay(c);
-	if (evbuffer_get_length(bufferevent_get_output(c->mon)) <
-	    VNCD_RELAY_HIGH)
+	if (!c->dead && evbuffer_get_length(bufferevent_get_output(c->mon)) <
+			    VNCD_RELAY_HIGH)
 		bufferevent_enable(c->cli, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->cli)) < c->out_high)
-		bufferevent_enable(c->mon, EV_READ);
 }
 
 static void
@@ -411,8 +440,15 @@ on_mon_event(struct bufferevent *bev, short what, void *arg)
 	struct vconn *c = arg;
 
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (c->st != V_RELAY) {
 		vconn_close(c, "the display closed");
+		return;
+	}
+	relay(c); /* what the monitor wrote last goes too */
+	if (!c->dead)
+		close_after_flush(c, "the display closed");
 }
 
 static void

@@ -23,9 +23,12 @@
  * Bounded: at most VNCD_MAX_CONNS connections; before login the SSH
  * listener's max_startups, per_source_max_startups and login_grace_time
  * apply; a handshake holds one rfbfront (fixed size); a relay holds at
- * most VNCD_RELAY_HIGH bytes toward the monitor, and toward the viewer
- * supervisor_display_backlog (at least VNCD_RELAY_HIGH), before it stops
- * reading.
+ * most VNCD_RELAY_HIGH bytes toward the monitor before it stops reading the
+ * viewer. Toward the viewer it always reads the monitor (which would
+ * otherwise wait, its console too) and cuts off a viewer for which more
+ * than supervisor_display_backlog (at least VNCD_RELAY_HIGH) waits: one
+ * that asks for one update at a time never gets there. When the monitor
+ * ends the stream, what waits is sent first.
  */
 #ifndef VMGATE_VNCD_H
 #define VMGATE_VNCD_H

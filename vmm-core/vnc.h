@@ -31,8 +31,9 @@
  *
  * A viewer that stops reading blocks the loop and is then disconnected:
  * libvncserver 0.9.14 waits for room in steps of 5 s and gives up after
- * the step that reaches VNC_WRITE_WAIT_MS, so after 5 s (the gateway keeps
- * the streams it relays drained, gateway/session_tunnel.c); there are at most
+ * the step that reaches VNC_WRITE_WAIT_MS, so after 5 s (the gateway always
+ * reads the streams it relays, and cuts off a viewer that asks for more than
+ * one screen without reading: gateway/session_tunnel.c); there are at most
  * VNC_MAX_CLIENTS viewers.
  */
 #ifndef VMGATE_VNC_H
