@@ -40,8 +40,9 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-#define LINGER_MS 20	/* checks for unsent bytes before a close */
-#define LINGER_TRIES 50 /* ... at most this many */
+#define LINGER_MS 20		 /* checks for unsent bytes before a close */
+#define LINGER_TRIES 50		 /* ... this many with none sent: a refusal's */
+#define LINGER_TRIES_DISPLAY 500 /* ... the display's last bytes (10 s) */
 
 enum vstate {
 	V_HANDSHAKE, /* rfbfront with the viewer */
@@ -68,6 +69,7 @@ struct vconn {
 	struct rfbfront *f;
 	struct event *grace, *later; /* login grace; held refusal, linger */
 	unsigned linger;	     /* linger checks with nothing sent */
+	unsigned linger_max;	     /* ... then it closes */
 	size_t linger_left;	     /* what waited at the last one */
 	char user[CONFIG_MAX_NAME + 1];
 	char vmname[CONFIG_MAX_NAME + 1];
@@ -246,7 +248,8 @@ waiting(const struct vconn *c)
 }
 
 /* Sends what is queued for the viewer, then closes: when all is out, or
- * when nothing went for a second. */
+ * when nothing went for linger_max checks (a refusal: a second; the
+ * display's last bytes to a viewer that is behind: 10 s). */
 static void
 on_linger(evutil_socket_t fd, short what, void *arg)
 {
@@ -263,7 +266,7 @@ on_linger(evutil_socket_t fd, short what, void *arg)
 		c->linger_left = left;
 		c->linger = 0;
 	}
-	if (left == 0 || ++c->linger > LINGER_TRIES) {
+	if (left == 0 || ++c->linger > c->linger_max) {
 		vconn_close(c, c->refusal);
 		return;
 	}
@@ -271,12 +274,13 @@ on_linger(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-close_after_flush(struct vconn *c, const char *why)
+close_after_flush(struct vconn *c, const char *why, unsigned tries)
 {
 	c->st = V_CLOSING;
 	if (why != c->refusal)
 		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
 	c->linger = 0;
+	c->linger_max = tries;
 	c->linger_left = SIZE_MAX;
 	bufferevent_disable(c->cli, EV_READ);
 	event_del(c->later);
@@ -448,7 +452,8 @@ on_mon_event(struct bufferevent *bev, short what, void *arg)
 	}
 	relay(c); /* what the monitor wrote last goes too */
 	if (!c->dead)
-		close_after_flush(c, "the display closed");
+		close_after_flush(c, "the display closed",
+				  LINGER_TRIES_DISPLAY);
 }
 
 static void
@@ -511,7 +516,7 @@ on_refusal_due(evutil_socket_t fd, short what, void *arg)
 		return;
 	rfbfront_reject(c->f, c->refusal);
 	send_output(c);
-	close_after_flush(c, c->refusal);
+	close_after_flush(c, c->refusal, LINGER_TRIES);
 }
 
 /* Refuses the login after the penalty's wait (a failed password), or at
@@ -700,7 +705,8 @@ feed(struct vconn *c)
 			check_ticket(c);
 			return;
 		case RFBFRONT_EV_FAILED:
-			close_after_flush(c, rfbfront_reason(c->f));
+			close_after_flush(c, rfbfront_reason(c->f),
+					  LINGER_TRIES);
 			return;
 		case RFBFRONT_EV_DONE:
 			return; /* pw_done goes on */

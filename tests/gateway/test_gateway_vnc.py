@@ -364,12 +364,12 @@ rules:
 """
 
 
-def vnc_gateway(**kw):
-    """A gateway with web1 up and `listen: vnc:`, VNC_POLICY's users with
-    their keys and passwords; KW goes to Gateway."""
+def vnc_gateway(policy=VNC_POLICY, **kw):
+    """A gateway with web1 up and `listen: vnc:`, POLICY's users with their
+    keys and passwords; KW goes to Gateway."""
     from test_gateway_hostile_vencrypt import passwd_hash
     g = Gateway(vms=("web1",), start=False, vnc=True, **kw)
-    g.write_policy(VNC_POLICY.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
+    g.write_policy(policy.format(alice_key=g.pub["alice"], bob_key=g.pub["bob"],
                                      alice_pw=passwd_hash("alice-pw"), bob_pw=passwd_hash("bob-pw")))
     g.start()
     g.wait_prompt("web1")
@@ -439,6 +439,49 @@ def test_vencrypt_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_u
         c.close()
     end = wait_display_end(vgw, "bob", "too slow")
     assert end and end["reason"] == "too slow" and end["path"] == "vencrypt", end
+
+
+def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
+    """At 1920x1080 a whole screen in Raw is 8 MiB, more than the kernel
+    holds on loopback for a viewer with a 64 KiB receive buffer (the
+    gateway's send buffer grows to 4 MiB at most). The viewer asks for it
+    and reads nothing; the VM is then stopped. The screen waiting in the
+    gateway goes to the viewer before the end of the stream (it used to be
+    dropped at the monitor's end), and the viewer was not cut off for it."""
+    from vencrypt import Viewer, login
+    g = vnc_gateway(policy=VNC_POLICY.replace("[console:write, display:control]",
+                                              "[console:write, power, display:control]"),
+                    vm_extra="    display: 1920x1080\n")
+    try:
+        ca = os.path.join(g.state, "certs", "ca.pem")
+        ok, why, t = login(g.vnc_port, ca, "bob:web1", "bob-pw", rcvbuf=65536)
+        assert ok, why
+        v = Viewer(t)
+        assert (v.w, v.h) == (1920, 1080)
+        t.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, v.w, v.h))
+        time.sleep(3)
+        st, out, err = g.ssh("alice", "power", "web1", "stop", timeout=120 * SLOW)
+        assert st == 0, (out, err)
+        time.sleep(1)  # the monitor's end reached the gateway: reading now
+        t.settimeout(60 * SLOW)
+        (typ,) = recv_exact(t, 1)
+        assert typ == 0, f"a FramebufferUpdate, not message {typ}"
+        recv_exact(t, 1)
+        (n,) = struct.unpack(">H", recv_exact(t, 2))
+        got = 0
+        for _ in range(n):
+            x, y, rw, rh, enc = struct.unpack(">HHHHi", recv_exact(t, 12))
+            assert enc == 0, enc
+            recv_exact(t, rw * rh * 4)
+            got += rw * rh
+        assert got == v.w * v.h, (got, v.w, v.h)
+        assert t.recv(1) == b"", "the end of the stream"
+        t.close()
+        end = wait_display_end(g, "bob", "the display closed")
+        assert end and end["reason"] == "the display closed" and \
+            end["bytes_out"] >= v.w * v.h * 4, end
+    finally:
+        g.cleanup()
 
 
 def echo_off(fd, deadline):

@@ -23,9 +23,15 @@ def recv_exact(s, n):
     return bytes(b)
 
 
-def to_tls(port, timeout=30):
-    """Connects and negotiates up to the start of TLS; returns the socket."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def to_tls(port, timeout=30, rcvbuf=None):
+    """Connects and negotiates up to the start of TLS; returns the socket.
+    RCVBUF: the socket's receive buffer, set before connecting (a slow link:
+    the kernel then holds little for this viewer)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
     v = recv_exact(s, 12)
     if v != b"RFB 003.008\n":
         raise VencryptError(f"version {v!r}")
@@ -57,9 +63,9 @@ def tls_context(cafile, **kw):
     return ctx
 
 
-def login(port, cafile, user, password, ctx=None):
+def login(port, cafile, user, password, ctx=None, rcvbuf=None):
     """Logs in; returns (ok, reason, tls socket) after the SecurityResult."""
-    s = to_tls(port)
+    s = to_tls(port, rcvbuf=rcvbuf)
     t = (ctx or tls_context(cafile)).wrap_socket(s, server_hostname="127.0.0.1")
     u, p = user.encode(), password.encode()
     t.sendall(struct.pack(">II", len(u), len(p)) + u + p)
