@@ -36,7 +36,12 @@ Part 1, latency and throughput:
     direct and through the tunnel in turn, --rounds windows of --window s
     each, with the client's default encodings (Tight) and with Raw:
     whole-screen updates per second and bytes per second, and vmgated's CPU
-    while its tunnel carried the stream.
+    while its tunnel carried the stream; and a third path, the peer: the
+    same OpenSSH client forwarding to the same monitor's --vnc port through
+    OpenSSH's sshd on loopback (`ssh -N -L PORT:127.0.0.1:VNCPORT`), with
+    the cipher and MAC the client agreed with vmgated: what any SSH tunnel
+    costs on this machine, so the tunnel's loss splits into SSH's (the
+    cipher; under kvmbox emulated) and the gateway's own.
 Part 2, many viewers (every VM `--vnc-damage full`, its screen half filled
 with text: the screens change all the time, each viewer gets whole screens
 as fast as it takes them):
@@ -76,6 +81,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 import bench_display as bd  # noqa: E402
+import bench_gateway as bg  # noqa: E402
 import gwharness  # noqa: E402
 
 USER = "bench"
@@ -263,15 +269,19 @@ class Tunnel:
 
     def __init__(self, gw, vms, timeout):
         vms = [vms] if isinstance(vms, str) else vms
-        self.ports = [gwharness.free_port() for _ in vms]
-        self.port = self.ports[0]
-        self.errf = tempfile.TemporaryFile()
+        ports = [gwharness.free_port() for _ in vms]
         fwd = []
-        for port, vm in zip(self.ports, vms):
+        for port, vm in zip(ports, vms):
             fwd += ["-L", "127.0.0.1:%d:%s:5900" % (port, vm)]
-        self.proc = subprocess.Popen(
-            gw.g.ssh_args(USER, extra=["-N", "-o", "ExitOnForwardFailure=yes"] + fwd),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errf)
+        self.start(gw.g.ssh_args(USER, extra=["-N", "-o", "ExitOnForwardFailure=yes"] + fwd),
+                   ports, timeout)
+
+    def start(self, args, ports, timeout):
+        self.ports = ports
+        self.port = ports[0]
+        self.errf = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.errf)
         end = time.monotonic() + timeout
         for port in self.ports:
             while True:
@@ -300,6 +310,25 @@ class Tunnel:
                 self.proc.kill()
                 self.proc.wait()
         self.errf.close()
+
+
+class PeerTunnel(Tunnel):
+    """The peer path: the same OpenSSH client, `ssh -N -L PORT:127.0.0.1:TARGET`
+    through OpenSSH's sshd (bench_gateway.Sshd) to the monitor's --vnc port,
+    with CIPHER and MAC (what the client agreed with vmgated)."""
+
+    def __init__(self, sshd, target, key, cipher, mac, timeout):
+        port = gwharness.free_port()
+        args = ["ssh", "-F", "/dev/null", "-N", "-p", str(sshd.port), "-i", key,
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ExitOnForwardFailure=yes"]
+        if cipher:
+            args += ["-c", cipher]
+        if mac and mac != "<implicit>":
+            args += ["-m", mac]
+        args += ["-L", "127.0.0.1:%d:127.0.0.1:%d" % (port, target), "%s@127.0.0.1" % sshd.user]
+        self.start(args, [port], timeout)
 
 
 # -- measurements -------------------------------------------------------------
@@ -339,20 +368,22 @@ def ms(ns):
     return ns / 1e6
 
 
-def stream(a, port, encodings, secs, gw_pid, mon_pid, ssh_pid):
+def stream(a, port, encodings, secs, gw_pids, mon_pid, ssh_pid):
     """One viewer of a full-damage monitor for SECS: whole-screen updates/s,
-    bytes/s, and CPU ms in the window: vmgated, the monitor, the tunnel's
-    ssh client (None: direct), the viewer; and the box's busy share."""
+    bytes/s, and CPU ms in the window: the server of the path (GW_PIDS:
+    vmgated, or the peer's sshd processes), the monitor, the tunnel's ssh
+    client (None: direct), the viewer; and the box's busy share."""
     p = bd.Probe(a.probe, port, encodings, 0)
-    who = {"gw": [gw_pid], "mon": [mon_pid], "ssh": [ssh_pid] if ssh_pid else [], "probe": [p.proc.pid]}
+    who = {"gw": list(gw_pids), "mon": [mon_pid], "ssh": [ssh_pid] if ssh_pid else [],
+           "probe": [p.proc.pid]}
     try:
         time.sleep(1.0)
         t0 = time.monotonic_ns()
         c0 = {k: cpu_ms(v) for k, v in who.items()}
-        b0, s0 = box_busy(), syscalls(gw_pid)
+        b0, s0 = box_busy(), syscalls(who["gw"][0])
         time.sleep(secs)
         c1 = {k: cpu_ms(v) for k, v in who.items()}
-        b1, s1 = box_busy(), syscalls(gw_pid)
+        b1, s1 = box_busy(), syscalls(who["gw"][0])
         t1 = time.monotonic_ns()
         ups = p.updates(t0, t1)
     finally:
@@ -396,7 +427,7 @@ def part_latency(a, rng):
     step("vmgated with VMs lat (damage log) and tput (damage full), each also on --vnc")
     gw = Gw(a, ["lat", "tput"], {"lat": ["--vnc", "127.0.0.1:%d" % plat],
                                   "tput": ["--vnc", "127.0.0.1:%d" % ptput, "--vnc-damage", "full"]})
-    probes, tunnels, consoles = [], [], []
+    probes, tunnels, consoles, sshd = [], [], [], None
     try:
         gw.wait_up(a.timeout)
         r["cipher"] = gw.cipher()
@@ -436,16 +467,24 @@ def part_latency(a, rng):
         t = Tunnel(gw, "tput", a.timeout)
         tunnels.append(t)
         mon = gw.vmm_pid("tput")
+        m = re.match(r"(\S+), MAC (\S+)$", r["cipher"])
+        step("tput: OpenSSH's sshd as the peer, its tunnel to tput's --vnc port (%s)" % r["cipher"])
+        sshd = bg.Sshd(gw.g.pub[USER], gw.g.keys[USER])
+        pt = PeerTunnel(sshd, ptput, gw.g.keys[USER], m and m.group(1), m and m.group(2), a.timeout)
+        tunnels.append(pt)
         time.sleep(2)
         r["tput"] = {}
+        paths = ("direct", "tunnel", "openssh")
         for rnd in range(a.rounds):
             for enc in (None, "raw"):
-                order = ("direct", "tunnel") if rnd % 2 == 0 else ("tunnel", "direct")
+                order = paths[rnd % 3:] + paths[:rnd % 3]
                 for path in order:
                     step("tput: round %d, %s, %s, %g s" % (rnd + 1, enc or "default encodings", path,
                                                           a.window))
-                    s = stream(a, ptput if path == "direct" else t.port, enc, a.window, gw.pid,
-                               mon, t.proc.pid if path == "tunnel" else None)
+                    port = {"direct": ptput, "tunnel": t.port, "openssh": pt.port}[path]
+                    server = sshd.pids() if path == "openssh" else [gw.pid]
+                    ssh = {"tunnel": t.proc.pid, "openssh": pt.proc.pid}.get(path)
+                    s = stream(a, port, enc, a.window, server, mon, ssh)
                     r["tput"].setdefault((enc, path), []).append(s)
     finally:
         for p in probes:
@@ -454,6 +493,8 @@ def part_latency(a, rng):
             t.close()
         for c in consoles:
             c.close()
+        if sshd:
+            sshd.stop()
         gw.cleanup()
     return r
 
@@ -597,36 +638,46 @@ def report(a, lat, scale, errors):
         print("  the tunnels' cipher: %s" % lat["cipher"])
         print()
         print("throughput, one viewer of the `--vnc-damage full` VM (every frame the whole screen,")
-        print("text-filled), %d windows of %g s per cell, alternating direct and tunnel; mean of windows"
+        print("text-filled), %d windows of %g s per cell, the three paths in turn; mean of windows;"
               % (a.rounds, a.window))
-        print("%-58s %20s %20s %10s" % ("", "direct", "ssh tunnel", "difference"))
+        print("the peer: the same OpenSSH client through OpenSSH's sshd to the same monitor's --vnc port")
+        print("%-44s %14s %16s %10s %16s %10s" % ("", "direct", "vmgated tunnel", "vs direct",
+                                                  "openssh tunnel", "vs direct"))
         for enc, name in ((None, "default encodings (Tight)"), ("raw", "Raw")):
             d, t = tp.get((enc, "direct"), []), tp.get((enc, "tunnel"), [])
+            o = tp.get((enc, "openssh"), [])
             if not d or not t:
                 continue
-            mean = lambda xs, k: sum(x[k] for x in xs) / len(xs)
+            mean = lambda xs, k: sum(x[k] for x in xs) / len(xs) if xs else 0.0
             for k, what, fmt in (("whole", "whole-screen updates/s", "%.1f"),
                                  ("bytes", "KiB/s", "%.0f")):
-                dv, tv = mean(d, k), mean(t, k)
+                dv, tv, ov = mean(d, k), mean(t, k), mean(o, k)
                 sc = 1024.0 if k == "bytes" else 1.0
-                print("%-58s %20s %20s %9.1f%%" % ("%s: %s" % (name, what), fmt % (dv / sc),
-                                                  fmt % (tv / sc), 100.0 * (tv - dv) / dv if dv else 0))
-            for name2, xs in (("direct", d), ("tunnel", t)):
+                diff = lambda v: "%9.1f%%" % (100.0 * (v - dv) / dv) if dv else "-"
+                print("%-44s %14s %16s %10s %16s %10s" % ("%s: %s" % (name, what), fmt % (dv / sc),
+                                                          fmt % (tv / sc), diff(tv),
+                                                          (fmt % (ov / sc)) if o else "-",
+                                                          diff(ov) if o else "-"))
+            for name2, xs in (("direct", d), ("tunnel", t), ("openssh", o)):
+                if not xs:
+                    continue
                 secs = sum(x["secs"] for x in xs)
                 mib = sum(x["bytes"] * x["secs"] for x in xs) / 1048576.0
                 n = sum(x["n"] for x in xs)
                 pc = lambda k: sum(x["cpu"][k] for x in xs) / secs / 10.0
-                print("  %s, %s: CPU %% of a core: vmgated %.1f (%.0f us per update, %.1f ms per MiB), "
+                print("  %s, %s: CPU %% of a core: %s %.1f (%.0f us per update, %.1f ms per MiB), "
                       "monitor %.1f, ssh client %.1f, vncprobe %.1f; box busy %.0f%%"
-                      % (name, name2, pc("gw"), 1000 * sum(x["cpu"]["gw"] for x in xs) / max(n, 1),
+                      % (name, name2, "sshd" if name2 == "openssh" else "vmgated", pc("gw"),
+                         1000 * sum(x["cpu"]["gw"] for x in xs) / max(n, 1),
                          sum(x["cpu"]["gw"] for x in xs) / mib if mib else 0, pc("mon"), pc("ssh"),
                          pc("probe"), sum(x["busy"] for x in xs) / len(xs)))
                 if name2 == "tunnel":
                     print("  %s, tunnel: vmgated's read() calls per update: %.1f (/proc/PID/io syscr: "
                           "the socketpair's reads; libssh's recv and send are not counted)"
                           % (name, sum(x["sys"][0] for x in xs) / max(n, 1)))
-            print("  per window, whole-screen updates/s: direct %s; tunnel %s"
-                  % (", ".join("%.1f" % x["whole"] for x in d), ", ".join("%.1f" % x["whole"] for x in t)))
+            print("  per window, whole-screen updates/s: direct %s; tunnel %s; openssh %s"
+                  % (", ".join("%.1f" % x["whole"] for x in d), ", ".join("%.1f" % x["whole"] for x in t),
+                     ", ".join("%.1f" % x["whole"] for x in o)))
     if scale:
         print()
         print("many viewers, each through `ssh -N -L`; every VM `--vnc-damage full` (the screens change every")
@@ -694,6 +745,12 @@ def report(a, lat, scale, errors):
                 print("  throughput lost through the tunnel, %s, bytes/s: %.1f%% (want < %g%%): %s"
                       % (name, loss, TARGET_THROUGHPUT_LOSS, "met" if loss < TARGET_THROUGHPUT_LOSS
                          else "NOT met"))
+                o = tp.get((enc, "openssh"), [])
+                if o:
+                    ov = sum(x["bytes"] for x in o) / len(o)
+                    print("    the peer, OpenSSH's sshd tunnel to the same monitor, loses %.1f%%; vmgated's "
+                          "tunnel carries %.0f%% of what sshd's does" % (100.0 * (dv - ov) / dv,
+                                                                          100.0 * tv / ov if ov else 0))
     else:
         print("  not measured")
 
