@@ -9,7 +9,7 @@ PACKAGES=(
 	libcmocka-dev libseccomp-dev libpng-dev libvncclient1
 	console-setup-linux
 	qemu-system-x86 busybox-static cpio xz-utils kmod acpica-tools
-	python3 python3-pytest python3-paramiko python3-pil
+	python3 python3-pytest python3-paramiko python3-asyncssh python3-pil
 	gvncviewer vncsnapshot tigervnc-viewer tigervnc-tools xvfb sslscan
 	openssh-client openssh-server ssh-audit asciinema
 	socat openssl
