@@ -405,6 +405,30 @@ def test_vencrypt_viewer_reads_the_screen_and_types(vgw, tmp):
     assert s and s[0]["mode"] == "control" and e and e[0]["bytes_out"] > 1024 * 768, (s, e)
 
 
+def test_vencrypt_with_libvncclient_reads_the_screen_and_types_only_with_control(vgw, tmp):
+    """libvncclient (vncprobe) logs in with VeNCrypt X509Plain, checking the
+    gateway's certificate against its CA: it reads the console text, and
+    what it types reaches the shell for alice (display:control), not for
+    bob (display:view)."""
+    ca = os.path.join(vgw.state, "certs", "ca.pem")
+    for user, pw, word, control in (("alice", "alice-pw", "lvc-alice", True),
+                                    ("bob", "bob-pw", "lvc-bob", False)):
+        ppm = os.path.join(tmp, f"lvc-{user}.ppm")
+        r = subprocess.run([PROBE, f"127.0.0.1:{vgw.vnc_port}", "--user", f"{user}:web1",
+                            "--password", pw, "--ca", ca, "--out", ppm,
+                            "--type", f"echo {word}\n", "--watch", "500"],
+                           capture_output=True, text=True, timeout=120 * SLOW)
+        assert r.returncode == 0, r.stdout + r.stderr
+        text = screen_text(ppm)
+        assert any("demo$" in line for line in text), "\n".join(text)
+        assert console_shows(vgw, f"{word}\r\n".encode(), timeout=10 if not control else 60) == control, \
+            f"{user}'s keys {'never' if control else 'did'} reach the shell"
+    # a wrong password: refused with the reason, which libvncclient prints
+    r = subprocess.run([PROBE, f"127.0.0.1:{vgw.vnc_port}", "--user", "alice:web1",
+                        "--password", "nope", "--ca", ca], capture_output=True, text=True, timeout=120 * SLOW)
+    assert r.returncode == 1 and "wrong user or password" in r.stdout + r.stderr, r
+
+
 def test_vencrypt_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(vgw):
     """The same on the VeNCrypt path: the relay keeps reading the monitor,
     the console answers at once throughout, and the viewer is cut off
