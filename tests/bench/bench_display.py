@@ -242,9 +242,10 @@ def parse_update(item):
 
 
 class Probe:
-    def __init__(self, probe, port, encodings, refresh):
+    def __init__(self, probe, port, encodings, refresh, extra=()):
+        """EXTRA: more vncprobe options (a login: --user, --password, --ca)."""
         cmd = [probe, "127.0.0.1:%d" % port, "--stamp", "--track-top", str(BAR),
-               "--refresh", str(refresh), "--watch", "3600000"]
+               "--refresh", str(refresh), "--watch", "3600000"] + list(extra)
         if encodings:
             cmd += ["--encodings", encodings]
         self.err = tempfile.TemporaryFile()

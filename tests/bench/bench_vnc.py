@@ -41,7 +41,11 @@ Part 1, latency and throughput:
     OpenSSH's sshd on loopback (`ssh -N -L PORT:127.0.0.1:VNCPORT`), with
     the cipher and MAC the client agreed with vmgated: what any SSH tunnel
     costs on this machine, so the tunnel's loss splits into SSH's (the
-    cipher; under kvmbox emulated) and the gateway's own.
+    cipher; under kvmbox emulated) and the gateway's own.  And the gateway's
+    other two paths to the same VM, on its `listen: vnc:` port: VeNCrypt
+    (vncprobe logs in with X509Plain, TLS then the policy user's password)
+    and a one-time ticket (classic VNC authentication, a fresh ticket from
+    `ssh ... vnc-ticket tput` for each window).
 Part 2, many viewers (every VM `--vnc-damage full`, its screen half filled
 with text: the screens change all the time, each viewer gets whole screens
 as fast as it takes them):
@@ -85,10 +89,18 @@ import bench_gateway as bg  # noqa: E402
 import gwharness  # noqa: E402
 
 USER = "bench"
+PASSWORD = "bench-pw"  # VeNCrypt's login; crypt(3) in the policy
 PROMPT = b"demo$ "
 W, H = bd.W, bd.H
 TARGET_ADDED_P50_MS = 1.0
 TARGET_THROUGHPUT_LOSS = 10.0  # %
+# The throughput part's paths: the monitor's own --vnc port, the gateway's
+# three, and the peer.
+PATHS = (("direct", "direct (the monitor's --vnc port)"),
+         ("tunnel", "vmgated: ssh tunnel"),
+         ("openssh", "peer: OpenSSH sshd tunnel"),
+         ("vencrypt", "vmgated: VeNCrypt (TLS, password)"),
+         ("ticket", "vmgated: one-time ticket (no TLS)"))
 
 POLICY = """\
 users:
@@ -187,8 +199,16 @@ class Gw:
     that adds EXTRA[name] (a list of arguments) to what the gateway passes."""
 
     def __init__(self, a, names, extra):
-        self.g = gwharness.Gateway(users=(USER,), policy=POLICY, start=False)
+        self.g = gwharness.Gateway(users=(USER,), policy=POLICY, start=False, vnc=True)
         self.dir = self.g.dir
+        ctl = os.path.join(os.path.dirname(gwharness.VMGATED), "vmgatectl")
+        h = subprocess.run([ctl, "passwd"], input=PASSWORD + "\n", capture_output=True, text=True,
+                           timeout=120)
+        if h.returncode != 0:
+            raise Failed("vmgatectl passwd: %s" % h.stderr)
+        self.g.write_policy(POLICY.replace("{users}", '  %s:\n    keys: ["%s"]\n    password: "%s"'
+                                           % (USER, self.g.pub[USER], h.stdout.strip())))
+        self.ca = os.path.join(self.g.state, "certs", "ca.pem")
         wrapper = os.path.join(self.dir, "vmm-wrapper")
         with open(wrapper, "w") as f:
             f.write("#!/bin/sh\n# The gateway's --vmm: vmgate-vmm with bench_vnc.py's extra arguments.\n"
@@ -202,9 +222,10 @@ class Gw:
         vm_yaml = "".join("  %s: { kernel: demo, memory: %s, cpus: 1, autostart: true }\n"
                           % (n, a.vm_memory) for n in names)
         with open(self.g.config, "w") as f:
-            f.write('listen:\n  ssh: "127.0.0.1:%d"\nstate_dir: state\npolicy: policy.yaml\n'
+            f.write('listen:\n  ssh: "127.0.0.1:%d"\n  vnc: "127.0.0.1:%d"\nstate_dir: state\n'
+                    "policy: policy.yaml\nvnc:\n  tickets: true\n"
                     "limits:\n  max_connections_per_user: 4096\n  max_sessions_per_connection: 64\n"
-                    "  max_sessions_per_user: 65536\nvms:\n%s" % (self.g.port, vm_yaml))
+                    "  max_sessions_per_user: 65536\nvms:\n%s" % (self.g.port, self.g.vnc_port, vm_yaml))
         gwharness.VMM = wrapper
         try:
             self.g.start()
@@ -247,6 +268,16 @@ class Gw:
                            capture_output=True, timeout=300)
         m = re.search(r"kex: server->client cipher: (\S+) MAC: (\S+)", p.stderr.decode(errors="replace"))
         return "%s, MAC %s" % m.groups() if m else "unknown"
+
+    def login(self, path, vm):
+        """vncprobe's options for the gateway's `listen: vnc:` port: VeNCrypt
+        as USER:VM, or a one-time ticket for VM (a fresh one)."""
+        if path == "vencrypt":
+            return ["--user", "%s:%s" % (USER, vm), "--password", PASSWORD, "--ca", self.ca]
+        st, out, err = self.g.ssh(USER, "vnc-ticket", vm)
+        if st != 0 or not out.strip():
+            raise Failed("vnc-ticket %s: %s %s" % (vm, out, err))
+        return ["--password", out.strip().split()[-1]]
 
     def vmm_pid(self, vm):
         st, out, err = self.g.ssh(USER, "status", vm)
@@ -368,12 +399,12 @@ def ms(ns):
     return ns / 1e6
 
 
-def stream(a, port, encodings, secs, gw_pids, mon_pid, ssh_pid):
+def stream(a, port, encodings, secs, gw_pids, mon_pid, ssh_pid, login=()):
     """One viewer of a full-damage monitor for SECS: whole-screen updates/s,
     bytes/s, and CPU ms in the window: the server of the path (GW_PIDS:
     vmgated, or the peer's sshd processes), the monitor, the tunnel's ssh
     client (None: direct), the viewer; and the box's busy share."""
-    p = bd.Probe(a.probe, port, encodings, 0)
+    p = bd.Probe(a.probe, port, encodings, 0, login)
     who = {"gw": list(gw_pids), "mon": [mon_pid], "ssh": [ssh_pid] if ssh_pid else [],
            "probe": [p.proc.pid]}
     try:
@@ -474,17 +505,19 @@ def part_latency(a, rng):
         tunnels.append(pt)
         time.sleep(2)
         r["tput"] = {}
-        paths = ("direct", "tunnel", "openssh")
+        paths = ("direct", "tunnel", "openssh", "vencrypt", "ticket")
         for rnd in range(a.rounds):
             for enc in (None, "raw"):
-                order = paths[rnd % 3:] + paths[:rnd % 3]
+                order = paths[rnd % len(paths):] + paths[:rnd % len(paths)]
                 for path in order:
                     step("tput: round %d, %s, %s, %g s" % (rnd + 1, enc or "default encodings", path,
                                                           a.window))
-                    port = {"direct": ptput, "tunnel": t.port, "openssh": pt.port}[path]
+                    port = {"direct": ptput, "tunnel": t.port, "openssh": pt.port}.get(path,
+                                                                                        gw.g.vnc_port)
                     server = sshd.pids() if path == "openssh" else [gw.pid]
                     ssh = {"tunnel": t.proc.pid, "openssh": pt.proc.pid}.get(path)
-                    s = stream(a, port, enc, a.window, server, mon, ssh)
+                    login = gw.login(path, "tput") if path in ("vencrypt", "ticket") else ()
+                    s = stream(a, port, enc, a.window, server, mon, ssh, login)
                     r["tput"].setdefault((enc, path), []).append(s)
     finally:
         for p in probes:
@@ -638,27 +671,29 @@ def report(a, lat, scale, errors):
         print("  the tunnels' cipher: %s" % lat["cipher"])
         print()
         print("throughput, one viewer of the `--vnc-damage full` VM (every frame the whole screen,")
-        print("text-filled), %d windows of %g s per cell, the three paths in turn; mean of windows;"
+        print("text-filled), %d windows of %g s per cell, the paths in turn; mean of windows"
               % (a.rounds, a.window))
-        print("the peer: the same OpenSSH client through OpenSSH's sshd to the same monitor's --vnc port")
-        print("%-44s %14s %16s %10s %16s %10s" % ("", "direct", "vmgated tunnel", "vs direct",
-                                                  "openssh tunnel", "vs direct"))
-        for enc, name in ((None, "default encodings (Tight)"), ("raw", "Raw")):
-            d, t = tp.get((enc, "direct"), []), tp.get((enc, "tunnel"), [])
-            o = tp.get((enc, "openssh"), [])
-            if not d or not t:
-                continue
-            mean = lambda xs, k: sum(x[k] for x in xs) / len(xs) if xs else 0.0
-            for k, what, fmt in (("whole", "whole-screen updates/s", "%.1f"),
-                                 ("bytes", "KiB/s", "%.0f")):
-                dv, tv, ov = mean(d, k), mean(t, k), mean(o, k)
-                sc = 1024.0 if k == "bytes" else 1.0
-                diff = lambda v: "%9.1f%%" % (100.0 * (v - dv) / dv) if dv else "-"
-                print("%-44s %14s %16s %10s %16s %10s" % ("%s: %s" % (name, what), fmt % (dv / sc),
-                                                          fmt % (tv / sc), diff(tv),
-                                                          (fmt % (ov / sc)) if o else "-",
-                                                          diff(ov) if o else "-"))
-            for name2, xs in (("direct", d), ("tunnel", t), ("openssh", o)):
+        print("%-44s %12s %10s %10s %12s %10s %10s" % ("path", "Tight ups/s", "KiB/s", "vs direct",
+                                                       "Raw ups/s", "KiB/s", "vs direct"))
+        mean = lambda xs, k: sum(x[k] for x in xs) / len(xs) if xs else 0.0
+        for path, label in PATHS:
+            cells = []
+            for enc in (None, "raw"):
+                d, xs = tp.get((enc, "direct"), []), tp.get((enc, path), [])
+                if not xs:
+                    cells += ["-", "-", "-"]
+                    continue
+                dv, v = mean(d, "bytes"), mean(xs, "bytes")
+                cells += ["%.1f" % mean(xs, "whole"), "%.0f" % (v / 1024),
+                          "%.1f%%" % (100.0 * (v - dv) / dv) if dv and path != "direct" else ""]
+            print("%-44s %12s %10s %10s %12s %10s %10s" % tuple([label] + cells))
+        print("  the peer: the same OpenSSH client through OpenSSH's sshd to the same monitor's --vnc port;")
+        print("  vencrypt: TLS (%s) then a password, on the gateway's `listen: vnc:`; ticket: classic VNC"
+              % "libvncclient's GnuTLS against the gateway's OpenSSL")
+        print("  authentication with a one-time ticket on the same listener, no TLS (loopback)")
+        for enc, name in ((None, "Tight"), ("raw", "Raw")):
+            for path, label in PATHS:
+                xs = tp.get((enc, path), [])
                 if not xs:
                     continue
                 secs = sum(x["secs"] for x in xs)
@@ -666,18 +701,13 @@ def report(a, lat, scale, errors):
                 n = sum(x["n"] for x in xs)
                 pc = lambda k: sum(x["cpu"][k] for x in xs) / secs / 10.0
                 print("  %s, %s: CPU %% of a core: %s %.1f (%.0f us per update, %.1f ms per MiB), "
-                      "monitor %.1f, ssh client %.1f, vncprobe %.1f; box busy %.0f%%"
-                      % (name, name2, "sshd" if name2 == "openssh" else "vmgated", pc("gw"),
+                      "monitor %.1f, ssh client %.1f, vncprobe %.1f; box busy %.0f%%; whole screens/s per "
+                      "window: %s"
+                      % (name, path, "sshd" if path == "openssh" else "vmgated", pc("gw"),
                          1000 * sum(x["cpu"]["gw"] for x in xs) / max(n, 1),
                          sum(x["cpu"]["gw"] for x in xs) / mib if mib else 0, pc("mon"), pc("ssh"),
-                         pc("probe"), sum(x["busy"] for x in xs) / len(xs)))
-                if name2 == "tunnel":
-                    print("  %s, tunnel: vmgated's read() calls per update: %.1f (/proc/PID/io syscr: "
-                          "the socketpair's reads; libssh's recv and send are not counted)"
-                          % (name, sum(x["sys"][0] for x in xs) / max(n, 1)))
-            print("  per window, whole-screen updates/s: direct %s; tunnel %s; openssh %s"
-                  % (", ".join("%.1f" % x["whole"] for x in d), ", ".join("%.1f" % x["whole"] for x in t),
-                     ", ".join("%.1f" % x["whole"] for x in o)))
+                         pc("probe"), sum(x["busy"] for x in xs) / len(xs),
+                         ", ".join("%.1f" % x["whole"] for x in xs)))
     if scale:
         print()
         print("many viewers, each through `ssh -N -L`; every VM `--vnc-damage full` (the screens change every")
@@ -737,20 +767,19 @@ def report(a, lat, scale, errors):
               % (est, bd.pct(added, 50), TARGET_ADDED_P50_MS,
                  "met" if est < TARGET_ADDED_P50_MS else "NOT met", bd.pct(added, 99)))
         for enc, name in ((None, "default encodings"), ("raw", "Raw")):
-            d, t = tp.get((enc, "direct"), []), tp.get((enc, "tunnel"), [])
-            if d and t:
-                dv = sum(x["bytes"] for x in d) / len(d)
-                tv = sum(x["bytes"] for x in t) / len(t)
-                loss = 100.0 * (dv - tv) / dv
-                print("  throughput lost through the tunnel, %s, bytes/s: %.1f%% (want < %g%%): %s"
-                      % (name, loss, TARGET_THROUGHPUT_LOSS, "met" if loss < TARGET_THROUGHPUT_LOSS
-                         else "NOT met"))
-                o = tp.get((enc, "openssh"), [])
-                if o:
-                    ov = sum(x["bytes"] for x in o) / len(o)
-                    print("    the peer, OpenSSH's sshd tunnel to the same monitor, loses %.1f%%; vmgated's "
-                          "tunnel carries %.0f%% of what sshd's does" % (100.0 * (dv - ov) / dv,
-                                                                          100.0 * tv / ov if ov else 0))
+            d = tp.get((enc, "direct"), [])
+            dv = sum(x["bytes"] for x in d) / len(d) if d else 0
+            for path, label in PATHS[1:]:
+                xs = tp.get((enc, path), [])
+                if not xs or not dv:
+                    continue
+                loss = 100.0 * (dv - sum(x["bytes"] for x in xs) / len(xs)) / dv
+                if path == "openssh":
+                    print("    the peer, %s, %s: loses %.1f%%" % (label, name, loss))
+                    continue
+                print("  throughput lost, %s, %s, bytes/s: %.1f%% (want < %g%%): %s"
+                      % (label, name, loss, TARGET_THROUGHPUT_LOSS,
+                         "met" if loss < TARGET_THROUGHPUT_LOSS else "NOT met"))
     else:
         print("  not measured")
 
