@@ -155,7 +155,10 @@ tunnel_flush(struct session *s)
  * more (that would be latency). The read goes through buf and evbuffer_add,
  * which fills the tail of tout's last chunk before it takes a new one:
  * reserving space in tout for each read left the unused part of each
- * reservation behind (vmgated grew 8-12 MiB for a 3 MiB screen).
+ * reservation behind (vmgated grew 8-12 MiB for a 3 MiB screen), and
+ * evbuffer_read takes at most 4 KiB a call (libevent 2.1's
+ * EVBUFFER_MAX_READ): 768 reads for a Raw screen, and vmgated's CPU per
+ * MiB of Raw went from 71 to 164 ms in kvmbox.
  */
 static void
 tunnel_out(struct session *s)
