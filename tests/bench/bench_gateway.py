@@ -501,6 +501,25 @@ def connect(port, user, keyfile):
     return t
 
 
+def serve_holder(pipe, cmds, received, alive, send):
+    """A holder's answers until "close" (holder's docstring): CMDS, the
+    open sessions' commands; ALIVE() counts the open ones; SEND(i, data)
+    types into the i-th."""
+    while True:
+        msg = pipe.recv()
+        if msg == "alive?":
+            pipe.send(alive())
+        elif msg == "bytes?":
+            pipe.send(received[0])
+        elif isinstance(msg, tuple) and msg[0] == "type":
+            for want in msg[2]:
+                if want in cmds:
+                    send(cmds.index(want), msg[1])
+            pipe.send("typed")
+        else:
+            return
+
+
 def holder(pipe, port, user, keyfile, command, n, attached_mark):
     """In its own process (so that its 60-odd transport threads do not share
     a GIL with the latency probe): opens n sessions running `command` (or
@@ -558,20 +577,9 @@ def holder(pipe, port, user, keyfile, command, n, attached_mark):
         elif err is None:
             err = "a session ended: %r" % bytes(s[-200:]).decode(errors="replace")
     pipe.send(("held", held, len(transports), time.monotonic() - t0, err))
-    while True:
-        msg = pipe.recv()
-        if msg == "alive?":
-            pipe.send(sum(1 for c in chans if not c.closed and not c.exit_status_ready()))
-        elif msg == "bytes?":
-            pipe.send(received[0])
-        elif isinstance(msg, tuple) and msg[0] == "type":
-            for want in msg[2]:
-                i = cmds.index(want)
-                if i < len(chans) and not chans[i].closed:
-                    chans[i].sendall(msg[1])
-            pipe.send("typed")
-        else:
-            break
+    serve_holder(pipe, cmds[:len(chans)], received,
+                 lambda: sum(1 for c in chans if not c.closed and not c.exit_status_ready()),
+                 lambda i, data: chans[i].closed or chans[i].sendall(data))
     stop.set()
     th.join()
     for t in transports:
@@ -648,20 +656,10 @@ def holder_asyncssh(pipe, port, user, keyfile, command, n, attached_mark):
         elif err[0] is None:
             err[0] = "a session ended: %r" % bytes(x.stderr[-200:]).decode(errors="replace")
     pipe.send(("held", held, len(conns), time.monotonic() - t0, err[0]))
-    while True:
-        msg = pipe.recv()
-        if msg == "alive?":
-            pipe.send(sum(1 for x in sessions if not x.closed and x.chan.get_exit_status() is None))
-        elif msg == "bytes?":
-            pipe.send(received[0])
-        elif isinstance(msg, tuple) and msg[0] == "type":
-            for want in msg[2]:
-                i = cmds.index(want)
-                if i < len(sessions) and not sessions[i].closed:
-                    loop.call_soon_threadsafe(sessions[i].chan.write, msg[1])
-            pipe.send("typed")
-        else:
-            break
+    serve_holder(pipe, cmds[:len(sessions)], received,
+                 lambda: sum(1 for x in sessions if not x.closed and x.chan.get_exit_status() is None),
+                 lambda i, data: sessions[i].closed or loop.call_soon_threadsafe(sessions[i].chan.write,
+                                                                                 data))
 
     async def close_all():
         for c in conns:
