@@ -433,14 +433,16 @@ def test_vencrypt_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_u
     """The same on the VeNCrypt path: the relay keeps reading the monitor,
     the console answers at once throughout, and the viewer is cut off
     ("too slow") once more than one screen waits for it in the gateway.
-    The kernel's loopback buffers hold a few MiB more on top, so what it
-    reads at last is bounded by those, far below the 60 MiB asked."""
+    Its socket's receive buffer is 64 KiB (a host's tcp_rmem may let a
+    loopback connection grow to 32 MiB), so what it reads at last is that,
+    the gateway's send buffer (tcp_wmem, 4 MiB at most) and what was in
+    flight: far below the 60 MiB asked."""
     from vencrypt import Viewer, login
     ca = os.path.join(vgw.state, "certs", "ca.pem")
     c = vgw.attach("alice", "web1")
     try:
         c.expect(PROMPT)
-        ok, why, t = login(vgw.vnc_port, ca, "bob:web1", "bob-pw")
+        ok, why, t = login(vgw.vnc_port, ca, "bob:web1", "bob-pw", rcvbuf=65536)
         assert ok, why
         v = Viewer(t)
         for _ in range(20):
