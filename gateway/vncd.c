@@ -102,7 +102,6 @@ struct vncd {
 
 static void vconn_close(struct vconn *c, const char *why);
 static void on_cli_read(struct bufferevent *bev, void *arg);
-static void on_cli_write(struct bufferevent *bev, void *arg);
 static void on_cli_event(struct bufferevent *bev, short what, void *arg);
 static void feed(struct vconn *c);
 static void relay(struct vconn *c);
@@ -399,16 +398,18 @@ relay(struct vconn *c)
 	size_t n = evbuffer_get_length(in);
 	evbuffer_add_buffer(bufferevent_get_output(c->cli), in);
 	c->bytes_out += n;
-	if (waiting(c) > c->out_high) {
+	size_t left = waiting(c);
+	if (left > c->out_high) {
 		LOG("vnc %lu: %s asked for more of %s's display than one "
 		    "screen without reading (%zu bytes wait)",
-		    c->id, c->user, c->vmname, waiting(c));
+		    c->id, c->user, c->vmname, left);
 		vconn_close(c, "too slow");
 	}
 }
 
 /* The monitor's stream drained: the viewer may be read again (what was
- * left over goes first). */
+ * left over goes first). Nothing waits on the viewer's side draining: the
+ * monitor is always read. */
 static void
 drained(struct vconn *c)
 {
@@ -486,7 +487,6 @@ start_monitor(struct vconn *c)
 	if (c->out_high < VNCD_RELAY_HIGH)
 		c->out_high = VNCD_RELAY_HIGH;
 	bufferevent_setwatermark(c->mon, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);
-	bufferevent_setwatermark(c->cli, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);
 	/* libevent moves 16 KiB a loop pass by default, each way: 192 passes
 	 * for a 3 MiB screen in Raw. */
 	bufferevent_set_max_single_read(c->mon, VNCD_SINGLE_IO);
@@ -673,7 +673,7 @@ start_tls(struct vconn *c)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cli, 1);
 	rfbfront_tls_ready(c->f);
-	bufferevent_setcb(c->cli, on_cli_read, on_cli_write, on_cli_event, c);
+	bufferevent_setcb(c->cli, on_cli_read, NULL, on_cli_event, c);
 	bufferevent_enable(c->cli, EV_READ | EV_WRITE);
 	/* The start of the ClientHello may be in raw's input already. */
 	bufferevent_trigger(c->raw, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
@@ -731,13 +731,6 @@ on_cli_read(struct bufferevent *bev, void *arg)
 		feed(c);
 	else if (c->st == V_RELAY)
 		relay(c);
-}
-
-static void
-on_cli_write(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	drained(arg);
 }
 
 static void
@@ -832,7 +825,7 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	struct timeval tv = {d->gw->cfg->ssh.login_grace, 0};
 	evtimer_add(c->grace, &tv);
-	bufferevent_setcb(c->raw, on_cli_read, on_cli_write, on_cli_event, c);
+	bufferevent_setcb(c->raw, on_cli_read, NULL, on_cli_event, c);
 	bufferevent_enable(c->raw, EV_READ | EV_WRITE);
 	send_output(c); /* "RFB 003.008\n" */
 }
