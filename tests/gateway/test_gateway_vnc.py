@@ -218,6 +218,20 @@ def _raw_viewer(cl, vm="web1"):
     return ch, w, h
 
 
+def raw_update_pixels(s):
+    """One FramebufferUpdate in Raw read whole from s (the next message must
+    be one): the pixels its rectangles cover."""
+    t, _, n = struct.unpack(">BBH", recv_exact(s, 4))
+    assert t == 0, f"a FramebufferUpdate, not message {t}"
+    got = 0
+    for _ in range(n):
+        x, y, rw, rh, enc = struct.unpack(">HHHHi", recv_exact(s, 12))
+        assert enc == 0, enc
+        recv_exact(s, rw * rh * 4)
+        got += rw * rh
+    return got
+
+
 def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     """A viewer whose SSH window stays shut (a slow link: paramiko with a
     64 KiB window, not reading) asks for the whole screen in Raw, 3 MiB,
@@ -242,14 +256,7 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
         finally:
             c.close()
         time.sleep(1)
-        got = 0
-        t, _, n = struct.unpack(">BBH", recv_exact(ch, 4))
-        assert t == 0, f"a FramebufferUpdate, not message {t}"
-        for _ in range(n):
-            x, y, rw, rh, enc = struct.unpack(">HHHHi", recv_exact(ch, 12))
-            assert enc == 0, enc
-            recv_exact(ch, rw * rh * 4)
-            got += rw * rh
+        got = raw_update_pixels(ch)
         assert got == w * h, (got, w, h)
         ch.close()
     finally:
@@ -490,16 +497,7 @@ def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
         assert st == 0, (out, err)
         time.sleep(1)  # the monitor's end reached the gateway: reading now
         t.settimeout(60 * SLOW)
-        (typ,) = recv_exact(t, 1)
-        assert typ == 0, f"a FramebufferUpdate, not message {typ}"
-        recv_exact(t, 1)
-        (n,) = struct.unpack(">H", recv_exact(t, 2))
-        got = 0
-        for _ in range(n):
-            x, y, rw, rh, enc = struct.unpack(">HHHHi", recv_exact(t, 12))
-            assert enc == 0, enc
-            recv_exact(t, rw * rh * 4)
-            got += rw * rh
+        got = raw_update_pixels(t)
         assert got == v.w * v.h, (got, v.w, v.h)
         assert t.recv(1) == b"", "the end of the stream"
         t.close()
