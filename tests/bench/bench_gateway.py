@@ -672,6 +672,11 @@ def holder_asyncssh(pipe, port, user, keyfile, command, n, attached_mark):
     pipe.send("closed")
 
 
+def held_by(a):
+    """The holder process's function for --client."""
+    return holder_asyncssh if a.client == "asyncssh" else holder
+
+
 class Probe:
     """The measured session: one keystroke at a time, timed until its echo
     comes back.  Every ERASE_EVERY keystrokes the line is erased with Ctrl-U
@@ -772,7 +777,7 @@ def console_run(a, server, probe_cmd, ready, erase_echo, hold_cmd, mark, n_sessi
     r["before"] = server.memory()
     ctx = multiprocessing.get_context("spawn")
     mine, theirs = ctx.Pipe()
-    hp = ctx.Process(target=holder_asyncssh if a.client == "asyncssh" else holder,
+    hp = ctx.Process(target=held_by(a),
                      args=(theirs, server.port, server.user, server.key, hold_cmd, n_sessions - 1, mark))
     hp.start()
     log("  %s: opening %d more sessions" % (server.name, n_sessions - 1))
@@ -911,7 +916,7 @@ def held_client(a):
     """The held sessions' client and cipher, as the reports name them."""
     if a.client == "asyncssh":
         return "asyncssh (%s)" % ASYNCSSH_CIPHER
-    return "paramiko (aes128-ctr + hmac-sha2-256)"
+    return "paramiko (aes128-ctr + hmac-sha2-256-etm@openssh.com: the first of its MACs vmgated offers)"
 
 
 def report_console(a, results, nofile):
@@ -1072,7 +1077,7 @@ def bench_vms(a):
         cmds = [target] * (a.per_vm - 1) + [v for v in names if v != target for _ in range(a.per_vm)]
         ctx = multiprocessing.get_context("spawn")
         mine, theirs = ctx.Pipe()
-        hp = ctx.Process(target=holder_asyncssh if a.client == "asyncssh" else holder,
+        hp = ctx.Process(target=held_by(a),
                          args=(theirs, gw.port, gw.user, gw.key, cmds, len(cmds),
                                               b"attached to "))
         hp.start()

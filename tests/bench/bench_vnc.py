@@ -505,7 +505,7 @@ def part_latency(a, rng):
         tunnels.append(pt)
         time.sleep(2)
         r["tput"] = {}
-        paths = ("direct", "tunnel", "openssh", "vencrypt", "ticket")
+        paths = [p for p, _ in PATHS]
         for rnd in range(a.rounds):
             for enc in (None, "raw"):
                 order = paths[rnd % len(paths):] + paths[:rnd % len(paths)]
@@ -708,6 +708,10 @@ def report(a, lat, scale, errors):
                          sum(x["cpu"]["gw"] for x in xs) / mib if mib else 0, pc("mon"), pc("ssh"),
                          pc("probe"), sum(x["busy"] for x in xs) / len(xs),
                          ", ".join("%.1f" % x["whole"] for x in xs)))
+                if path in ("tunnel", "vencrypt", "ticket"):
+                    print("  %s, %s: vmgated's read() calls per update: %.1f (/proc/PID/io syscr: the "
+                          "monitor's stream and, off the tunnel, the viewer's socket; libssh's recv is "
+                          "not counted)" % (name, path, sum(x["sys"][0] for x in xs) / max(n, 1)))
     if scale:
         print()
         print("many viewers, each through `ssh -N -L`; every VM `--vnc-damage full` (the screens change every")
@@ -775,7 +779,7 @@ def report(a, lat, scale, errors):
                     continue
                 loss = 100.0 * (dv - sum(x["bytes"] for x in xs) / len(xs)) / dv
                 if path == "openssh":
-                    print("    the peer, %s, %s: loses %.1f%%" % (label, name, loss))
+                    print("    %s, %s: loses %.1f%%" % (label, name, loss))
                     continue
                 print("  throughput lost, %s, %s, bytes/s: %.1f%% (want < %g%%): %s"
                       % (label, name, loss, TARGET_THROUGHPUT_LOSS,
