@@ -129,6 +129,7 @@ struct session {
 	size_t tout_max;       /* more in tout: cut off (session_tunnel.c) */
 	bool teof;	  /* the client sent EOF: shut down once held is out */
 	const char *tend; /* the monitor's side ended: why, once tout is out */
+	struct event *tlinger; /* ... and tout moved not for a while: cut off */
 	struct supervisor_viewer viewer; /* listed by `who` while open */
 	char *refusal; /* VNC tunnel refused: what the viewer is told */
 };

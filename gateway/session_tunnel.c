@@ -102,11 +102,42 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
  */
 #define TUNNEL_READ_MAX (64u << 10)
 
+/*
+ * Once the monitor's side has ended, what waits in tout still goes to the
+ * viewer (the display's last update, the end of a stream it may be
+ * reading late), but not for ever: a viewer that takes nothing of it for
+ * this long is let go ("too slow"), as the VeNCrypt relay does.
+ */
+#define TUNNEL_LINGER_S 10
+
+static void
+on_tunnel_linger(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	LOG("session %lu: %s@%s took nothing of %s's display's last %zu "
+	    "bytes for %d s: cut off",
+	    s->id, s->peer.user, s->peer.addr, supervisor_name(s->vm),
+	    evbuffer_get_length(s->tout), TUNNEL_LINGER_S);
+	session_kill(s, 1, "too slow", NULL);
+}
+
+static void
+tunnel_linger(struct session *s)
+{
+	struct timeval tv = {TUNNEL_LINGER_S, 0};
+
+	event_add(s->tlinger, &tv); /* again: from now */
+}
+
 static void
 tunnel_end_soon(struct session *s, const char *why)
 {
 	s->tend = why;
 	event_del(s->trev);
+	tunnel_linger(s);
 }
 
 /* tout into the channel, as far as its window goes and while libssh has
@@ -115,8 +146,11 @@ tunnel_end_soon(struct session *s, const char *why)
 static void
 tunnel_flush(struct session *s)
 {
+	size_t was;
+
 	if (s->tfd < 0 || s->finished || s->closing)
 		return;
+	was = evbuffer_get_length(s->tout);
 	for (;;) {
 		uint32_t win = ssh_channel_window_size(s->ch);
 		size_t n = evbuffer_get_length(s->tout);
@@ -146,6 +180,8 @@ tunnel_flush(struct session *s)
 		session_kill(s, 0, s->tend, NULL);
 		return;
 	}
+	if (s->tend != NULL && left < was)
+		tunnel_linger(s);
 	session_kick(s);
 }
 
@@ -315,6 +351,12 @@ tunnel_open(struct session *s)
 			    on_tunnel_readable, s);
 	s->twev = event_new(s->gw->base, s->tfd, EV_WRITE | EV_PERSIST,
 			    on_tunnel_writable, s);
+	s->tlinger = evtimer_new(s->gw->base, on_tunnel_linger, s);
+	if (s->tout == NULL || s->trev == NULL || s->twev == NULL ||
+	    s->tlinger == NULL) {
+		session_kill(s, 1, "out of memory", NULL);
+		return;
+	}
 	if (supervisor_display_client(s->vm, sv[1], !s->readonly, &why) != 0) {
 		LOG("session %lu: %s's display: %s %s", s->id, s->peer.user,
 		    name, why);
@@ -348,9 +390,12 @@ tunnel_close(struct session *s)
 		return;
 	s->attached = false;
 	supervisor_viewer_remove(&s->viewer);
-	event_free(s->trev);
-	event_free(s->twev);
-	s->trev = s->twev = NULL;
+	struct event **evs[] = {&s->trev, &s->twev, &s->tlinger};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
 	close(s->tfd);
 	s->tfd = -1;
 	if (s->tout != NULL)

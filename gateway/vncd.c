@@ -71,6 +71,7 @@ struct vconn {
 	struct event *grace, *later; /* login grace; held refusal, linger */
 	unsigned linger;	     /* linger checks with nothing sent */
 	unsigned linger_max;	     /* ... then it closes */
+	const char *linger_late;     /* why, if it gives up with bytes left */
 	size_t linger_left;	     /* what waited at the last one */
 	char user[CONFIG_MAX_NAME + 1];
 	char vmname[CONFIG_MAX_NAME + 1];
@@ -209,6 +210,17 @@ free_bevs(struct vconn *c)
 	c->mon = NULL;
 }
 
+/* What waits to go to the viewer: in clear and, with TLS, sealed. */
+static size_t
+waiting(const struct vconn *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->cli));
+
+	if (c->raw != c->cli)
+		n += evbuffer_get_length(bufferevent_get_output(c->raw));
+	return n;
+}
+
 static void
 vconn_close(struct vconn *c, const char *why)
 {
@@ -224,6 +236,11 @@ vconn_close(struct vconn *c, const char *why)
 	if (c->viewing) {
 		c->viewing = false;
 		supervisor_viewer_remove(&c->viewer);
+		/* out: what left the gateway, not what it gave up on (what
+		 * waits sealed counts with its TLS framing: errs low by that)
+		 */
+		size_t left = c->cli != NULL ? waiting(c) : 0;
+		c->bytes_out -= left < c->bytes_out ? left : c->bytes_out;
 		audit_display_end(c->d->gw->audit, c->id, c->user, c->vmname,
 				  VNCD_PATH, c->bytes_in, c->bytes_out, why,
 				  c->addr);
@@ -236,20 +253,10 @@ vconn_close(struct vconn *c, const char *why)
 	vconn_unref(c);
 }
 
-/* What waits to go to the viewer: in clear and, with TLS, sealed. */
-static size_t
-waiting(const struct vconn *c)
-{
-	size_t n = evbuffer_get_length(bufferevent_get_output(c->cli));
-
-	if (c->raw != c->cli)
-		n += evbuffer_get_length(bufferevent_get_output(c->raw));
-	return n;
-}
-
 /* Sends what is queued for the viewer, then closes: when all is out, or
  * when nothing went for linger_max checks (a refusal: a second; the
- * display's last bytes to a viewer that is behind: 10 s). */
+ * display's last bytes to a viewer that is behind: 10 s, and then it was
+ * too slow: linger_late). */
 static void
 on_linger(evutil_socket_t fd, short what, void *arg)
 {
@@ -267,20 +274,24 @@ on_linger(evutil_socket_t fd, short what, void *arg)
 		c->linger = 0;
 	}
 	if (left == 0 || ++c->linger > c->linger_max) {
-		vconn_close(c, c->refusal);
+		vconn_close(c, left == 0 || c->linger_late == NULL
+				   ? c->refusal
+				   : c->linger_late);
 		return;
 	}
 	evtimer_add(c->later, &tv);
 }
 
 static void
-close_after_flush(struct vconn *c, const char *why, unsigned tries)
+close_after_flush(struct vconn *c, const char *why, unsigned tries,
+		  const char *late)
 {
 	c->st = V_CLOSING;
 	if (why != c->refusal)
 		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
 	c->linger = 0;
 	c->linger_max = tries;
+	c->linger_late = late;
 	c->linger_left = SIZE_MAX;
 	bufferevent_disable(c->cli, EV_READ);
 	event_del(c->later);
@@ -454,8 +465,8 @@ on_mon_event(struct bufferevent *bev, short what, void *arg)
 	}
 	relay(c); /* what the monitor wrote last goes too */
 	if (!c->dead)
-		close_after_flush(c, "the display closed",
-				  LINGER_TRIES_DISPLAY);
+		close_after_flush(c, "the display closed", LINGER_TRIES_DISPLAY,
+				  "too slow");
 }
 
 static void
@@ -523,7 +534,7 @@ on_refusal_due(evutil_socket_t fd, short what, void *arg)
 		return;
 	rfbfront_reject(c->f, c->refusal);
 	send_output(c);
-	close_after_flush(c, c->refusal, LINGER_TRIES);
+	close_after_flush(c, c->refusal, LINGER_TRIES, NULL);
 }
 
 /* Refuses the login after the penalty's wait (a failed password), or at
@@ -713,7 +724,7 @@ feed(struct vconn *c)
 			return;
 		case RFBFRONT_EV_FAILED:
 			close_after_flush(c, rfbfront_reason(c->f),
-					  LINGER_TRIES);
+					  LINGER_TRIES, NULL);
 			return;
 		case RFBFRONT_EV_DONE:
 			return; /* pw_done goes on */

@@ -333,6 +333,43 @@ def test_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(gw):
     assert end and end["reason"] == "too slow" and end["path"] == "ssh-tunnel", end
 
 
+def test_tunnel_viewers_behind_when_the_vm_stops_get_what_waits_or_are_let_go():
+    """Two viewers with shut SSH windows each ask for the whole screen in
+    Raw (3 MiB) and read nothing; the VM is then stopped. Alice, reading
+    at last, gets the whole update and then the end of the stream. Bob
+    never reads: the gateway holds his screen for him 10 s after the
+    monitor's end without progress, then lets him go ("too slow"), rather
+    than for as long as his connection lasts."""
+    g = Gateway(vms=("web1",), policy=POLICY)
+    cl_a = cl_b = None
+    try:
+        g.wait_prompt("web1")
+        cl_a, cl_b = paramiko_client(g, "alice"), paramiko_client(g, "bob")
+        late, w, h = _raw_viewer(cl_a)
+        never, _, _ = _raw_viewer(cl_b)
+        for ch in (late, never):
+            ch.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h))
+        time.sleep(2)
+        st, out, err = g.ssh("alice", "power", "web1", "stop", timeout=120 * SLOW)
+        assert st == 0, (out, err)
+        stopped = time.monotonic()
+        time.sleep(1)
+        assert raw_update_pixels(late) == w * h
+        assert late.recv(1) == b"", "the end of the stream"
+        end = wait_display_end(g, "alice", "display closed")
+        assert end and end["reason"] == "display closed" and end["bytes_out"] >= w * h * 4, end
+        end = wait_display_end(g, "bob", "too slow")
+        waited = time.monotonic() - stopped
+        assert end and end["reason"] == "too slow", end
+        assert end["bytes_out"] < w * h * 4, end
+        assert 9 <= waited < 10 + 10 * SLOW, f"let go {waited:.1f} s after the VM stopped"
+    finally:
+        for cl in (cl_a, cl_b):
+            if cl is not None:
+                cl.close()
+        g.cleanup()
+
+
 def test_screenshot_writes_a_png_of_the_screen_to_stdout(gw, tmp):
     p = subprocess.run(gw.ssh_args("bob") + ["screenshot", "web1"], stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=120 * SLOW)
@@ -480,7 +517,9 @@ def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
     gateway's send buffer grows to 4 MiB at most). The viewer asks for it
     and reads nothing; the VM is then stopped. The screen waiting in the
     gateway goes to the viewer before the end of the stream (it used to be
-    dropped at the monitor's end), and the viewer was not cut off for it."""
+    dropped at the monitor's end), and the viewer was not cut off for it.
+    A second viewer that never reads is let go 10 s after the monitor's
+    end without progress ("too slow")."""
     from vencrypt import Viewer, login
     g = vnc_gateway(policy=VNC_POLICY.replace("[console:write, display:control]",
                                               "[console:write, power, display:control]"),
@@ -491,10 +530,15 @@ def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
         assert ok, why
         v = Viewer(t)
         assert (v.w, v.h) == (1920, 1080)
-        t.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, v.w, v.h))
+        ok, why, never = login(g.vnc_port, ca, "alice:web1", "alice-pw", rcvbuf=65536)
+        assert ok, why
+        Viewer(never)
+        for s in (t, never):
+            s.sendall(struct.pack(">BBHHHH", 3, 0, 0, 0, v.w, v.h))
         time.sleep(3)
         st, out, err = g.ssh("alice", "power", "web1", "stop", timeout=120 * SLOW)
         assert st == 0, (out, err)
+        stopped = time.monotonic()
         time.sleep(1)  # the monitor's end reached the gateway: reading now
         t.settimeout(60 * SLOW)
         got = raw_update_pixels(t)
@@ -504,6 +548,12 @@ def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
         end = wait_display_end(g, "bob", "the display closed")
         assert end and end["reason"] == "the display closed" and \
             end["bytes_out"] >= v.w * v.h * 4, end
+        end = wait_display_end(g, "alice", "too slow")
+        waited = time.monotonic() - stopped
+        assert end and end["reason"] == "too slow", end
+        assert end["bytes_out"] < v.w * v.h * 4, "counted as sent: %s" % end
+        assert 9 <= waited < 10 + 10 * SLOW, f"let go {waited:.1f} s after the VM stopped"
+        never.close()
     finally:
         g.cleanup()
 
