@@ -9,6 +9,8 @@
 #include <event2/listener.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -809,6 +811,13 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
+	/* A reply in several writes (an update the monitor wrote in pieces,
+	 * a handshake step) would otherwise wait, from its second write, for
+	 * the viewer's ACK of the first, which a delayed-ACK viewer holds up
+	 * to 40 ms: as for SSH (sshd.c). */
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		LOG("vnc: %s: TCP_NODELAY: %s", c->addr, strerror(errno));
 	c->startup = true;
 	c->d = d;
 	c->refs = 1;
