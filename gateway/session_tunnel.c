@@ -140,42 +140,62 @@ tunnel_end_soon(struct session *s, const char *why)
 	tunnel_linger(s);
 }
 
-/* tout into the channel, as far as its window goes and while libssh has
- * sent what it had (it keeps one write at most): piece after piece while
- * the socket takes them, else on the next output_ready. */
+/* Sends what it can of p[0..n) into the channel: as far as its window
+ * goes and while libssh has sent what it had (it keeps one write at most),
+ * piece after piece while the socket takes them. Returns how much, or -1:
+ * the session ends. */
+static ssize_t
+tunnel_send(struct session *s, const uint8_t *p, size_t n)
+{
+	size_t sent = 0;
+
+	while (sent < n) {
+		uint32_t win = ssh_channel_window_size(s->ch);
+		size_t k = n - sent;
+
+		if (win == 0 || (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+			break;
+		if (k > win)
+			k = win;
+		if (k > WRITE_CHUNK)
+			k = WRITE_CHUNK;
+		/* out now if the socket takes it, not after a loop round */
+		session_may_write(s->ss);
+		if (ssh_channel_write(s->ch, p + sent, (uint32_t)k) != (int)k) {
+			session_kill(s, 1, "channel error", NULL);
+			return -1;
+		}
+		sent += k;
+		s->bytes_out += (uint64_t)k;
+	}
+	return (ssize_t)sent;
+}
+
+/* tout into the channel as far as it goes (else on the next output_ready),
+ * a chunk at a time: no copy to make pieces contiguous. */
 static void
 tunnel_flush(struct session *s)
 {
-	size_t was;
+	size_t was, left;
 
 	if (s->tfd < 0 || s->finished || s->closing)
 		return;
-	was = evbuffer_get_length(s->tout);
-	for (;;) {
-		uint32_t win = ssh_channel_window_size(s->ch);
-		size_t n = evbuffer_get_length(s->tout);
-
-		if (n == 0 || win == 0 ||
-		    (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
-			break;
-		if (n > win)
-			n = win;
-		if (n > WRITE_CHUNK)
-			n = WRITE_CHUNK;
-		/* out now if the socket takes it, not after a loop round */
-		session_may_write(s->ss);
-		/* contiguous: a copy only where n spans two reads' chunks */
-		const unsigned char *p =
-		    evbuffer_pullup(s->tout, (ev_ssize_t)n);
-		if (p == NULL ||
-		    ssh_channel_write(s->ch, p, (uint32_t)n) != (int)n) {
+	was = left = evbuffer_get_length(s->tout);
+	while (left > 0) {
+		size_t n = evbuffer_get_contiguous_space(s->tout);
+		if (n == 0) /* an empty first chunk: should not be, but */
+			n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
+		const uint8_t *p = evbuffer_pullup(s->tout, (ev_ssize_t)n);
+		ssize_t w = p == NULL ? -1 : tunnel_send(s, p, n);
+		if (w < 0) {
 			session_kill(s, 1, "channel error", NULL);
 			return;
 		}
-		evbuffer_drain(s->tout, n);
-		s->bytes_out += (uint64_t)n;
+		evbuffer_drain(s->tout, (size_t)w);
+		left = evbuffer_get_length(s->tout);
+		if ((size_t)w < n)
+			break;
 	}
-	size_t left = evbuffer_get_length(s->tout);
 	if (s->tend != NULL && left == 0) {
 		session_kill(s, 0, s->tend, NULL);
 		return;
@@ -188,19 +208,20 @@ tunnel_flush(struct session *s)
 /*
  * One read a wake-up (level-triggered: more wakes us again), then as much
  * as the channel takes: a lone piece goes out at once, no waiting to gather
- * more (that would be latency). The read goes through buf and evbuffer_add,
- * which fills the tail of tout's last chunk before it takes a new one:
- * reserving space in tout for each read left the unused part of each
- * reservation behind (vmgated grew 8-12 MiB for a 3 MiB screen), and
- * evbuffer_read takes at most 4 KiB a call (libevent 2.1's
- * EVBUFFER_MAX_READ): 768 reads for a Raw screen, and vmgated's CPU per
- * MiB of Raw went from 71 to 164 ms in kvmbox.
+ * more (that would be latency). What waits before it goes first; else the
+ * read goes straight from buf into the channel, and only what the channel
+ * does not take goes into tout, through evbuffer_add, which fills the tail
+ * of tout's last chunk before it takes a new one: reserving space in tout
+ * for each read left the unused part of each reservation behind (vmgated
+ * grew 8-12 MiB for a 3 MiB screen), and evbuffer_read takes at most 4 KiB
+ * a call (libevent 2.1's EVBUFFER_MAX_READ): 768 reads for a Raw screen,
+ * and vmgated's CPU per MiB of Raw went from 71 to 164 ms in kvmbox.
  */
 static void
 tunnel_out(struct session *s)
 {
 	uint8_t buf[TUNNEL_READ_MAX];
-	ssize_t k;
+	ssize_t k, w = 0;
 
 	if (s->tfd < 0 || s->finished || s->closing || s->tend != NULL)
 		return;
@@ -214,7 +235,10 @@ tunnel_out(struct session *s)
 		tunnel_flush(s);
 		return;
 	}
-	if (evbuffer_add(s->tout, buf, (size_t)k) != 0) {
+	if (evbuffer_get_length(s->tout) == 0 &&
+	    (w = tunnel_send(s, buf, (size_t)k)) < 0)
+		return;
+	if (w < k && evbuffer_add(s->tout, buf + w, (size_t)(k - w)) != 0) {
 		session_kill(s, 1, "out of memory", NULL);
 		return;
 	}
