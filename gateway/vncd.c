@@ -68,7 +68,9 @@ struct vconn {
 	bool startup;
 	struct bufferevent *raw; /* the socket */
 	struct bufferevent *cli; /* raw, or the TLS filter on it */
-	struct bufferevent *mon; /* the socketpair to the monitor */
+	struct bufferevent *mon; /* the socketpair to the monitor: writes */
+	struct event *mon_rev;	 /* ... and reads (on_mon_readable) */
+	struct evbuffer *mon_in; /* what it wrote, not relayed yet */
 	struct rfbfront *f;
 	struct event *grace, *later; /* login grace; held refusal, linger */
 	unsigned linger;	     /* linger checks with nothing sent */
@@ -101,6 +103,7 @@ struct vncd {
 	struct vconns conns;
 	size_t nconns;
 	unsigned long next_id;
+	uint8_t *scratch; /* VNCD_SINGLE_IO: what one read of a monitor takes */
 };
 
 static void vconn_close(struct vconn *c, const char *why);
@@ -207,6 +210,12 @@ free_bevs(struct vconn *c)
 	else if (c->raw != NULL)
 		bufferevent_free(c->raw);
 	c->cli = c->raw = NULL;
+	if (c->mon_rev != NULL)
+		event_free(c->mon_rev);
+	c->mon_rev = NULL;
+	if (c->mon_in != NULL)
+		evbuffer_free(c->mon_in);
+	c->mon_in = NULL;
 	if (c->mon != NULL)
 		bufferevent_free(c->mon);
 	c->mon = NULL;
@@ -296,6 +305,8 @@ close_after_flush(struct vconn *c, const char *why, unsigned tries,
 	c->linger_late = late;
 	c->linger_left = SIZE_MAX;
 	bufferevent_disable(c->cli, EV_READ);
+	if (c->mon_rev != NULL)
+		event_del(c->mon_rev); /* nothing more goes to the viewer */
 	event_del(c->later);
 	event_assign(c->later, c->d->gw->base, -1, 0, on_linger, c);
 	on_linger(-1, 0, c);
@@ -325,7 +336,7 @@ send_output(struct vconn *c)
 static void
 mon_handshake(struct vconn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->mon);
+	struct evbuffer *in = c->mon_in;
 	uint8_t b[256];
 
 	for (;;) {
@@ -407,7 +418,7 @@ relay(struct vconn *c)
 		return;
 	c->bytes_in += move_in(c);
 	/* All the monitor wrote, at once: it must not wait on this viewer. */
-	struct evbuffer *in = bufferevent_get_input(c->mon);
+	struct evbuffer *in = c->mon_in;
 	size_t n = evbuffer_get_length(in);
 	evbuffer_add_buffer(bufferevent_get_output(c->cli), in);
 	c->bytes_out += n;
@@ -471,6 +482,39 @@ on_mon_event(struct bufferevent *bev, short what, void *arg)
 				  "too slow");
 }
 
+/*
+ * The monitor's stream is read here, not by its bufferevent: libevent 2.1
+ * reads at most 4 KiB a call (EVBUFFER_MAX_READ) whatever
+ * bufferevent_set_max_single_read says, and one read a loop pass, so a
+ * whole 1024x768 screen in Raw took 768 reads and loop passes.
+ */
+static void
+on_mon_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct vconn *c = arg;
+	ssize_t k;
+
+	(void)what;
+	do
+		k = read(fd, c->d->scratch, VNCD_SINGLE_IO);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN)
+		return;
+	if (k <= 0) {
+		event_del(c->mon_rev);
+		on_mon_event(c->mon,
+			     BEV_EVENT_READING |
+				 (k == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+			     c);
+		return;
+	}
+	if (evbuffer_add(c->mon_in, c->d->scratch, (size_t)k) != 0) {
+		vconn_close(c, "out of memory");
+		return;
+	}
+	on_mon_read(c->mon, c);
+}
+
 static void
 start_monitor(struct vconn *c)
 {
@@ -495,18 +539,27 @@ start_monitor(struct vconn *c)
 	}
 	c->mon = bufferevent_socket_new(c->d->gw->base, sv[0],
 					BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(c->mon, on_mon_read, on_mon_write, on_mon_event, c);
+	c->mon_rev = event_new(c->d->gw->base, sv[0], EV_READ | EV_PERSIST,
+			       on_mon_readable, c);
+	c->mon_in = evbuffer_new();
+	if (c->mon == NULL || c->mon_rev == NULL || c->mon_in == NULL) {
+		if (c->mon == NULL)
+			close(sv[0]);
+		vconn_close(c, "out of memory");
+		return;
+	}
+	bufferevent_setcb(c->mon, NULL, on_mon_write, on_mon_event, c);
 	c->out_high = supervisor_display_backlog(c->vm);
 	if (c->out_high < VNCD_RELAY_HIGH)
 		c->out_high = VNCD_RELAY_HIGH;
 	bufferevent_setwatermark(c->mon, EV_WRITE, VNCD_RELAY_HIGH / 4, 0);
-	/* libevent moves 16 KiB a loop pass by default, each way: 192 passes
-	 * for a 3 MiB screen in Raw. */
-	bufferevent_set_max_single_read(c->mon, VNCD_SINGLE_IO);
+	/* libevent writes 16 KiB a loop pass by default: 192 passes for a
+	 * 3 MiB screen in Raw. */
 	bufferevent_set_max_single_write(c->cli, VNCD_SINGLE_IO);
 	if (c->raw != c->cli)
 		bufferevent_set_max_single_write(c->raw, VNCD_SINGLE_IO);
-	bufferevent_enable(c->mon, EV_READ | EV_WRITE);
+	bufferevent_enable(c->mon, EV_WRITE);
+	event_add(c->mon_rev, NULL);
 	/* The viewer's ClientInit waits until the monitor's side is ready. */
 	bufferevent_disable(c->cli, EV_READ);
 	c->st = V_MONITOR;
@@ -861,6 +914,7 @@ vncd_new(struct gwctx *gw, char *err, size_t errlen)
 	char serv[16];
 
 	d->gw = gw;
+	d->scratch = xmalloc(VNCD_SINGLE_IO);
 	TAILQ_INIT(&d->conns);
 	d->certdir = xasprintf("%s/certs", cfg->state_dir);
 	if (certs_ensure(d, err, errlen) != 0 ||
@@ -915,6 +969,7 @@ vncd_free(struct vncd *d)
 	penalty_free(d->pen);
 	startups_free(d->startups);
 	free(d->certdir);
+	free(d->scratch);
 	free(d);
 }
 
