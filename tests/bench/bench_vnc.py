@@ -292,6 +292,10 @@ class Gw:
     def cleanup(self):
         self.g.cleanup()
 
+    def log_tail(self, lines=12):
+        with open(self.g.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
 
 class Tunnel:
     """ssh -N -L 127.0.0.1:PORT:VM:5900 as a user runs it, one -L for each VM
@@ -517,7 +521,10 @@ def part_latency(a, rng):
                     server = sshd.pids() if path == "openssh" else [gw.pid]
                     ssh = {"tunnel": t.proc.pid, "openssh": pt.proc.pid}.get(path)
                     login = gw.login(path, "tput") if path in ("vencrypt", "ticket") else ()
-                    s = stream(a, port, enc, a.window, server, mon, ssh, login)
+                    try:
+                        s = stream(a, port, enc, a.window, server, mon, ssh, login)
+                    except (Failed, bd.PeerFailed) as e:
+                        raise Failed("%s; vmgated's log ends:\n%s" % (e, gw.log_tail())) from e
                     r["tput"].setdefault((enc, path), []).append(s)
     finally:
         for p in probes:
