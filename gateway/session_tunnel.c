@@ -188,7 +188,8 @@ tunnel_flush(struct session *s)
 		const uint8_t *p = evbuffer_pullup(s->tout, (ev_ssize_t)n);
 		ssize_t w = p == NULL ? -1 : tunnel_send(s, p, n);
 		if (w < 0) {
-			session_kill(s, 1, "channel error", NULL);
+			session_kill(s, 1, "out of memory",
+				     NULL); /* or ended */
 			return;
 		}
 		evbuffer_drain(s->tout, (size_t)w);
@@ -378,6 +379,7 @@ tunnel_open(struct session *s)
 	s->tlinger = evtimer_new(s->gw->base, on_tunnel_linger, s);
 	if (s->tout == NULL || s->trev == NULL || s->twev == NULL ||
 	    s->tlinger == NULL) {
+		close(sv[1]);
 		session_kill(s, 1, "out of memory", NULL);
 		return;
 	}
