@@ -6,7 +6,7 @@
  * the policy says. The monitor never sees the network or the user.
  *
  * Flow control both ways, nothing unbounded: the guest's side is taken off
- * the monitor at once, and a viewer for which more than one whole screen
+ * the monitor at once, and a viewer for which more than two whole screens
  * and some waits (tout, below) is cut off; the rest goes into the channel
  * as its window opens; the client's side is written
  * as far as the socketpair takes it, the rest left with libssh (its window
@@ -92,9 +92,10 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
  *
  * libvncserver 0.9.14 sends an update only when asked (it has no
  * continuous updates), and viewers ask for the next one once they have the
- * last (TigerVNC, libvncclient, noVNC: one update in flight). So a viewer
- * has at most one whole screen and some (supervisor_display_backlog) here,
- * however slow its link: that is tout's bound. One that has asked for more
+ * last (TigerVNC, libvncclient, noVNC: one update in flight; libvncclient
+ * two at its start). So a viewer has at most two whole screens and some
+ * (supervisor_display_backlog) here, however slow its link: that is tout's
+ * bound. One that has asked for more
  * without reading is cut off ("too slow") when tout passes it, at once,
  * rather than left to stall the monitor for 5 s and then be cut off there.
  * tout's chunks are freed as they are sent: a viewer that keeps up holds
@@ -245,9 +246,10 @@ tunnel_out(struct session *s)
 	}
 	if (evbuffer_get_length(s->tout) > s->tout_max) {
 		LOG("session %lu: %s@%s asked for more of %s's display than "
-		    "one screen without reading (%zu bytes wait): cut off",
+		    "two screens without reading (%zu bytes wait, %zu "
+		    "allowed): cut off",
 		    s->id, s->peer.user, s->peer.addr, supervisor_name(s->vm),
-		    evbuffer_get_length(s->tout));
+		    evbuffer_get_length(s->tout), s->tout_max);
 		session_kill(s, 1, "too slow", NULL);
 		return;
 	}

@@ -113,14 +113,19 @@ size_t supervisor_nviewers(const struct vmproc *v);
 bool supervisor_has_display(const struct vmproc *v);
 /*
  * The most a relay (the SSH tunnel, VeNCrypt) holds of v's monitor's output
- * for one viewer before it cuts the viewer off: a whole screen in Raw, 4
+ * for one viewer before it cuts the viewer off: two whole screens in Raw, 4
  * bytes a pixel at the size the config gives the monitor (not what the
- * monitor says), the largest update one request gets, and 64 KiB for
- * headers, bells and the like. The monitor writes an update whole and
+ * monitor says; one is the largest update one request gets), and 64 KiB
+ * for headers, bells and the like. The monitor writes an update whole and
  * waits up to 5 s on a full stream (vmm-core/vnc.h), its console too, and
  * the kernel lets that stream hold little (wmem_max), so a relay always
- * reads the monitor at once; a viewer that asks for one update at a time
- * never has more than this waiting, however slow its link.
+ * reads the monitor at once. Viewers ask for the next update once they
+ * have the last, except that libvncclient (Remmina, vncprobe) asks for the
+ * whole screen again as soon as an update tells it the screen's size
+ * (ExtDesktopSize: its first update, a resize) while that update is still
+ * coming: so two, and no viewer that behaves has more waiting, however
+ * slow its link. One screen was too few: bench_vnc's viewers were cut off
+ * at their first update.
  */
 size_t supervisor_display_backlog(const struct vmproc *v);
 /* NULL if so, else why not, to follow the VM's name: "has no display"

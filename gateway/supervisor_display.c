@@ -58,7 +58,8 @@ supervisor_has_display(const struct vmproc *v)
 size_t
 supervisor_display_backlog(const struct vmproc *v)
 {
-	return (size_t)v->cfg->display_w * v->cfg->display_h * 4 + (64u << 10);
+	return 2 * (size_t)v->cfg->display_w * v->cfg->display_h * 4 +
+	       (64u << 10);
 }
 
 const char *

@@ -424,9 +424,9 @@ relay(struct vconn *c)
 	c->bytes_out += n;
 	size_t left = waiting(c);
 	if (left > c->out_high) {
-		LOG("vnc %lu: %s asked for more of %s's display than one "
-		    "screen without reading (%zu bytes wait)",
-		    c->id, c->user, c->vmname, left);
+		LOG("vnc %lu: %s asked for more of %s's display than two "
+		    "screens without reading (%zu bytes wait, %zu allowed)",
+		    c->id, c->user, c->vmname, left, c->out_high);
 		vconn_close(c, "too slow");
 	}
 }

@@ -421,6 +421,10 @@ def stream(a, port, encodings, secs, gw_pids, mon_pid, ssh_pid, login=()):
         b1, s1 = box_busy(), syscalls(who["gw"][0])
         t1 = time.monotonic_ns()
         ups = p.updates(t0, t1)
+        if not ups:
+            raise Failed("no update in %g s, after the first (vncprobe %s; %s)"
+                         % (secs, "alive" if p.proc.poll() is None else "exited %s" % p.proc.returncode,
+                            p.stderr()[-200:]))
     finally:
         p.stop()
     dt = (t1 - t0) / 1e9
@@ -524,7 +528,7 @@ def part_latency(a, rng):
                     try:
                         s = stream(a, port, enc, a.window, server, mon, ssh, login)
                     except (Failed, bd.PeerFailed) as e:
-                        raise Failed("%s; vmgated's log ends:\n%s" % (e, gw.log_tail())) from e
+                        raise Failed("%s; vmgated's log ends:\n%s" % (e, gw.log_tail(40))) from e
                     r["tput"].setdefault((enc, path), []).append(s)
     finally:
         for p in probes:

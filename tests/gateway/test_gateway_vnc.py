@@ -273,6 +273,37 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     assert ends and ends[-1]["bytes_out"] >= w * h * 4, ends
 
 
+def test_viewer_with_two_whole_screens_in_flight_on_a_slow_link_gets_both(gw):
+    """libvncclient (vncprobe, Remmina) asks for the whole screen again as
+    soon as an update tells it the screen's size (ExtDesktopSize, in its
+    first update), while that update is still coming: two whole screens in
+    flight. On a slow link (a shut window, not reading) the gateway holds
+    both; it cut such a viewer off ("too slow") at its first update when
+    it held one screen and 64 KiB at most (bench_vnc, session 8)."""
+    cl = paramiko_client(gw, "bob")
+    try:
+        ch, w, h = _raw_viewer(cl)
+        starts = [e for e in gw.audit() if e["event"] == "display_start" and e["user"] == "bob"]
+        whole = struct.pack(">BBHHHH", 3, 0, 0, 0, w, h)
+        ch.sendall(whole)
+        time.sleep(1)  # the first screen has left the monitor
+        ch.sendall(whole)
+        time.sleep(2)
+        assert raw_update_pixels(ch) == w * h
+        assert raw_update_pixels(ch) == w * h
+        ch.close()
+    finally:
+        cl.close()
+    deadline = time.monotonic() + 30 * SLOW
+    while True:
+        ends = [e for e in gw.audit() if e["event"] == "display_end"
+                and e["session"] == starts[-1]["session"]]
+        if ends or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert ends and ends[-1]["reason"] != "too slow" and ends[-1]["bytes_out"] >= 2 * w * h * 4, ends
+
+
 def slowest_echo(c, seconds=3):
     """Echoes on the console C back to back for SECONDS; the slowest one's
     time. A monitor stalled on a viewer's stream answers one after 5 s
@@ -302,8 +333,8 @@ def test_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(gw):
     never reads. The gateway keeps taking what the monitor writes, so the
     monitor (which waits up to 5 s on a full stream, and the console with
     it) never waits: the console answers at once throughout. Once more than
-    one screen and 64 KiB waits for the viewer, the gateway cuts it off
-    ("too slow" in the audit): reading at last, it gets less than two
+    two screens and 64 KiB wait for the viewer, the gateway cuts it off
+    ("too slow" in the audit): reading at last, it gets less than three
     screens and then the end of the stream, and vmgated did not grow by
     anything like what it asked for."""
     cl = paramiko_client(gw, "bob")
@@ -324,7 +355,7 @@ def test_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(gw):
             if not d:
                 break
             got += len(d)
-        assert got < 2 * w * h * 4, f"{got} bytes for a viewer that never read"
+        assert got < 3 * w * h * 4, f"{got} bytes for a viewer that never read"
         ch.close()
     finally:
         c.close()
@@ -476,7 +507,7 @@ def test_vencrypt_with_libvncclient_reads_the_screen_and_types_only_with_control
 def test_vencrypt_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(vgw):
     """The same on the VeNCrypt path: the relay keeps reading the monitor,
     the console answers at once throughout, and the viewer is cut off
-    ("too slow") once more than one screen waits for it in the gateway.
+    ("too slow") once more than two screens wait for it in the gateway.
     Its socket's receive buffer is 64 KiB (a host's tcp_rmem may let a
     loopback connection grow to 32 MiB), so what it reads at last is that,
     the gateway's send buffer (tcp_wmem, 4 MiB at most) and what was in
