@@ -187,12 +187,13 @@ tunnel_flush(struct session *s)
 		if (n == 0) /* an empty first chunk: should not be, but */
 			n = left < WRITE_CHUNK ? left : WRITE_CHUNK;
 		const uint8_t *p = evbuffer_pullup(s->tout, (ev_ssize_t)n);
-		ssize_t w = p == NULL ? -1 : tunnel_send(s, p, n);
-		if (w < 0) {
-			session_kill(s, 1, "out of memory",
-				     NULL); /* or ended */
+		if (p == NULL) {
+			session_kill(s, 1, "out of memory", NULL);
 			return;
 		}
+		ssize_t w = tunnel_send(s, p, n);
+		if (w < 0)
+			return; /* the session ends */
 		evbuffer_drain(s->tout, (size_t)w);
 		left = evbuffer_get_length(s->tout);
 		if ((size_t)w < n)

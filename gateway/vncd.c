@@ -446,18 +446,6 @@ drained(struct vconn *c)
 }
 
 static void
-on_mon_read(struct bufferevent *bev, void *arg)
-{
-	struct vconn *c = arg;
-
-	(void)bev;
-	if (c->st == V_MONITOR)
-		mon_handshake(c);
-	else
-		relay(c);
-}
-
-static void
 on_mon_write(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
@@ -512,7 +500,10 @@ on_mon_readable(evutil_socket_t fd, short what, void *arg)
 		vconn_close(c, "out of memory");
 		return;
 	}
-	on_mon_read(c->mon, c);
+	if (c->st == V_MONITOR)
+		mon_handshake(c);
+	else
+		relay(c);
 }
 
 static void
