@@ -107,10 +107,8 @@ session_tunnel_check(struct gwctx *gw, const char *user, const char *addr,
  * Once the monitor's side has ended, what waits in tout still goes to the
  * viewer (the display's last update, the end of a stream it may be
  * reading late), but not for ever: a viewer that takes nothing of it for
- * this long is let go ("too slow"), as the VeNCrypt relay does.
+ * SUPERVISOR_DISPLAY_LINGER_MS is let go ("too slow"), as on VeNCrypt.
  */
-#define TUNNEL_LINGER_S 10
-
 static void
 on_tunnel_linger(evutil_socket_t fd, short what, void *arg)
 {
@@ -119,16 +117,17 @@ on_tunnel_linger(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	LOG("session %lu: %s@%s took nothing of %s's display's last %zu "
-	    "bytes for %d s: cut off",
+	    "bytes for %d ms: cut off",
 	    s->id, s->peer.user, s->peer.addr, supervisor_name(s->vm),
-	    evbuffer_get_length(s->tout), TUNNEL_LINGER_S);
+	    evbuffer_get_length(s->tout), SUPERVISOR_DISPLAY_LINGER_MS);
 	session_kill(s, 1, "too slow", NULL);
 }
 
 static void
 tunnel_linger(struct session *s)
 {
-	struct timeval tv = {TUNNEL_LINGER_S, 0};
+	struct timeval tv = {SUPERVISOR_DISPLAY_LINGER_MS / 1000,
+			     SUPERVISOR_DISPLAY_LINGER_MS % 1000 * 1000};
 
 	event_add(s->tlinger, &tv); /* again: from now */
 }

@@ -128,6 +128,10 @@ bool supervisor_has_display(const struct vmproc *v);
  * at their first update.
  */
 size_t supervisor_display_backlog(const struct vmproc *v);
+/* When a monitor ends a viewer's stream, the relay still sends what it
+ * holds for the viewer, but lets go of one that takes none of it for this
+ * long ("too slow"). */
+#define SUPERVISOR_DISPLAY_LINGER_MS 10000
 /* NULL if so, else why not, to follow the VM's name: "has no display"
  * (configured without one) or "is not running" (also while starting). */
 const char *supervisor_display_problem(const struct vmproc *v);

@@ -44,8 +44,9 @@
 
 #define VNCD_SINGLE_IO (256u << 10) /* the most one read or write moves */
 #define LINGER_MS 20		    /* checks for unsent bytes before a close */
-#define LINGER_TRIES 50		 /* ... this many with none sent: a refusal's */
-#define LINGER_TRIES_DISPLAY 500 /* ... the display's last bytes (10 s) */
+#define LINGER_TRIES 50 /* ... this many with none sent: a refusal's */
+/* ... the display's last bytes */
+#define LINGER_TRIES_DISPLAY (SUPERVISOR_DISPLAY_LINGER_MS / LINGER_MS)
 
 enum vstate {
 	V_HANDSHAKE, /* rfbfront with the viewer */
