@@ -232,6 +232,17 @@ def raw_update_pixels(s):
     return got
 
 
+def session_display_end(gw, session):
+    """The display_end audited for SESSION, once there is one (or None
+    after 30 s)."""
+    deadline = time.monotonic() + 30 * SLOW
+    while True:
+        ends = [e for e in gw.audit() if e["event"] == "display_end" and e["session"] == session]
+        if ends or time.monotonic() > deadline:
+            return ends[-1] if ends else None
+        time.sleep(0.2)
+
+
 def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
     """A viewer whose SSH window stays shut (a slow link: paramiko with a
     64 KiB window, not reading) asks for the whole screen in Raw, 3 MiB,
@@ -261,16 +272,10 @@ def test_viewer_on_a_slow_link_gets_a_whole_raw_screen_and_holds_no_one_up(gw):
         ch.close()
     finally:
         cl.close()
-    deadline = time.monotonic() + 30 * SLOW
-    while True:
-        ends = [e for e in gw.audit() if e["event"] == "display_end" and e["user"] == "bob"
-                and e["session"] == starts[-1]["session"]]
-        if ends or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    end = session_display_end(gw, starts[-1]["session"])
     # Its end is audited with every byte it was sent (the close itself
     # may come from either side: our EOF, then the monitor's).
-    assert ends and ends[-1]["bytes_out"] >= w * h * 4, ends
+    assert end and end["user"] == "bob" and end["bytes_out"] >= w * h * 4, end
 
 
 def test_viewer_with_two_whole_screens_in_flight_on_a_slow_link_gets_both(gw):
@@ -294,14 +299,8 @@ def test_viewer_with_two_whole_screens_in_flight_on_a_slow_link_gets_both(gw):
         ch.close()
     finally:
         cl.close()
-    deadline = time.monotonic() + 30 * SLOW
-    while True:
-        ends = [e for e in gw.audit() if e["event"] == "display_end"
-                and e["session"] == starts[-1]["session"]]
-        if ends or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert ends and ends[-1]["reason"] != "too slow" and ends[-1]["bytes_out"] >= 2 * w * h * 4, ends
+    end = session_display_end(gw, starts[-1]["session"])
+    assert end and end["reason"] != "too slow" and end["bytes_out"] >= 2 * w * h * 4, end
 
 
 def slowest_echo(c, seconds=3):
@@ -364,6 +363,18 @@ def test_viewer_that_asks_without_reading_is_cut_off_and_holds_no_one_up(gw):
     assert end and end["reason"] == "too slow" and end["path"] == "ssh-tunnel", end
 
 
+def assert_let_go(end, screen_bytes, asked, stopped):
+    """END, the display_end of a viewer that never read once the VM was
+    stopped (asked for at ASKED, done at STOPPED, monotonic): let go as too
+    slow, not counted as sent a screen, 10 s (the relays' linger) after the
+    monitor's end, which comes after ASKED."""
+    waited = time.monotonic() - asked
+    assert end and end["reason"] == "too slow", end
+    assert end["bytes_out"] < screen_bytes, "counted as sent: %s" % end
+    assert 10 <= waited < 10 + (stopped - asked) + 10 * SLOW, \
+        f"let go {waited:.1f} s after the stop was asked for ({stopped - asked:.1f} s to stop)"
+
+
 def test_tunnel_viewers_behind_when_the_vm_stops_get_what_waits_or_are_let_go():
     """Two viewers with shut SSH windows each ask for the whole screen in
     Raw (3 MiB) and read nothing; the VM is then stopped. Alice, reading
@@ -390,12 +401,7 @@ def test_tunnel_viewers_behind_when_the_vm_stops_get_what_waits_or_are_let_go():
         assert late.recv(1) == b"", "the end of the stream"
         end = wait_display_end(g, "alice", "display closed")
         assert end and end["reason"] == "display closed" and end["bytes_out"] >= w * h * 4, end
-        end = wait_display_end(g, "bob", "too slow")
-        waited = time.monotonic() - asked
-        assert end and end["reason"] == "too slow", end
-        assert end["bytes_out"] < w * h * 4, end
-        assert 10 <= waited < 10 + (stopped - asked) + 10 * SLOW, \
-            f"let go {waited:.1f} s after the stop was asked for ({stopped - asked:.1f} s to stop)"
+        assert_let_go(wait_display_end(g, "bob", "too slow"), w * h * 4, asked, stopped)
     finally:
         for cl in (cl_a, cl_b):
             if cl is not None:
@@ -582,12 +588,7 @@ def test_vencrypt_viewer_on_a_slow_link_gets_what_waits_when_the_vm_stops():
         end = wait_display_end(g, "bob", "the display closed")
         assert end and end["reason"] == "the display closed" and \
             end["bytes_out"] >= v.w * v.h * 4, end
-        end = wait_display_end(g, "alice", "too slow")
-        waited = time.monotonic() - asked
-        assert end and end["reason"] == "too slow", end
-        assert end["bytes_out"] < v.w * v.h * 4, "counted as sent: %s" % end
-        assert 10 <= waited < 10 + (stopped - asked) + 10 * SLOW, \
-            f"let go {waited:.1f} s after the stop was asked for ({stopped - asked:.1f} s to stop)"
+        assert_let_go(wait_display_end(g, "alice", "too slow"), v.w * v.h * 4, asked, stopped)
         never.close()
     finally:
         g.cleanup()
