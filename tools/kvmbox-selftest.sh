@@ -15,13 +15,27 @@
 #     modes are restored;
 #   - --forward: a server on the guest's 127.0.0.1 answers curl on the
 #     host's, while the guest reaches nothing through the network.
-# Prints PASS/FAIL lines and a closing "N passed, N failed"; exits 1 if any
-# check failed. Extra arguments are passed to kvmbox (e.g. --force-vm).
+#
+# Host mode ("kvmbox: host /dev/kvm": tools/kvm-select or VMGATE_KVM=host
+# chose the host's /dev/kvm) promises less: CMD is exec'd on the host with
+# our environment, files, network, stdin and terminal. There the checks of
+# what only the box provides (no NIC but lo; a pty for piped --interactive
+# input; the box's closed network) are not run, each named on a
+# "BOX ONLY, not run in host mode:" line, and host mode's own promises are
+# checked instead: CMD ran on this kernel (same boot_id) with its /dev/kvm
+# working, in our network namespace with our interfaces, got our piped stdin
+# as is (no pty) and our terminal itself (same device). In box mode the
+# probe's boot_id must differ from ours (it ran in the box). The mode is the
+# first run's mode line; a run in the other mode fails these checks.
+#
+# Prints PASS/FAIL lines and a closing "N passed, N failed" (plus how many
+# box-only checks were not run); exits 1 if any check failed. Extra
+# arguments are passed to kvmbox (e.g. --force-vm).
 set -uo pipefail
 
 KVMBOX=$(cd "$(dirname "$0")" && pwd)/kvmbox
 EXTRA=("$@")
-pass=0 fail=0
+pass=0 fail=0 boxonly=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Run from $work: kvmbox shares the cwd by default, and wherever we were
@@ -44,6 +58,16 @@ check() {
 	local name=$1
 	shift
 	if "$@"; then ok "$name"; else ko "$name"; fi
+}
+# box_check NAME CONDITION...: a check of what only the box provides; in
+# host mode it is not run, and says so.
+box_check() {
+	if [ -n "$host" ]; then
+		echo "BOX ONLY, not run in host mode: $1"
+		boxonly=$((boxonly + 1))
+	else
+		check "$@"
+	fi
 }
 # kvmbox ARGS...: run kvmbox, stdin from $STDIN (default /dev/null),
 # stdout/stderr to $work/out and $work/err, status in $rc, wall time in $secs.
@@ -109,6 +133,9 @@ fd = os.memfd_create("kvmbox")
 os.write(fd, b"x")
 print("memfd", os.fstat(fd).st_size)
 
+with open("/proc/sys/kernel/random/boot_id") as f:
+    print("boot-id", f.read().strip())
+
 print("to-stderr", file=sys.stderr)
 sys.exit(3)
 EOF
@@ -125,6 +152,17 @@ kvmbox -- "$PY" -c "$PROBE"
 echo "    (probe run: ${secs}s, exit $rc)"
 mode=$(grep -m1 '^kvmbox: \(host /dev/kvm\|nested KVM\)' "$work/err")
 if [ -n "$mode" ]; then ok "mode line: ${mode#kvmbox: }"; else ko "mode line on stderr"; fi
+# host: non-empty in host mode. Without a mode line, the box's checks apply.
+host=
+[ "$mode" != "kvmbox: host /dev/kvm" ] || host=1
+our_boot_id=$(cat /proc/sys/kernel/random/boot_id)
+if [ -n "$host" ]; then
+	check "host mode: CMD ran on this host's kernel (same boot_id)" \
+		grep -qx "boot-id $our_boot_id" "$work/out"
+else
+	check "box mode: CMD ran in the box (a boot_id, not this host's)" \
+		bash -c "grep -q '^boot-id ' '$work/out' && ! grep -qx 'boot-id $our_boot_id' '$work/out'"
+fi
 check "KVM_GET_API_VERSION == 12" grep -qx 'api-version 12' "$work/out"
 check "KVM_CREATE_VM" grep -qx 'create-vm ok' "$work/out"
 check "KVM_RUN of a tiny guest (OUT 0x10 then HLT)" grep -qx 'kvm-run io:0x10=0x42,hlt' "$work/out"
@@ -152,14 +190,18 @@ fi
 # 2. The shell case from the brief, run from a fresh dir under /tmp: exit
 # status, stdout, and the cwd shared read-write.
 cd "$work" || exit 1
-kvmbox -- sh -c 'echo hi; echo written >from-guest; ls /sys/class/net >nics; exit 3'
+kvmbox -- sh -c 'echo hi; echo written >from-guest; ls /sys/class/net >nics; readlink /proc/self/ns/net >netns; exit 3'
 cd - >/dev/null || exit 1
 echo "    (sh run: ${secs}s, exit $rc)"
 check "sh -c 'echo hi; exit 3' exits 3" test "$rc" = 3
 check "sh -c 'echo hi; exit 3' prints hi" grep -qx hi "$work/out"
 check "cwd shared read-write" grep -qx written "$work/from-guest"
-check "no network interface but lo without --forward" \
+box_check "no network interface but lo without --forward" \
 	test "$(cat "$work/nics" 2>/dev/null)" = lo
+if [ -n "$host" ]; then
+	check "host mode: CMD has our network (our net namespace, our interfaces)" \
+		test "$(cat "$work/netns" "$work/nics" 2>/dev/null)" = "$(readlink /proc/self/ns/net; ls /sys/class/net)"
+fi
 
 # 3. Bulk output arrives complete and in order.
 kvmbox -- sh -c 'seq 1 300000'
@@ -178,23 +220,32 @@ printf 'echo hi\nexit 3\n' >"$work/in"
 STDIN=$work/in kvmbox --interactive -- /bin/sh
 echo "    (--interactive piped run: ${secs}s, exit $rc)"
 check "--interactive: 'echo hi; exit 3' piped to /bin/sh exits 3" test "$rc" = 3
-check "--interactive: 'echo hi; exit 3' piped to /bin/sh prints hi" grep -Eq $'^([$#] )?hi\r$' "$work/out"
+box_check "--interactive: 'echo hi; exit 3' piped to /bin/sh prints hi (on a pty: CR LF)" \
+	grep -Eq $'^([$#] )?hi\r$' "$work/out"
+if [ -n "$host" ]; then
+	check "host mode: --interactive: /bin/sh reads our piped stdin as is (no pty): prints exactly hi" \
+		test "$(cat "$work/out")" = hi
+fi
 
 # 6. --interactive on a terminal: kvmbox on a pty of ours, driven the way a
 # person at a terminal would (the driver prints its own PASS/FAIL lines).
 read -r -d '' PTYDRIVE <<'PYEOF'
 import fcntl, os, re, select, struct, subprocess, sys, termios, time
 
-kvmbox, py = sys.argv[1], sys.argv[2]
-extra = sys.argv[3:]
+kvmbox, py, host = sys.argv[1], sys.argv[2], sys.argv[3] == "host"
+extra = sys.argv[4:]
 # In the guest: report the tty, then echo each key as [hex] in raw mode
-# until "q"; wait for a SIGWINCH, report the new size and exit 7.
+# until "q"; wait for a SIGWINCH, report the new size, put the tty's modes
+# back (as a well-behaved program does: in host mode the tty is ours) and
+# exit 7.
 GUEST = r"""
-import os, signal, sys, time, tty
+import os, signal, sys, termios, time, tty
 winch = []
 signal.signal(signal.SIGWINCH, lambda *a: winch.append(1))
 print("isatty", os.isatty(0), os.isatty(1), os.isatty(2), flush=True)
+print("tty-rdev", os.fstat(0).st_rdev, flush=True)
 print("size", *os.get_terminal_size(0), flush=True)
+modes = termios.tcgetattr(0)
 tty.setraw(0)
 print("raw", end="\r\n", flush=True)
 while True:
@@ -206,6 +257,7 @@ t = time.time() + 60
 while not winch and time.time() < t:
     time.sleep(0.05)
 print("resized", *os.get_terminal_size(0), end="\r\n", flush=True)
+termios.tcsetattr(0, termios.TCSADRAIN, modes)
 sys.exit(7)
 """
 master, slave = os.openpty()
@@ -242,6 +294,11 @@ def result(name, ok, detail=None):
 mo = wait_for(rb"size (\d+) (\d+)", 300)
 result("--interactive: stdin, stdout, stderr are a tty in the guest",
        b"isatty True True True" in out)
+if host:
+    mo_dev = re.search(rb"tty-rdev (\d+)", out)
+    result("host mode: --interactive: CMD's terminal is ours (same device)",
+           bool(mo_dev) and int(mo_dev.group(1)) == os.fstat(slave).st_rdev,
+           mo_dev and f"{mo_dev.group(0).decode()}, ours {os.fstat(slave).st_rdev}")
 result("--interactive: terminal size passed on (111x33)",
        bool(mo) and mo.group(1, 2) == (b"111", b"33"), mo and mo.group(0).decode())
 wait_for(rb"raw\r\n", 30)  # (before that, the pty makes Ctrl-C a SIGINT)
@@ -269,13 +326,16 @@ except subprocess.TimeoutExpired:
     rc = proc.wait()
 result("--interactive: CMD's exit status (7) comes back promptly", rc == 7,
        f"exit {rc}, {time.monotonic() - t_out:.1f}s after CMD's last output")
+# Box mode: kvmbox made our terminal raw and must put it back, whatever CMD
+# did with its own pty in the box. Host mode: kvmbox never touches it, so it
+# is as CMD left it (CMD restores it above).
 result("--interactive: our terminal's modes restored", termios.tcgetattr(slave) == before)
 if failed:
     text = out.decode(errors="replace").replace("\r", "")
     print("".join(f"    | {line}\n" for line in text.splitlines()[-30:]), end="")
 PYEOF
 t0=$EPOCHREALTIME
-"$PY" -c "$PTYDRIVE" "$KVMBOX" "$PY" "${EXTRA[@]}" >"$work/drive" 2>&1
+"$PY" -c "$PTYDRIVE" "$KVMBOX" "$PY" "$([ -n "$host" ] && echo host || echo box)" "${EXTRA[@]}" >"$work/drive" 2>&1
 cat "$work/drive"
 echo "    (--interactive pty run: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s)"
 n=$(grep -c '^PASS: ' "$work/drive")
@@ -289,7 +349,9 @@ fail=$((fail + n))
 
 # 7. --forward: a web server on the guest's loopback, fetched through the
 # host's; first the guest tries to reach the host (through QEMU's gateway)
-# and the outside, which restrict=on must refuse.
+# and the outside, which restrict=on must refuse. (In host mode CMD has the
+# host's network: the server listens on the host's loopback itself, and the
+# probe, box-only, is not run.)
 port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 read -r -d '' NETPROBE <<'PYEOF'
 import socket, sys
@@ -300,6 +362,7 @@ for host, port in (("10.0.2.2", int(sys.argv[1])), ("1.1.1.1", 80)):
     except OSError:
         print(host, "unreachable")
 PYEOF
+[ -z "$host" ] || NETPROBE='print("not probed: host mode")'
 t0=$EPOCHREALTIME
 "$KVMBOX" "${EXTRA[@]}" --rw "$work" --timeout 300 --forward "$port" -- \
 	sh -c 'cd "$1" && "$2" -c "$3" "$4" >net && exec "$2" -m http.server --bind 127.0.0.1 "$4"' \
@@ -321,8 +384,12 @@ wait "$kpid"
 rc=$?
 check "--forward $port: curl on the host gets the guest's 127.0.0.1:$port" test -n "$got"
 check "--forward: kvmbox ends on SIGTERM (143)" test "$rc" = 143
-check "--forward: the guest cannot reach the host or the outside" \
+box_check "--forward: the guest cannot reach the host or the outside" \
 	test "$(cat "$work/net" 2>/dev/null)" = $'10.0.2.2 unreachable\n1.1.1.1 unreachable'
 
-echo "$pass passed, $fail failed"
+if [ -n "$host" ]; then
+	echo "$pass passed, $fail failed (host mode; $boxonly box-only checks not run)"
+else
+	echo "$pass passed, $fail failed"
+fi
 [ "$fail" -eq 0 ]
