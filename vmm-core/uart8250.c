@@ -125,7 +125,13 @@ rx_pop(struct uart8250 *u)
 	u->rx_head = (u->rx_head + 1) % UART8250_RXQ;
 	u->rx_len--;
 	u->bi_seen = 0;
-	if (u->rx_len == UART8250_RXQ / 2 - 1 && u->ops->rx_space != NULL)
+	/* Below half full, the stdio reader that stopped at a full queue
+	 * may go on; empty, a control-channel gateway that holds less credit
+	 * than the queue has room gets the rest (its input never fills the
+	 * queue when the guest keeps up, so the half mark alone is never
+	 * crossed and its credit ran out after 4 KiB of typing). */
+	if ((u->rx_len == UART8250_RXQ / 2 - 1 || u->rx_len == 0) &&
+	    u->ops->rx_space != NULL)
 		u->ops->rx_space(u->opaque);
 	return v;
 }

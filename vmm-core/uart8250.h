@@ -41,7 +41,8 @@ struct uart8250_ops {
 	size_t (*tx_room)(void *opaque);
 	/* Hand one transmitted byte to the backend. */
 	void (*tx)(void *opaque, uint8_t byte);
-	/* The receive queue dropped below half full. May be NULL. */
+	/* The receive queue dropped below half full, or emptied. May be
+	 * NULL. */
 	void (*rx_space)(void *opaque);
 };
 

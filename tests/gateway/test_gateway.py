@@ -200,6 +200,23 @@ def test_power_stop_start_and_stopped_refusal(gw):
 
 # -- many sessions, slow sessions ----------------------------------------------
 
+def test_typing_line_by_line_goes_on_past_the_vms_input_room(gw):
+    """13 KiB typed with the real ssh client one line at a time, each
+    echoed before the next, as a person types: all of it is echoed. The
+    guest keeps up, so its 4 KiB input queue never fills; the monitor gave
+    the gateway input credit back only when that queue drained from half
+    full, and the console went deaf for good after 4 KiB (seen on a PVM
+    host, where tests type fast enough to get there)."""
+    c = gw.attach("alice", "web1")
+    try:
+        c.expect(PROMPT)
+        for i in range(120):
+            c.send(b"echo %03d-%s\r" % (i, b"y" * 100))
+            c.expect(b"%03d-%s\r\n" % (i, b"y" * 100))
+    finally:
+        c.close()
+
+
 def test_typed_input_survives_escapes_while_guest_is_slow(gw):
     """A paste larger than the VM's input room, with an escape command on
     every line: each line reaches the guest whole and in order (issue 8

@@ -23,6 +23,7 @@ class CtlPeer:
         self.states = []
         self.errors = []
         self.lost = 0
+        self.in_credit = 0  # console input the VMM has room for
 
     def send(self, typ, payload=b"", seq=0):
         self.sock.send(struct.pack("<HHI", typ, 0, seq) + payload)
@@ -46,6 +47,8 @@ class CtlPeer:
         elif typ == ERROR:
             code, n = struct.unpack_from("<IH", body)
             self.errors.append((code, body[6:6 + n].decode()))
+        elif typ == CREDIT:
+            self.in_credit += struct.unpack("<I", body)[0]
         elif typ == LOST:
             self.lost += struct.unpack("<Q", body)[0]
         return typ, seq, body

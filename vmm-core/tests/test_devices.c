@@ -48,7 +48,17 @@ t_tx(void *o, uint8_t b)
 		txbuf[txlen++] = b;
 }
 
+static unsigned rx_space_calls;
+
+static void
+t_rx_space(void *o)
+{
+	(void)o;
+	rx_space_calls++;
+}
+
 static const struct uart8250_ops ops = {t_room, t_tx, NULL};
+static const struct uart8250_ops ops_space = {t_room, t_tx, t_rx_space};
 
 static uint8_t
 rd(struct bus *b, uint64_t port)
@@ -77,6 +87,17 @@ setup_uart(void **state)
 	irq_level = irq_changes = 0;
 	room = 1 << 20;
 	txlen = 0;
+	return 0;
+}
+
+static int
+setup_uart_space(void **state)
+{
+	(void)state;
+	bus_init(&bus, t_irq, NULL);
+	uart8250_init(&uart, &ops_space, NULL);
+	assert_int_equal(bus_register(&bus, BUS_PIO, 0x3f8, 8, &uart.dev), 0);
+	rx_space_calls = 0;
 	return 0;
 }
 
@@ -190,6 +211,43 @@ uart_receive_queue_bounded(void **state)
 	assert_int_equal(uart8250_receive(&uart, big, 1), 0);
 	rd(&bus, 0x3f8);
 	assert_int_equal(uart8250_rx_room(&uart), 1);
+}
+
+/* The backend hears of room as the guest reads: at the half mark, for a
+ * reader that stopped at a full queue, and whenever the queue empties, for
+ * a gateway whose typing never fills it (its credit came back only at the
+ * half mark before: typing stalled for good after 4 KiB). */
+static void
+uart_rx_space_as_the_guest_reads(void **state)
+{
+	static uint8_t big[UART8250_RXQ];
+	(void)state;
+	for (int line = 0; line < 1000; line++) { /* 14 KiB, typed */
+		assert_int_equal(
+		    uart8250_receive(&uart, (const uint8_t *)"echo tick-42\r",
+				     14),
+		    14);
+		for (int i = 0; i < 14; i++)
+			rd(&bus, 0x3f8);
+		assert_int_equal(rx_space_calls, (unsigned)line + 1);
+		assert_int_equal(uart8250_rx_room(&uart), UART8250_RXQ);
+	}
+	rx_space_calls = 0;
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(uart8250_receive(&uart, big, sizeof(big)),
+			 sizeof(big));
+	for (size_t i = 0; i < UART8250_RXQ / 2; i++)
+		rd(&bus, 0x3f8);
+	assert_int_equal(rx_space_calls, 0);
+	rd(&bus, 0x3f8); /* below half full */
+	assert_int_equal(rx_space_calls, 1);
+	for (size_t i = 0; i < UART8250_RXQ / 2 - 2; i++)
+		rd(&bus, 0x3f8);
+	assert_int_equal(rx_space_calls, 1);
+	rd(&bus, 0x3f8); /* empty */
+	assert_int_equal(rx_space_calls, 2);
+	rd(&bus, 0x3f8); /* reading an empty queue is no news */
+	assert_int_equal(rx_space_calls, 2);
 }
 
 static void
@@ -550,6 +608,8 @@ main(void)
 					    teardown_uart),
 	    cmocka_unit_test_setup_teardown(uart_receive_queue_bounded,
 					    setup_uart, teardown_uart),
+	    cmocka_unit_test_setup_teardown(uart_rx_space_as_the_guest_reads,
+					    setup_uart_space, teardown_uart),
 	    cmocka_unit_test_setup_teardown(uart_break, setup_uart,
 					    teardown_uart),
 	    cmocka_unit_test_setup_teardown(uart_loopback_probe, setup_uart,
