@@ -10,15 +10,12 @@ import time
 
 import pytest
 
-from vmmproc import Vmm
+from vmmproc import ON_PVM, Vmm
 
 CACHE = os.path.join(os.environ.get("VMGATE_CACHE", os.path.expanduser("~/.cache/vmgate")), "linux")
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
 needs_kernel = pytest.mark.skipif(not os.path.exists(os.path.join(CACHE, "vmlinux")),
                                   reason="run tools/fetch-linux.sh first")
-
-# A PVM host's /dev/kvm (kvm_pvm module) rather than hardware or nested SVM.
-ON_PVM = os.path.exists("/sys/module/kvm_pvm")
 
 CMDLINE = "earlyprintk=serial,ttyS0,115200 console=ttyS0 panic=-1 nokaslr"
 
@@ -124,8 +121,18 @@ poweroff -f
 @needs_kvm
 @needs_kernel
 def test_linux_probes_the_ps2_keyboard_and_mouse(tmp_path):
-    # Linux's i8042 driver finds the controller, atkbd identifies the
-    # keyboard behind translation, psmouse does the IntelliMouse knock.
+    """Linux's i8042 driver finds the controller, atkbd identifies the
+    keyboard behind translation, psmouse does the IntelliMouse knock.
+
+    On a PVM host the kernel never gets that far (DESIGN.md §3): about 20 s
+    in, right after "Memory: ...K/...K available", SLUB sets up its caches
+    and swaps a slab's freelist and counters with `lock cmpxchg16b` in ring
+    0 (in Debian's 6.1.0-57 vmlinux: get_partial_node(), RIP
+    0xffffffff8132ae50), which PVM fails to emulate: KVM_EXIT_INTERNAL_ERROR.
+    There the test asserts that documented outcome: the boot got that far,
+    the monitor reported the emulation failure as a crashed state with its
+    RIP and exited with status 12. The RIP is not compared: it moves with
+    the kernel version tools/fetch-linux.sh gets."""
     modules = os.path.join(CACHE, "modules")
     psmouse = os.path.join(modules, "kernel/drivers/input/mouse/psmouse.ko")
     if not os.path.exists(psmouse):
@@ -146,6 +153,15 @@ def test_linux_probes_the_ps2_keyboard_and_mouse(tmp_path):
     ]))
     with Vmm("--kernel", os.path.join(CACHE, "vmlinux"), "--initrd", str(initrd),
              "--mem", "512M", "--cmdline", CMDLINE, stdin=False) as vm:
+        if ON_PVM:
+            vm.expect(rb"Memory: \d+K/\d+K available", timeout=300)
+            code = vm.wait(timeout=300)
+            err = vm.stderr_text()
+            assert code == 12, "monitor exit %s: %s" % (code, err)
+            assert re.search(r"guest crashed: KVM internal error \(suberror 1 \(instruction emulation failed\); "
+                             r"cpu \d+, rip 0xffffffff[0-9a-f]{8}\)", err), err
+            assert b"PS2TEST-BEGIN" not in vm.out
+            return
         try:
             m = vm.expect(rb"(?s)PS2TEST-BEGIN\r?\n(.*?)PS2TEST-END", timeout=900)
         except AssertionError:
