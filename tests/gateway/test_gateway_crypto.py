@@ -1,5 +1,6 @@
 """The SSH front's crypto posture, as ssh-audit sees it (no KVM needed: the
-monitors may fail to start, the SSH side does not care)."""
+monitors fail to start, as ctest runs this under tools/no-kvm, which hides
+/dev/kvm; the SSH side does not care)."""
 import re
 import shutil
 import subprocess

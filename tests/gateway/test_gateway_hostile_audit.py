@@ -1,7 +1,8 @@
 """Issue 8 defect 1: the audit log under attack, and when it cannot be written.
 
-No KVM needed: the VMs are not started (or fail to start); the SSH side, auth,
-sessions, commands and the audit work all the same.
+No KVM needed: the VMs are not started (or fail to start: ctest runs this
+under tools/no-kvm, which hides /dev/kvm); the SSH side, auth, sessions,
+commands and the audit work all the same.
 """
 import datetime
 import errno
@@ -123,7 +124,7 @@ def test_audit_full_fails_closed_and_recovers():
     mounted = False
     try:
         # web1 stays stopped: "power web1 start" is then a real action that
-        # starts a monitor (which may fail here without KVM: it was started).
+        # starts a monitor (which fails under tools/no-kvm: it was started).
         with open(g.config) as f:
             text = f.read()
         with open(g.config, "w") as f:

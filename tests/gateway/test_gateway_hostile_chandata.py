@@ -7,7 +7,8 @@ console's input was blocked): a user with no rights at all sent 3 channels x
 client that sends past the window is cut off with a logged reason, one that
 respects it is held at the window, and connections and channels per user are
 capped (vmgate.yaml `limits:`). Runs on the host: no KVM needed (the VMs fail
-to start; SSH, authentication and channels do not care).
+to start: tools/no-kvm hides /dev/kvm; SSH, authentication and channels do
+not care).
 """
 import os
 import re

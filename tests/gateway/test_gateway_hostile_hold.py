@@ -4,7 +4,8 @@ After a few failures from one address the gateway holds each failure reply
 for a while. A client that sends more bytes or half-closes its socket during
 that hold used to leave the socket readable while nothing read it, and the
 event loop spun (~31k epoll_wait/s). Runs on the host: no KVM needed (the
-VMs fail to start; SSH and authentication do not care).
+VMs fail to start: tools/no-kvm hides /dev/kvm; SSH and authentication do
+not care).
 """
 import os
 import re

@@ -3,7 +3,8 @@
 diffie-hellman-group18-sha512 cost 326 ms of loop CPU per handshake
 (group16 46 ms, curve25519 2 ms), so a few unauthenticated clients looping
 it stalled every session. The gateway now offers curve25519 only. Runs on
-the host: no KVM needed (the VMs fail to start; SSH does not care).
+the host: no KVM needed (the VMs fail to start: tools/no-kvm hides
+/dev/kvm; SSH does not care).
 """
 import os
 import socket

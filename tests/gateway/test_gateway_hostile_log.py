@@ -4,7 +4,8 @@ libssh's error text quotes the client's banner and its KEXINIT algorithm
 lists; the gateway logged it raw, so terminal escapes reached the log and a
 newline in the host-key list forged a whole line. Raw sockets, no SSH
 library: the bytes are exactly the attacker's. Runs on the host: no KVM
-needed (the VMs fail to start; the SSH side does not care).
+needed (the VMs fail to start: tools/no-kvm hides /dev/kvm; the SSH side
+does not care).
 """
 import os
 import re
@@ -57,7 +58,7 @@ def talk(port, banner, after_banner=b""):
 
 def test_banner_and_kexinit_cannot_write_into_the_log():
     # The test reads the shared log line by line. In the sanitizer build the
-    # monitor (which cannot start here: no KVM) prints LeakSanitizer's
+    # monitor (which cannot start under tools/no-kvm) prints LeakSanitizer's
     # "==N==Unable to get registers from thread M." at exit into the same
     # file, once in the middle of the gateway's line (seen in a full run):
     # no leak check for this test's monitors, so only vmgated writes lines.

@@ -8,7 +8,7 @@ OpenSSH's ssh) held its next request back until the gateway acknowledged
 its last one, which the gateway's kernel delayed by 40 ms too. With both,
 each `list` on one connection took about 92 ms on this host; with the fix
 about 1 ms. Runs on the host: no KVM needed (`list` works while the VMs
-fail to start).
+fail to start: tools/no-kvm hides /dev/kvm).
 
 The client here is plain paramiko on a plain socket (Nagle on, as
 paramiko leaves it), one connection, requests strictly one after another:

@@ -6,7 +6,8 @@ list` got "Connection reset". Now a source (IPv4 address, IPv6 /64) may have
 per_source_max_startups connections that have not logged in, their total is
 limited as OpenSSH's MaxStartups, and one that has not done its key exchange
 after kex_timeout (login: login_grace_time) is closed. Runs on the host: no
-KVM needed (the VMs fail to start; SSH, auth and `list` do not care).
+KVM needed (the VMs fail to start: tools/no-kvm hides /dev/kvm; SSH, auth
+and `list` do not care).
 """
 import os
 import re

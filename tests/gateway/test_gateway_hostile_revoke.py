@@ -4,7 +4,8 @@ with cuts that connection (issue 8, defect 8).
 Before, after alice's key was replaced and SIGHUP sent, the old key was
 refused for new logins but the connection made with it kept its channels
 and could open new ones. Runs on the host: no KVM needed (the VM fails to
-start; SSH, authentication, reload and audit do not care).
+start: tools/no-kvm hides /dev/kvm; SSH, authentication, reload and audit
+do not care).
 """
 import os
 import subprocess

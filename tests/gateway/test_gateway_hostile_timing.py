@@ -5,9 +5,9 @@ The policy accepts $6$, $5$, $2b$ and any yescrypt cost, but an unknown user
 used to be checked against one yescrypt dummy: a $6$ user's wrong password
 was answered several times faster than an unknown user's. And the penalty
 was kept per address only, so a guesser rotating through addresses was never
-slowed. Runs on the host: no KVM needed (the VM fails to start; SSH and
-authentication do not care). Sources are 127.0.0.x: Linux routes all of
-127/8 to the loopback.
+slowed. Runs on the host: no KVM needed (the VM fails to start:
+tools/no-kvm hides /dev/kvm; SSH and authentication do not care). Sources
+are 127.0.0.x: Linux routes all of 127/8 to the loopback.
 """
 import os
 import socket

@@ -2,7 +2,8 @@
 (issue 11). Everything else a client may ask for is refused, audited and
 logged: another port, another host, a VM the user may not see, a user
 without display rights, a VM that is not running. Runs on the host: no KVM
-needed (the VMs fail to start; the refusals come before the display)."""
+needed (the VMs fail to start: tools/no-kvm hides /dev/kvm, on every host;
+the refusals come before the display)."""
 import os
 import socket
 import subprocess
@@ -61,7 +62,7 @@ def rfb_refusal(out, version):
     ("alice", "db1:5900", "and there is no such VM"),   # not hers to see
     ("alice", "nosuch:5900", "and there is no such VM"),
     ("carol", "web1:5900", "carol may not view web1's display"),
-    ("alice", "web1:5900", "web1 is not running"),      # no KVM here: never up
+    ("alice", "web1:5900", "web1 is not running"),      # never up (no-kvm)
 ])
 def test_refused_with_the_reason_logged(gw, user, target, why):
     if not target.endswith(":5900"):

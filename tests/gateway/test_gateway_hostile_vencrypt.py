@@ -1,8 +1,9 @@
 """The direct VNC listener (issue 11, path 2): VeNCrypt X509Plain over TLS
 1.2/1.3 only, strong suites only, the gateway's certificate chain, logins
 as USER:VM with the policy password, failures audited and slowed. Runs on
-the host: no KVM needed (the VMs never run, so a right login ends at
-"web1 is not running"; test_gateway_vnc.py goes on to the display)."""
+the host: no KVM needed (the VMs never run, on any host: tools/no-kvm
+hides /dev/kvm, so a right login ends at "web1 is not running";
+test_gateway_vnc.py goes on to the display)."""
 import os
 import re
 import socket
@@ -215,7 +216,7 @@ def test_a_ticket_opens_once_then_never_again(tgw):
     assert st == 0 and re.fullmatch(r"[a-zA-Z2-9]{8}\n", ticket), (st, ticket, err)
     ticket = ticket.strip()
     st, out = classic(tgw, ticket)
-    assert st == 1 and "web1 is not running" in out, out  # accepted; no KVM here
+    assert st == 1 and "web1 is not running" in out, out  # accepted; no-kvm
     st, out = classic(tgw, ticket)
     assert st == 1 and "wrong, used or expired ticket" in out, out
     st, out = classic(tgw, "guessing")
