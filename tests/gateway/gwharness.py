@@ -101,6 +101,12 @@ def paramiko_client(gw, user):
     return cl
 
 
+# The gateways of the running test, with the end of the log of each one
+# already cleaned up, for the report of a test that fails (conftest.py).
+LIVE = []
+ENDED_LOGS = []
+
+
 class Gateway:
     """A vmgated with VMs web1, web2 (and more if asked) and users alice,
     bob, carol, dave (dave has a key but no rights)."""
@@ -151,6 +157,7 @@ class Gateway:
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([VMGATED, "--config", self.config, "--vmm", VMM],
                                      stdout=self.logf, stderr=self.logf)
+        LIVE.append(self)
         self.wait_log(r"vmgated ready", 60)
 
     def log(self):
@@ -222,6 +229,9 @@ class Gateway:
 
     def cleanup(self):
         self.stop()
+        if self in LIVE:
+            LIVE.remove(self)
+            ENDED_LOGS.append(self.log()[-4000:])
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
