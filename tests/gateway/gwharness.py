@@ -310,6 +310,12 @@ class PtyClient:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        # The reader must be gone before its fd number is: the next
+        # PtyClient's pty gets the same number, and a reader still looping
+        # took its output (an attach then saw nothing for 60 s, under load).
+        # With ssh dead no one holds the slave, so the reader sees EIO.
+        self.t.join(30)
+        assert not self.t.is_alive(), "the pty reader did not end"
         try:
             os.close(self.master)
         except OSError:
