@@ -424,6 +424,17 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 				    m->vm->display.width,
 				    m->vm->display.height) == 0)
 		ctl_put(m, len);
+	/* The guest starts now (main.c): its first state, and every reset
+	 * and crash after it, find the channel up. */
+	char err[256];
+	if (vm_start(m->vm, err, sizeof(err)) != 0) {
+		note(m, "%s", err);
+		ctl_send_state(m, 0, VMSTATE_CRASHED, VMSTATE_REASON_NONE, -1,
+			       0, err);
+		m->exit_status = VMSTATE_EXIT_ERROR;
+		return;
+	}
+	rebootlimit_init(&m->reboots, (int64_t)clock_ms());
 	ctl_send_state(m, 0, m->vm->state, VMSTATE_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
 }
@@ -742,8 +753,8 @@ monitor_run(struct vm *vm, const struct monitor_options *opt)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	rebootlimit_init(&m.reboots,
-			 (int64_t)clock_ms()); /* main() just started it */
+	/* main() just started it; under a gateway, ctl_hello() starts it */
+	rebootlimit_init(&m.reboots, (int64_t)clock_ms());
 	tty_raw(&m);
 	if (opt->stdio) {
 		m.out_flags = fcntl(STDOUT_FILENO, F_GETFL);

@@ -1,6 +1,7 @@
 """vmgate-vmm driven over its control channel, as vmgated drives it."""
 import os
 import re
+import select
 import struct
 import subprocess
 import time
@@ -9,15 +10,15 @@ import pytest
 
 from ctlpeer import (BREAK, CONSOLE_IN, CREDIT, GUEST_PANIC, HELLO, POWER, POWEROFF, PAUSE, RESET, RESUME,
                      CtlPeer)
-from vmmproc import VMM
+from vmmproc import BUILD, VMM
 
 needs_kvm = pytest.mark.skipif(not os.path.exists("/dev/kvm"), reason="no /dev/kvm: run under tools/kvmbox")
 
 
-def start(name="web1"):
+def start(name="web1", *args):
     peer = CtlPeer()
     fd = peer.child.fileno()
-    proc = subprocess.Popen([VMM, "--ctl-fd", str(fd), "--name", name], pass_fds=[fd],
+    proc = subprocess.Popen([VMM, "--ctl-fd", str(fd), "--name", name, *args], pass_fds=[fd],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peer.child.close()
     return peer, proc
@@ -64,6 +65,36 @@ def test_hello_console_and_power():
         peer.send(POWER, struct.pack("<I", POWEROFF), seq=11)
         until(peer, lambda: peer.states[-1][0] == "stopped")
         assert proc.wait(30) == 20
+    finally:
+        proc.kill()
+
+
+@needs_kvm
+def test_the_guest_starts_at_hello_so_every_reset_is_reported():
+    """A guest that resets itself at once on every boot, and a gateway that
+    says HELLO only after a second: the guest starts at the HELLO, so each
+    reset the monitor prints is also a REBOOTING state on the channel. It
+    started before: on a PVM host the first resets came before the channel
+    was up, and the gateway's audit missed them (gateway_kvm's reboot-loop
+    test counted 8 resets where the log had 9)."""
+    reset_elf = os.path.join(BUILD, "tests", "pvh-tiny", "pvh-reset64.elf")
+    assert os.path.isfile(reset_elf), reset_elf
+    peer, proc = start("web1", "--kernel", reset_elf)
+    try:
+        time.sleep(1)
+        assert not re.search(rb"guest rebooting", os.read(proc.stderr.fileno(), 65536)
+                             if select.select([proc.stderr], [], [], 0)[0] else b"")
+        peer.hello("web1")
+        grant(peer)
+        # the burst of resets, then the reboot loop's first wait (1 s)
+        until(peer, lambda: len([s for s in peer.states if s[0] == "rebooting"]) >= 7)
+        peer.send(POWER, struct.pack("<I", POWEROFF), seq=2)
+        until(peer, lambda: peer.states[-1][0] == "stopped")
+        assert proc.wait(30) == 20
+        printed = proc.stderr.read().count(b"guest rebooting")
+        reported = len([s for s in peer.states if s[0] == "rebooting"])
+        assert printed == reported, (printed, reported, peer.states)
+        assert peer.states[0][0] == "running", peer.states
     finally:
         proc.kill()
 
