@@ -62,7 +62,7 @@ tools/setup-deps.sh
 tools/fetch-linux.sh >/dev/null
 BUILD=${VMGATE_BENCH_BUILD:-build-bench}
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-targets=(vmgate-vmm vmgated vmgate-kvm-bare vncprobe vmgate-bench-hub)
+targets=(vmgate-vmm vmgated vmgatectl vmgate-kvm-bare vncprobe vmgate-bench-hub)
 # The trivial PVH guest, once the tree has it (bench_boot.py says so if not).
 if grep -q '^VMGATE_PVH_TINY64:' "$BUILD/CMakeCache.txt"; then
 	targets+=(vmgate-pvh-tiny)
