@@ -344,10 +344,29 @@ ctl_flush_output(struct mon *m)
 	return total;
 }
 
+/*
+ * Starts the guest for the gateway (at its HELLO, or a POWER RESET it asked
+ * for, seq): if it cannot start, the gateway hears CRASHED with why, and
+ * the monitor ends. Returns 0 once it runs.
+ */
+static int
+ctl_start_guest(struct mon *m, uint32_t seq, enum vmstate_reason why)
+{
+	char err[256];
+
+	if (vm_start(m->vm, err, sizeof(err)) != 0) {
+		note(m, "%s", err);
+		ctl_send_state(m, seq, VMSTATE_CRASHED, why, -1, 0, err);
+		m->exit_status = VMSTATE_EXIT_ERROR;
+		return -1;
+	}
+	rebootlimit_started(&m->reboots, (int64_t)clock_ms());
+	return 0;
+}
+
 static void
 ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 {
-	char err[256];
 	size_t len;
 
 	switch (action) {
@@ -375,13 +394,8 @@ ctl_power(struct mon *m, uint32_t seq, enum ctl_power action)
 		vm_stop(m->vm);
 		ctl_send_state(m, seq, VMSTATE_REBOOTING,
 			       VMSTATE_REASON_HOST_REQUEST, -1, 0, "reset");
-		if (vm_start(m->vm, err, sizeof(err)) != 0) {
-			ctl_send_state(m, seq, VMSTATE_CRASHED,
-				       VMSTATE_REASON_HOST_REQUEST, -1, 0, err);
-			m->exit_status = VMSTATE_EXIT_ERROR;
+		if (ctl_start_guest(m, seq, VMSTATE_REASON_HOST_REQUEST) != 0)
 			return;
-		}
-		rebootlimit_started(&m->reboots, (int64_t)clock_ms());
 		ctl_send_state(m, seq, VMSTATE_RUNNING,
 			       VMSTATE_REASON_HOST_REQUEST, -1, 0, NULL);
 		return;
@@ -426,15 +440,8 @@ ctl_hello(struct mon *m, const struct ctl_msg *msg)
 		ctl_put(m, len);
 	/* The guest starts now (main.c): its first state, and every reset
 	 * and crash after it, find the channel up. */
-	char err[256];
-	if (vm_start(m->vm, err, sizeof(err)) != 0) {
-		note(m, "%s", err);
-		ctl_send_state(m, 0, VMSTATE_CRASHED, VMSTATE_REASON_NONE, -1,
-			       0, err);
-		m->exit_status = VMSTATE_EXIT_ERROR;
+	if (ctl_start_guest(m, 0, VMSTATE_REASON_NONE) != 0)
 		return;
-	}
-	rebootlimit_init(&m->reboots, (int64_t)clock_ms());
 	ctl_send_state(m, 0, m->vm->state, VMSTATE_REASON_NONE, -1, 0, NULL);
 	ctl_grant_input(m);
 }
