@@ -1,11 +1,13 @@
 /*
  * con.c - console I/O for ring 3.
  *
- * Output is collected in a small buffer and sent in bursts: poll LSR until
- * THRE (transmit FIFO empty), then write up to a FIFO's worth of bytes
- * without looking at LSR again, as one `rep outsb`. Each port instruction
- * is a VM exit, so a 16-byte burst (64 on a 16750) costs two exits, not 17,
- * and it never writes into a full FIFO.
+ * Output is collected in a small buffer and sent in bursts: read LSR and,
+ * until THRE (transmit FIFO empty), sleep in ring 0 (sys_wait_tx: the
+ * THR-empty interrupt), then write up to a FIFO's worth of bytes without
+ * looking at LSR again, as one `rep outsb`. Each port instruction is a VM
+ * exit, so a 16-byte burst (64 on a 16750) costs two exits, not 17, it
+ * never writes into a full FIFO, and a guest whose output waits for a slow
+ * reader sleeps instead of spinning on LSR.
  *
  * Everything sent is mirrored on the framebuffer console (fbcon.c), which
  * is redrawn while the shell waits for input and, during long output,
@@ -36,8 +38,10 @@ con_flush(void)
 	while (n > 0) {
 		size_t burst = n < depth ? n : depth;
 
-		while (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE))
-			io_pause();
+		/* A VM exit per LSR read: sleep instead of polling while
+		 * the VMM holds our output back for a slow reader. */
+		if (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE))
+			sys_wait_tx();
 		io_outsb(UART_COM1 + UART_THR, p, burst);
 		p += burst;
 		n -= burst;

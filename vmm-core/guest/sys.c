@@ -23,6 +23,12 @@ sys_wait_input(uint64_t until)
 }
 
 void
+sys_wait_tx(void)
+{
+	sys_call(SYSNUM_WAIT_TX, 0);
+}
+
+void
 sys_reboot(void)
 {
 	sys_call(SYSNUM_REBOOT, 0);

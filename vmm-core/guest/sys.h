@@ -9,6 +9,8 @@
 /* Sleep (hlt, in ring 0) until input is pending, a mouse packet came or,
  * if `until` is not 0, shared.ticks reaches it. */
 void sys_wait_input(uint64_t until);
+/* Sleep (hlt, in ring 0) until COM1's THR has room for a FIFO burst. */
+void sys_wait_tx(void);
 __attribute__((noreturn)) void sys_reboot(void);
 /* Returns only if the machine did not power off. */
 void sys_poweroff(void);

@@ -58,6 +58,14 @@ syscall_wait_input(uint64_t until)
 	return 0;
 }
 
+static long
+syscall_wait_tx(uint64_t arg)
+{
+	(void)arg;
+	uart_wait_tx_room();
+	return 0;
+}
+
 static __attribute__((noreturn)) void
 syscall_triple_fault(void)
 {
@@ -123,6 +131,7 @@ static long (*const syscall_table[SYSNUM_COUNT])(uint64_t) = {
     [SYSNUM_POWEROFF] = syscall_poweroff,
     [SYSNUM_CRASH] = syscall_crash,
     [SYSNUM_WILD] = syscall_wild,
+    [SYSNUM_WAIT_TX] = syscall_wait_tx,
 };
 
 void

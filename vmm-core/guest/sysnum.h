@@ -17,6 +17,8 @@ enum sysnum {
 	SYSNUM_POWEROFF,   /* returns -1 if the machine did not power off */
 	SYSNUM_CRASH,	   /* triple fault on purpose; never returns */
 	SYSNUM_WILD,	   /* jump into the MMIO hole; never returns */
+	SYSNUM_WAIT_TX,	   /* sleep (hlt) until the UART's THR has room
+			      (uart_wait_tx_room); returns 0 */
 	SYSNUM_COUNT
 };
 

@@ -2,6 +2,7 @@
  * uart.c - 16550A (or 16750, with 64-byte FIFOs) on COM1, ring-0 part.
  */
 #include "uart.h"
+#include "clock.h"
 #include "fmt.h"
 #include "io.h"
 #include "shared.h"
@@ -13,6 +14,14 @@
 /* Bounds the receive loop: a device that never clears DR must not keep
  * ring 0 (emulated, slow on nested KVM) spinning forever. */
 #define UART_RX_BURST_MAX 256
+/*
+ * uart_wait_tx_room() sleeps until the THR-empty interrupt, and looks at
+ * LSR again at least this often (PIT_HZ ticks): THRE may also come back
+ * with no event a VMM would announce (vmgate-vmm stops holding the guest
+ * back once its console reader has stalled for 2 s, and says so by
+ * reporting room, not by an interrupt).
+ */
+#define UART_TX_RECHECK_TICKS 10
 
 void
 uart_init(void)
@@ -54,15 +63,28 @@ uart_init(void)
  * the IRQ differs between UART models, so collect them here instead of
  * relying on it.
  */
+/* Set while the receive ring was full and receive interrupts are off. */
+static bool uart_rx_paused;
+/* Set while uart_wait_tx_room() sleeps: THR-empty interrupts are on. */
+static bool uart_tx_waiting;
+
+/* IER as the two flags above want it. */
+static void
+uart_set_ier(void)
+{
+	uint8_t ier = uart_rx_paused ? 0 : UART_IER_RDA | UART_IER_RLS;
+
+	if (uart_tx_waiting)
+		ier |= UART_IER_THRI;
+	io_outb(UART_COM1 + UART_IER, ier);
+}
+
 void
 uart_enable_rx_irq(void)
 {
-	io_outb(UART_COM1 + UART_IER, UART_IER_RDA | UART_IER_RLS);
+	uart_set_ier();
 	uart_irq();
 }
-
-/* Set while the receive ring was full and receive interrupts are off. */
-static bool uart_rx_paused;
 
 /*
  * LSR is read before each RBR read on purpose: BI (like PE/FE) describes
@@ -86,12 +108,19 @@ uart_irq(void)
 	for (int i = 0; i < UART_RX_BURST_MAX; i++) {
 		uint8_t lsr;
 
-		if (shared_rx_full()) {
-			io_outb(UART_COM1 + UART_IER, 0);
+		if (shared_rx_full() && !uart_rx_paused) {
 			uart_rx_paused = true;
-			return;
+			uart_set_ier();
 		}
 		lsr = io_inb(UART_COM1 + UART_LSR);
+		/* The waiter sees THRE itself; turning THRI off here lowers
+		 * the line, so the next receive interrupt is a new edge. */
+		if (uart_tx_waiting && (lsr & UART_LSR_THRE)) {
+			uart_tx_waiting = false;
+			uart_set_ier();
+		}
+		if (uart_rx_paused)
+			return;
 		if (lsr & UART_LSR_BI) {
 			if (lsr & UART_LSR_DR)
 				(void)io_inb(UART_COM1 + UART_RBR);
@@ -103,7 +132,7 @@ uart_irq(void)
 		shared_rx_push(io_inb(UART_COM1 + UART_RBR));
 	}
 	io_outb(UART_COM1 + UART_IER, 0);
-	io_outb(UART_COM1 + UART_IER, UART_IER_RDA | UART_IER_RLS);
+	uart_set_ier();
 }
 
 void
@@ -113,6 +142,23 @@ uart_rx_resume(void)
 		return;
 	uart_rx_paused = false;
 	uart_enable_rx_irq();
+}
+
+void
+uart_wait_tx_room(void)
+{
+	if (io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE)
+		return;
+	uart_tx_waiting = true;
+	uart_set_ier();
+	do
+		clock_idle_wait(shared.ticks + UART_TX_RECHECK_TICKS);
+	while (!(io_inb(UART_COM1 + UART_LSR) & UART_LSR_THRE));
+	if (uart_tx_waiting) {
+		uart_tx_waiting = false;
+		uart_set_ier();
+	}
+	clock_idle_end();
 }
 
 void

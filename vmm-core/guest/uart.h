@@ -17,6 +17,13 @@ void uart_irq(void);
 /* Ring 0, interrupts off: receive interrupts on again if a full ring
  * turned them off (call once the shell has emptied the ring). */
 void uart_rx_resume(void);
+/*
+ * Ring 0, interrupts off: sleeps (hlt) until THR has room for a FIFO burst
+ * (LSR.THRE), woken by the THR-empty interrupt. A VMM whose console reader
+ * is slow keeps THRE clear for long: polling LSR meanwhile is a VM exit
+ * each time, and 99 guests doing it starve every other guest of the CPU.
+ */
+void uart_wait_tx_room(void);
 /* Polled output, ring 0 only, for diagnostics. */
 void uart_kwrite(const char *s, size_t n);
 void uart_kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

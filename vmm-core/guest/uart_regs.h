@@ -20,8 +20,9 @@
 #define UART_MCR 4
 #define UART_LSR 5
 
-#define UART_IER_RDA 0x01 /* received data available (and FIFO timeout) */
-#define UART_IER_RLS 0x04 /* receiver line status: errors and break */
+#define UART_IER_RDA 0x01  /* received data available (and FIFO timeout) */
+#define UART_IER_THRI 0x02 /* transmit holding register empty */
+#define UART_IER_RLS 0x04  /* receiver line status: errors and break */
 
 #define UART_IIR_FIFO_MASK 0xc0 /* both set: FIFO present and enabled */
 #define UART_IIR_FIFO64 0x20	/* 16750: 64-byte FIFOs enabled */
