@@ -14,17 +14,22 @@
 	     (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
 #endif
 
-TAILQ_HEAD(hub_clients, hub_client);
-
 struct hub {
 	char *name;
 	uint8_t *ring; /* scrollback */
 	size_t cap, head, len;
 	size_t client_queue;
 	struct hub_clients clients, blocked;
+	/* Clients waiting for hub_pace(): in this sweep, and (told in this
+	 * sweep already) in the next. */
+	struct hub_clients paced, paced_next;
 	size_t nclients;
 	hub_send_fn send;
 	void *send_arg;
+	void (*pace)(void *arg, int ms);
+	void *pace_arg;
+	bool sweeping;	   /* hub_pace() is going through the waiting list */
+	uint64_t sweep_ms; /* clock_ms() when the last sweep started */
 };
 
 struct hub *
@@ -44,6 +49,8 @@ hub_new(const char *vm, size_t scrollback, size_t client_queue,
 		h->client_queue = 2 * h->cap;
 	TAILQ_INIT(&h->clients);
 	TAILQ_INIT(&h->blocked);
+	TAILQ_INIT(&h->paced);
+	TAILQ_INIT(&h->paced_next);
 	h->send = send;
 	h->send_arg = send_arg;
 	return h;
@@ -80,17 +87,74 @@ ring_put(struct hub *h, const uint8_t *p, size_t n)
 	}
 }
 
+void
+hub_set_pacer(struct hub *h, void (*pace)(void *arg, int ms), void *arg)
+{
+	h->pace = pace;
+	h->pace_arg = arg;
+}
+
+static void
+unpace(struct hub_client *c)
+{
+	if (c->paced == NULL)
+		return;
+	TAILQ_REMOVE(c->paced, c, paced_entry);
+	c->paced = NULL;
+}
+
 static void
 fan_out(struct hub *h, const uint8_t *p, size_t n)
 {
 	struct hub_client *c, *next;
 	uint64_t now = clock_ms();
+	bool pace = h->pace != NULL && h->nclients > HUB_PACE_VIEWERS;
+	bool idle = TAILQ_EMPTY(&h->paced) && !h->sweeping;
 
 	TAILQ_FOREACH_SAFE(c, &h->clients, entry, next)
 	{
 		outq_push(&c->q, p, n, now);
+		if (!pace ||
+		    (c->typed_ms != 0 && now - c->typed_ms < HUB_TYPIST_MS)) {
+			c->ops->output(c->arg);
+		} else if (c->paced == NULL) {
+			c->paced = h->sweeping ? &h->paced_next : &h->paced;
+			TAILQ_INSERT_TAIL(c->paced, c, paced_entry);
+		}
+	}
+	if (idle && !TAILQ_EMPTY(&h->paced)) {
+		uint64_t next = h->sweep_ms + HUB_PACE_MS;
+		h->pace(h->pace_arg, next > now ? (int)(next - now) : 0);
+	}
+}
+
+int
+hub_pace(struct hub *h)
+{
+	struct hub_client *c;
+
+	if (!h->sweeping) {
+		h->sweeping = true;
+		h->sweep_ms = clock_ms();
+	}
+	for (int i = 0; i < HUB_PACE_SLICE && (c = TAILQ_FIRST(&h->paced));
+	     i++) {
+		unpace(c);
 		c->ops->output(c->arg);
 	}
+	if (!TAILQ_EMPTY(&h->paced))
+		return 0;
+	h->sweeping = false;
+	if (TAILQ_EMPTY(&h->paced_next))
+		return -1;
+	/* Those told in this sweep, and written to since, wait for the next. */
+	while ((c = TAILQ_FIRST(&h->paced_next)) != NULL) {
+		TAILQ_REMOVE(&h->paced_next, c, paced_entry);
+		c->paced = &h->paced;
+		TAILQ_INSERT_TAIL(&h->paced, c, paced_entry);
+	}
+	uint64_t now = clock_ms(), next = h->sweep_ms + HUB_PACE_MS;
+	return next > now ? (int)(next - now) : 0;
 }
 
 void
@@ -170,6 +234,7 @@ hub_detach(struct hub_client *c)
 	struct hub *h = c->hub;
 	TAILQ_REMOVE(&h->clients, c, entry);
 	unblock(c);
+	unpace(c);
 	h->nclients--;
 	outq_free(&c->q);
 	free(c->user);
@@ -184,6 +249,7 @@ hub_write(struct hub_client *c, const uint8_t *p, size_t n)
 
 	if (c->readonly || n == 0)
 		return 0;
+	c->typed_ms = clock_ms();
 	/* Whoever waited first writes first. */
 	k = (TAILQ_EMPTY(&h->blocked) || c->blocked)
 		? h->send(h->send_arg, p, n)

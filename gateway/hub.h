@@ -14,8 +14,27 @@
  * the caller must stop reading from its peer meanwhile. Read-only clients
  * cannot write at all: hub_write() refuses them whatever they pass.
  *
- * Callbacks run synchronously from hub_output()/hub_credit(); a client must
- * not detach or free itself (or anyone) from inside them, only schedule it.
+ * Callbacks run synchronously from hub_output()/hub_credit()/hub_pace(); a
+ * client must not detach or free itself (or anyone) from inside them, only
+ * schedule it.
+ *
+ * Pacing a crowded console (issue 9). Each viewer's copy of the output is
+ * one SSH packet, built, MACed, encrypted and sent: 10 to 20 us on a PVM
+ * host with libssh 0.10 and paramiko's AES-CTR + HMAC (libssh keys the HMAC
+ * anew for every packet), whatever the hub does. Told all at once, 1,000
+ * viewers kept the loop busy for 15-20 ms per echo, and the person typing
+ * waited behind them all. So with more than HUB_PACE_VIEWERS clients and a
+ * pacer set (hub_set_pacer), hub_output() tells at once only the clients
+ * that typed in the last HUB_TYPIST_MS (their echo), and queues the others'
+ * notices in order. The owner's loop then calls hub_pace() a pass at a
+ * time, each telling HUB_PACE_SLICE of them, so keys are read between
+ * slices; such a sweep over the waiting viewers starts at most every
+ * HUB_PACE_MS, like a display's frames, and what comes meanwhile leaves in
+ * the same packet. A watcher sees output up to HUB_PACE_MS plus the sweep
+ * later (its bytes wait in its queue); the typist's echo waits for no one.
+ * This makes a keystroke cheaper only when keys come faster than sweeps:
+ * at a person's pace every viewer still gets each echo in a packet of its
+ * own.
  *
  * Why a queue per viewer, not one buffer per VM whose readers hold positions
  * (tmux's window_pane_offset). tests/bench/bench_hub.c measures the hub
@@ -66,6 +85,10 @@
 #include "outq.h"
 
 #define HUB_CLIENT_QUEUE (256 * 1024) /* minimum per-client queue */
+#define HUB_PACE_VIEWERS 64 /* up to this many clients: all told at once */
+#define HUB_PACE_SLICE 64   /* else this many per hub_pace() */
+#define HUB_TYPIST_MS 1000  /* typed this recently: told at once */
+#define HUB_PACE_MS 50	    /* sweeps over waiting viewers start this apart */
 
 struct hub;
 
@@ -74,13 +97,20 @@ struct hub_client_ops {
 	void (*input_ready)(void *arg); /* hub_write() may take more now */
 };
 
+TAILQ_HEAD(hub_clients, hub_client);
+
 struct hub_client {
 	TAILQ_ENTRY(hub_client) entry;
 	TAILQ_ENTRY(hub_client) blocked_entry;
+	TAILQ_ENTRY(hub_client) paced_entry;
 	struct hub *hub;
 	char *user;
 	bool readonly; /* read it; change it with hub_set_readonly() */
 	bool blocked;  /* on the hub's list waiting for input room */
+	/* Waiting for hub_pace(): on the hub's list for this sweep or the
+	 * next (NULL: not waiting). */
+	struct hub_clients *paced;
+	uint64_t typed_ms; /* clock_ms() of its last input (0: none) */
 	time_t since;
 	struct outq q; /* bytes for this client, oldest first */
 	const struct hub_client_ops *ops;
@@ -96,6 +126,13 @@ struct hub *hub_new(const char *vm, size_t scrollback, size_t client_queue,
 		    hub_send_fn send, void *send_arg);
 /* Every client must have been detached. Accepts NULL. */
 void hub_free(struct hub *h);
+/* Paces the fan-out (above): pace(arg, ms) is called when clients start
+ * to wait, and must then call hub_pace() in ms milliseconds (0: on the next
+ * loop pass, after the sockets are polled). */
+void hub_set_pacer(struct hub *h, void (*pace)(void *arg, int ms), void *arg);
+/* Tells the next HUB_PACE_SLICE waiting clients; returns -1 if no one
+ * waits any more, else when to call it again (ms, 0: next pass). */
+int hub_pace(struct hub *h);
 
 /* Guest output, in order. */
 void hub_output(struct hub *h, const uint8_t *p, size_t n);

@@ -29,13 +29,23 @@ session_nl(const struct session *s)
 	return s->pty ? "\r\n" : "\n";
 }
 
-void
+bool
 session_may_write(ssh_session ss)
 {
 	struct pollfd p = {.fd = ssh_get_fd(ss), .events = POLLOUT};
 
-	if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
-		ssh_set_fd_towrite(ss);
+	if (p.fd < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return false;
+	ssh_set_fd_towrite(ss);
+	return true;
+}
+
+bool
+session_can_write(struct session *s)
+{
+	if (!(ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+		return true;
+	return session_may_write(s->ss);
 }
 
 void

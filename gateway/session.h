@@ -36,6 +36,9 @@ struct session_peer {
 	const char *addr;	 /* "ip:port" */
 	void (*done)(void *arg); /* a session finished: reap soon */
 	void (*kick)(void *arg); /* libssh has output: flush it */
+	/* A packet is about to be written. Packets written in one loop pass
+	 * after the first go out together (sshd.c, conn_batch). */
+	void (*batch)(void *arg);
 	/* The client broke the protocol: end the connection on a later loop
 	 * pass, logging and telling the client why (one line). */
 	void (*abort)(void *arg, const char *why);
@@ -47,10 +50,21 @@ struct session_peer {
  * writable, and forgets that after every write until its own poll reports
  * POLLOUT again; meanwhile packets wait in its buffer for a loop round.
  * This tells it what a zero-timeout poll of its socket says, so the next
- * packet goes out in the same pass (sshd.c, before a close; the VNC
- * tunnel, between the pieces of an update).
+ * packet goes out in the same pass (sshd.c, before a close). Returns
+ * whether the socket is writable.
  */
-void session_may_write(ssh_session ss);
+bool session_may_write(ssh_session ss);
+/*
+ * May the session write a packet now? Only while libssh would send it at
+ * once, so its buffer holds one write at most: it says so by not flagging
+ * SSH_WRITE_PENDING, which it does after every send until its own poll, a
+ * loop round later; then a zero-timeout poll of ours (session_may_write)
+ * answers. Without that poll, the second of one connection's channels to
+ * write in a loop pass (a console's echo to each of its viewers) waited
+ * for the next round: one round, with its epoll_ctl, poll and setsockopt,
+ * per viewer (issue 9's fan-out).
+ */
+bool session_can_write(struct session *s);
 
 /* peer's strings must outlive the session. */
 struct session *session_new(struct gwctx *gw, const struct session_peer *peer,

@@ -46,7 +46,7 @@ cmd_pump(struct session *s)
 	while (s->out_off < s->out.len && !s->finished) {
 		uint32_t win = ssh_channel_window_size(s->ch);
 		size_t n = s->out.len - s->out_off;
-		if (win == 0 || (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+		if (win == 0 || !session_can_write(s))
 			break;
 		if (n > win)
 			n = win;

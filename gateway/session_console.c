@@ -273,12 +273,14 @@ console_pump(struct session *s)
 		return;
 	while ((n = outq_peek(&s->hc->q, &p)) > 0) {
 		uint32_t win = ssh_channel_window_size(s->ch);
-		if (win == 0 || (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+		if (win == 0 || !session_can_write(s))
 			break;
 		if (n > win)
 			n = win;
 		if (n > WRITE_CHUNK)
 			n = WRITE_CHUNK;
+		if (s->peer.batch != NULL)
+			s->peer.batch(s->peer.arg);
 		int w = ssh_channel_write(s->ch, p, (uint32_t)n);
 		if (w <= 0)
 			break;

@@ -153,14 +153,13 @@ tunnel_send(struct session *s, const uint8_t *p, size_t n)
 		uint32_t win = ssh_channel_window_size(s->ch);
 		size_t k = n - sent;
 
-		if (win == 0 || (ssh_get_poll_flags(s->ss) & SSH_WRITE_PENDING))
+		/* out now if the socket takes it, not after a loop round */
+		if (win == 0 || !session_can_write(s))
 			break;
 		if (k > win)
 			k = win;
 		if (k > WRITE_CHUNK)
 			k = WRITE_CHUNK;
-		/* out now if the socket takes it, not after a loop round */
-		session_may_write(s->ss);
 		if (ssh_channel_write(s->ch, p + sent, (uint32_t)k) != (int)k) {
 			session_kill(s, 1, "channel error", NULL);
 			return -1;

@@ -106,6 +106,7 @@ conn_free(struct conn *c)
 	event_free(c->grace);
 	event_free(c->reply_timer);
 	event_free(c->reap_ev);
+	event_free(c->uncork_ev);
 	ssh_event_remove_session(c->sev, c->ss);
 	ssh_event_free(c->sev);
 	session_may_write(c->ss); /* the disconnect goes out */
@@ -200,6 +201,45 @@ static void
 sess_kick(void *arg)
 {
 	conn_update(arg);
+}
+
+/*
+ * One keystroke's echo goes to every viewer of a console: with many of
+ * them on one connection, one packet each, and each send() on loopback
+ * also runs the client's receive path in our time. libssh sends every
+ * packet at once and offers no way to gather them, so the socket does it:
+ * from a pass's second packet on, TCP_CORK holds them, and an event that
+ * runs once the current callback returns (the whole fan-out) uncorks, so
+ * they leave as one segment in the same loop pass. A connection written
+ * once per pass (one viewer) costs no system call more.
+ */
+static void
+sess_batch(void *arg)
+{
+	struct conn *c = arg;
+	int one = 1;
+
+	if (c->dead)
+		return;
+	if (c->pass_writes++ == 0)
+		event_active(c->uncork_ev, EV_TIMEOUT, 0);
+	else if (c->pass_writes == 2)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &one,
+				 sizeof(one));
+}
+
+static void
+on_uncork(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int zero = 0;
+
+	(void)fd;
+	(void)what;
+	if (c->pass_writes >= 2)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &zero,
+				 sizeof(zero));
+	c->pass_writes = 0;
 }
 
 /* From inside libssh (a data callback): close on the next loop pass. */
@@ -299,6 +339,7 @@ on_channel_open(struct conn *c, ssh_message msg)
 	    .addr = c->addr,
 	    .done = sess_done,
 	    .kick = sess_kick,
+	    .batch = sess_batch,
 	    .abort = sess_abort,
 	    .arg = c,
 	};
@@ -565,6 +606,7 @@ conn_new(struct sshd *d, int fd, const struct sockaddr_storage *sa,
 	c->grace = evtimer_new(d->gw->base, on_grace, c);
 	c->reply_timer = evtimer_new(d->gw->base, sshd_auth_reply_timer, c);
 	c->reap_ev = event_new(d->gw->base, -1, 0, on_reap, c);
+	c->uncork_ev = event_new(d->gw->base, -1, 0, on_uncork, c);
 	c->revoke_timer = evtimer_new(d->gw->base, sshd_auth_revoke_timer, c);
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;

@@ -43,6 +43,31 @@ on_audit_tick(evutil_socket_t fd, short what, void *arg)
 		audit_flush_due(s->audit);
 }
 
+/* A crowded console's viewers, a slice per loop pass (hub.h). A timer,
+ * not an active event: the loop polls its sockets before timers run, so
+ * keys typed meanwhile are read between two slices. */
+static void
+pace_in(void *arg, int ms)
+{
+	struct vmproc *v = arg;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	if (!evtimer_pending(v->pace_ev, NULL))
+		evtimer_add(v->pace_ev, &tv);
+}
+
+static void
+on_pace(evutil_socket_t fd, short what, void *arg)
+{
+	struct vmproc *v = arg;
+	int ms;
+
+	(void)fd;
+	(void)what;
+	if ((ms = hub_pace(v->hub)) >= 0)
+		pace_in(v, ms);
+}
+
 static void
 on_restart(evutil_socket_t fd, short what, void *arg)
 {
@@ -275,6 +300,8 @@ supervisor_new(struct event_base *base, const struct config *cfg,
 		    hub_new(v->cfg->name, v->cfg->scrollback,
 			    v->cfg->viewer_queue, supervisor_chan_input, v);
 		v->restart_ev = evtimer_new(base, on_restart, v);
+		v->pace_ev = evtimer_new(base, on_pace, v);
+		hub_set_pacer(v->hub, pace_in, v);
 	}
 	struct timeval tick = {AUDIT_TICK, 0};
 	s->audit_tick = event_new(base, -1, EV_PERSIST, on_audit_tick, s);
@@ -312,6 +339,7 @@ supervisor_free(struct supervisor *s)
 			waitpid(v->pid, NULL, 0);
 		}
 		event_free(v->restart_ev);
+		event_free(v->pace_ev);
 		hub_free(v->hub);
 	}
 	if (s->audit_tick != NULL)

@@ -229,6 +229,118 @@ test_downgraded_writer_leaves_queue(void **state)
 	hub_free(h);
 }
 
+static int pace_calls, pace_ms;
+
+static void
+fake_pace(void *arg, int ms)
+{
+	(void)arg;
+	pace_calls++;
+	pace_ms = ms;
+}
+
+#define CROWD (HUB_PACE_VIEWERS + 36)
+
+static void
+check_outputs(const struct client *c, int from, int to, int want)
+{
+	for (int i = from; i < to; i++)
+		assert_int_equal(c[i].outputs, want);
+}
+
+/* Up to HUB_PACE_VIEWERS clients everyone is told at once, pacer or not. */
+static void
+test_small_console_is_not_paced(void **state)
+{
+	struct hub *h = hub_new("web1", 64, 0, fake_send, NULL);
+	struct client c[HUB_PACE_VIEWERS] = {0};
+
+	(void)state;
+	pace_calls = 0;
+	hub_set_pacer(h, fake_pace, NULL);
+	for (int i = 0; i < HUB_PACE_VIEWERS; i++)
+		c[i].hc = hub_attach(h, "bob", true, &ops, &c[i]);
+	hub_output(h, (const uint8_t *)"a", 1);
+	check_outputs(c, 0, HUB_PACE_VIEWERS, 1);
+	assert_int_equal(pace_calls, 0);
+	assert_int_equal(hub_pace(h), -1);
+	for (int i = 0; i < HUB_PACE_VIEWERS; i++)
+		hub_detach(c[i].hc);
+	hub_free(h);
+}
+
+/* A crowd: the typist at once, the others a slice per hub_pace() in
+ * order, each at most once per sweep, the next sweep HUB_PACE_MS later. */
+static void
+test_crowded_console_is_paced(void **state)
+{
+	struct hub *h = hub_new("web1", 64, 0, fake_send, NULL);
+	struct client c[CROWD] = {0};
+	char buf[64];
+
+	(void)state;
+	pace_calls = 0;
+	room = 100;
+	nsent = 0;
+	hub_set_pacer(h, fake_pace, NULL);
+	c[0].hc = hub_attach(h, "alice", false, &ops, &c[0]);
+	for (int i = 1; i < CROWD; i++)
+		c[i].hc = hub_attach(h, "bob", i != 1, &ops, &c[i]);
+	assert_int_equal(hub_write(c[0].hc, (const uint8_t *)"x", 1), 1);
+	/* a reader's input goes nowhere: it is no typist */
+	assert_int_equal(hub_write(c[2].hc, (const uint8_t *)"y", 1), 0);
+
+	hub_output(h, (const uint8_t *)"a", 1);
+	assert_int_equal(c[0].outputs, 1); /* the echo, at once */
+	check_outputs(c, 1, CROWD, 0);
+	assert_int_equal(pace_calls, 1);
+	assert_int_equal(pace_ms, 0); /* no sweep yet: next pass */
+	/* everyone's bytes are queued already */
+	assert_int_equal(take(c[CROWD - 1].hc, buf, sizeof(buf)), 1);
+
+	assert_int_equal(hub_pace(h), 0); /* a slice; more wait */
+	check_outputs(c, 1, 1 + HUB_PACE_SLICE, 1);
+	check_outputs(c, 1 + HUB_PACE_SLICE, CROWD, 0);
+
+	/* Output in the middle of the sweep: the typist at once; who was
+	 * told already waits for the next sweep, the rest get it in this
+	 * one. */
+	hub_output(h, (const uint8_t *)"b", 1);
+	assert_int_equal(c[0].outputs, 2);
+	assert_int_equal(pace_calls, 1);
+	int ms = hub_pace(h);
+	check_outputs(c, 1 + HUB_PACE_SLICE, CROWD, 1);
+	check_outputs(c, 1, 1 + HUB_PACE_SLICE, 1);
+	assert_true(ms > 0 && ms <= HUB_PACE_MS);
+	assert_int_equal(hub_pace(h), -1);
+	check_outputs(c, 1, 1 + HUB_PACE_SLICE, 2);
+	check_outputs(c, 1 + HUB_PACE_SLICE, CROWD, 1);
+
+	/* Quiet, then output again within HUB_PACE_MS of that sweep: the
+	 * pacer is asked to wait. A client that leaves meanwhile is not
+	 * told. */
+	hub_output(h, (const uint8_t *)"c", 1);
+	assert_int_equal(pace_calls, 2);
+	assert_true(pace_ms > 0 && pace_ms <= HUB_PACE_MS);
+	hub_detach(c[5].hc);
+	while (hub_pace(h) >= 0)
+		;
+	assert_int_equal(c[5].outputs, 2);
+	/* Told of a, b and c apart, or (b having come before their turn in
+	 * the first sweep) of a and b at once: the same bytes. */
+	check_outputs(c, 6, 1 + HUB_PACE_SLICE, 3);
+	check_outputs(c, 1 + HUB_PACE_SLICE, CROWD, 2);
+	assert_int_equal(take(c[1].hc, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(take(c[CROWD - 1].hc, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "bc");
+
+	for (int i = 0; i < CROWD; i++)
+		if (i != 5)
+			hub_detach(c[i].hc);
+	hub_free(h);
+}
+
 int
 main(void)
 {
@@ -238,6 +350,8 @@ main(void)
 	    cmocka_unit_test(test_configured_queue),
 	    cmocka_unit_test(test_writer_path_and_readonly),
 	    cmocka_unit_test(test_downgraded_writer_leaves_queue),
+	    cmocka_unit_test(test_small_console_is_not_paced),
+	    cmocka_unit_test(test_crowded_console_is_paced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
