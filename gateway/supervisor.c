@@ -232,6 +232,9 @@ supervisor_spawn(struct vmproc *v)
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		/* The VMs yield to the gateway that serves them. The result
+		 * does not matter: at worst the monitor runs at our own. */
+		(void)!nice(SUPERVISOR_VMM_NICE);
 		/* The channel out of the way of 0, 1 and 3 first, whatever
 		 * sv[1] is; /dev/null without O_CLOEXEC, in case it lands on
 		 * 0 or 1 (dup2 onto itself keeps the flag); above 3, the

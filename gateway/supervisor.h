@@ -132,6 +132,19 @@ size_t supervisor_display_backlog(const struct vmproc *v);
  * holds for the viewer, but lets go of one that takes none of it for this
  * long ("too slow"). */
 #define SUPERVISOR_DISPLAY_LINGER_MS 10000
+
+/*
+ * Monitors run this many nice levels below the gateway (nice(2) in the
+ * child before exec). A guest that computes or prints flat out keeps a
+ * vCPU thread runnable for good; at the gateway's own priority, 99 such
+ * VMs on two cores left vmgated 1/100 of the CPU it needed to relay
+ * anyone's keys, and an echo on the 100th VM took 100-170 s (issue 9's
+ * 100-VM benchmark, a PVM host). Ten levels give each monitor about a
+ * tenth of the gateway's weight when both want the CPU (Linux's CFS:
+ * 110 against 1024), and change nothing when the host has room; the
+ * system's own services keep their share as with any low-priority load.
+ */
+#define SUPERVISOR_VMM_NICE 10
 /* NULL if so, else why not, to follow the VM's name: "has no display"
  * (configured without one) or "is not running" (also while starting). */
 const char *supervisor_display_problem(const struct vmproc *v);

@@ -63,6 +63,24 @@ def test_status_and_who(gw):
         c.close()
 
 
+def _nice(pid):
+    with open("/proc/%s/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_monitors_run_below_the_gateway(gw):
+    """The VMs yield to the gateway that serves them: every thread of a
+    monitor, its vCPUs included, runs 10 nice levels below vmgated. At the
+    same priority, 99 VMs printing flat out on two cores left vmgated so
+    little CPU that an echo on the 100th VM took 100-170 s."""
+    pid = gw.vmm_pid("web1")
+    want = min(19, _nice(gw.proc.pid) + 10)
+    tasks = os.listdir("/proc/%d/task" % pid)
+    assert len(tasks) >= 2, tasks   # the I/O loop and a vCPU at least
+    for tid in tasks:
+        assert _nice("%d/task/%s" % (pid, tid)) == want, (tid, want)
+
+
 @pytest.mark.parametrize("user,cmd,line", [
     ("bob", ["web2"], "vmgate: no such VM: web2"),            # invisible = absent
     ("bob", ["web9"], "vmgate: no such VM: web9"),
