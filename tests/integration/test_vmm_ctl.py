@@ -168,9 +168,10 @@ def vcpu_cpu_ticks(pid):
 
 @needs_kvm
 def test_a_guest_whose_output_waits_for_a_slow_reader_sleeps():
-    """`bulk` behind a reader that takes 512 bytes every 100 ms, as a slow
-    viewer of a busy console does (on a PVM host the guest alone prints
-    about 35 KB/s: every byte of its `rep outsb` is an exit): the guest waits for the UART with the
+    """`bulk` behind a reader that takes 128 bytes every 100 ms, as a slow
+    viewer of a busy console does (slower than the guest can print: on a
+    PVM host it prints about 35 KB/s, every byte of its `rep outsb` an
+    exit; in kvmbox about 7 KB/s with its vCPU at 100%): the guest waits for the UART with the
     THR-empty interrupt and hlt, so its vCPU is nearly idle while the
     output still comes, whole. It polled LSR before, a VM exit each time:
     a whole core per waiting guest, and with 99 of them printing on two
@@ -187,7 +188,7 @@ def test_a_guest_whose_output_waits_for_a_slow_reader_sleeps():
         got, t0, c0 = len(peer.console), time.monotonic(), vcpu_cpu_ticks(proc.pid)
         grants = 0
         while time.monotonic() - t0 < 3:
-            grant(peer, 512)
+            grant(peer, 128)
             grants += 1
             end = time.monotonic() + 0.1
             while (left := end - time.monotonic()) > 0:
@@ -199,10 +200,10 @@ def test_a_guest_whose_output_waits_for_a_slow_reader_sleeps():
         secs = time.monotonic() - t0
         share = ticks / os.sysconf("SC_CLK_TCK") / secs
         # every grant is used: the output went on, and nothing was dropped
-        until(peer, lambda: len(peer.console) - got >= grants * 512, timeout=10)
-        assert len(peer.console) - got == grants * 512
+        until(peer, lambda: len(peer.console) - got >= grants * 128, timeout=10)
+        assert len(peer.console) - got == grants * 128
         assert peer.lost == 0 and b"lost" not in peer.console
-        assert share < 0.25, "the vCPU used %.0f%% of a CPU while its output waited" % (share * 100)
+        assert share < 0.5, "the vCPU used %.0f%% of a CPU while its output waited" % (share * 100)
     finally:
         proc.kill()
 
