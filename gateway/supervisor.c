@@ -102,7 +102,12 @@ vm_exited(struct vmproc *v, int status)
 		if (vmstate_exit_reason(code) == VMSTATE_REASON_GUEST_POWEROFF)
 			v->want_run = false; /* the guest powered off */
 	}
-	snprintf(msg, sizeof(msg), "%s: %s", v->cfg->name, why);
+	/* Whoever waits for a stop hears it now that it is one; a reset or
+	 * a start interrupted by the exit hears why. */
+	if (v->want_run)
+		snprintf(msg, sizeof(msg), "%s: %s", v->cfg->name, why);
+	else
+		snprintf(msg, sizeof(msg), "%s is stopped", v->cfg->name);
 	supervisor_power_answer(v, 0, !v->want_run, msg);
 	if (time(NULL) - v->started >= STABLE_SECS)
 		v->backoff = 0;

@@ -246,7 +246,11 @@ on_state(struct vmproc *v, const struct ctl_msg *m)
 	if (st == VMSTATE_STOPPED &&
 	    m->u.state.reason != VMSTATE_REASON_HOST_REQUEST)
 		v->want_run = false; /* the guest powered itself off */
-	if (m->seq != 0) {
+	/* A stop is answered once the monitor is reaped (vm_exited): until
+	 * then the VM lists as "stopping", and "web1 is stopped" followed by
+	 * a `list` saying otherwise (seen with the monitors niced, under
+	 * load) is a lie to whoever scripts it. */
+	if (m->seq != 0 && st != VMSTATE_STOPPED) {
 		snprintf(msg, sizeof(msg), "%s is %s", v->cfg->name,
 			 vmstate_name(st));
 		supervisor_power_answer(v, m->seq, st != VMSTATE_CRASHED, msg);
