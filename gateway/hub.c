@@ -95,6 +95,13 @@ hub_set_pacer(struct hub *h, void (*pace)(void *arg, int ms), void *arg)
 }
 
 static void
+pace_onto(struct hub_client *c, struct hub_clients *list)
+{
+	c->paced = list;
+	TAILQ_INSERT_TAIL(list, c, paced_entry);
+}
+
+static void
 unpace(struct hub_client *c)
 {
 	if (c->paced == NULL)
@@ -118,8 +125,7 @@ fan_out(struct hub *h, const uint8_t *p, size_t n)
 		    (c->typed_ms != 0 && now - c->typed_ms < HUB_TYPIST_MS)) {
 			c->ops->output(c->arg);
 		} else if (c->paced == NULL) {
-			c->paced = h->sweeping ? &h->paced_next : &h->paced;
-			TAILQ_INSERT_TAIL(c->paced, c, paced_entry);
+			pace_onto(c, h->sweeping ? &h->paced_next : &h->paced);
 		}
 	}
 	if (idle && !TAILQ_EMPTY(&h->paced)) {
@@ -149,9 +155,8 @@ hub_pace(struct hub *h)
 		return -1;
 	/* Those told in this sweep, and written to since, wait for the next. */
 	while ((c = TAILQ_FIRST(&h->paced_next)) != NULL) {
-		TAILQ_REMOVE(&h->paced_next, c, paced_entry);
-		c->paced = &h->paced;
-		TAILQ_INSERT_TAIL(&h->paced, c, paced_entry);
+		unpace(c);
+		pace_onto(c, &h->paced);
 	}
 	uint64_t now = clock_ms(), next = h->sweep_ms + HUB_PACE_MS;
 	return next > now ? (int)(next - now) : 0;

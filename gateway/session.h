@@ -37,7 +37,7 @@ struct session_peer {
 	void (*done)(void *arg); /* a session finished: reap soon */
 	void (*kick)(void *arg); /* libssh has output: flush it */
 	/* A packet is about to be written. Packets written in one loop pass
-	 * after the first go out together (sshd.c, conn_batch). */
+	 * after the first go out together (sshd.c, sess_batch). */
 	void (*batch)(void *arg);
 	/* The client broke the protocol: end the connection on a later loop
 	 * pass, logging and telling the client why (one line). */

@@ -279,8 +279,7 @@ console_pump(struct session *s)
 			n = win;
 		if (n > WRITE_CHUNK)
 			n = WRITE_CHUNK;
-		if (s->peer.batch != NULL)
-			s->peer.batch(s->peer.arg);
+		s->peer.batch(s->peer.arg);
 		int w = ssh_channel_write(s->ch, p, (uint32_t)n);
 		if (w <= 0)
 			break;

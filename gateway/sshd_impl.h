@@ -51,7 +51,7 @@ struct conn {
 	ssh_event sev;
 	int fd;
 	struct event *rev, *wev, *grace, *reply_timer, *reap_ev;
-	struct event *uncork_ev; /* end of a loop pass's writes: conn_batch */
+	struct event *uncork_ev; /* end of a loop pass's writes: sess_batch */
 	unsigned pass_writes;	 /* packets written in this pass */
 	char ip[INET6_ADDRSTRLEN];
 	char addr[INET6_ADDRSTRLEN + NI_MAXSERV + 2];

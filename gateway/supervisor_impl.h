@@ -75,7 +75,7 @@ struct vmproc {
 	pid_t pid;
 	int fd;
 	struct event *rev, *wev, *restart_ev;
-	struct event *pace_ev; /* hub_pace() on the next pass (hub.h) */
+	struct event *pace_ev; /* hub_pace() when the hub asks (hub.h) */
 	struct outpkt *outbox, **outbox_tail;
 	struct ctl_credit in_credit; /* input the VMM lets us send */
 	uint32_t out_granted;	     /* output credit outstanding */

@@ -814,7 +814,8 @@ test_passwords(void **state)
 		double med[2];
 
 		median_checks(pol, users, med, 2);
-		known = med[0], unknown = med[1];
+		known = med[0];
+		unknown = med[1];
 	}
 	if (unknown < known / 4)
 		fail_msg("unknown user: %.4fs, known: %.4fs", unknown, known);
@@ -874,7 +875,9 @@ test_password_miss_cost(void **state)
 		double med[3];
 
 		median_checks(pol, users, med, 3);
-		known = med[0], unknown = med[1], keyonly = med[2];
+		known = med[0];
+		unknown = med[1];
+		keyonly = med[2];
 	}
 	printf("median failed check: known $6$ (rounds=40000) user %.2f ms, "
 	       "unknown user "

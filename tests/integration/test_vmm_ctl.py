@@ -171,9 +171,9 @@ def test_a_guest_whose_output_waits_for_a_slow_reader_sleeps():
     """`bulk` behind a reader that takes 128 bytes every 100 ms, as a slow
     viewer of a busy console does (slower than the guest can print: on a
     PVM host it prints about 35 KB/s, every byte of its `rep outsb` an
-    exit; in kvmbox about 7 KB/s with its vCPU at 100%): the guest waits for the UART with the
-    THR-empty interrupt and hlt, so its vCPU is nearly idle while the
-    output still comes, whole. It polled LSR before, a VM exit each time:
+    exit; in kvmbox about 7 KB/s with its vCPU at 100%): the guest waits
+    for the UART with the THR-empty interrupt and hlt, so its vCPU is
+    nearly idle while the output still comes, whole. It polled LSR before, a VM exit each time:
     a whole core per waiting guest, and with 99 of them printing on two
     cores another VM's echo took 1.4 s (issue 9's 100-VM benchmark)."""
     peer, proc = start("web1", "--console-buffer", "4K")
